@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../io/index.js';
+
+/**
+ * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
+ * registers itself on the program; errors from bad input end as one line on stderr and exit code 2.
+ */
+const program = new Command('fiveband')
+  .description('Measure how good saliency heatmaps really are (five-band scoring on synthetic cells).')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
+
+const commands: Array<(p: Command) => void> = [];
+for (const register of commands) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof UserError) {
+    process.stderr.write(`fiveband: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    throw err;
+  }
+}

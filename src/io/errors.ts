@@ -1,0 +1,17 @@
+/**
+ * An error caused by the user's input (bad argument, unreadable or corrupt file).
+ * The CLI prints its one-line message and exits with `exitCode` (2) instead of a stack trace.
+ */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Throws a UserError with `message` unless `condition` holds. */
+export function ensure(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new UserError(typeof message === 'function' ? message() : message);
+}

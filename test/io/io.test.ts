@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, readSafetensors, sha256, sha256File,
+  writeFileAtomic, writeSafetensors,
+} from '../../src/io/index.js';
+
+const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+
+test('safetensors round trip keeps dtypes, shapes, values and metadata', () => {
+  const tensors = {
+    images: { dtype: 'U8' as const, shape: [2, 3], data: Uint8Array.from([0, 1, 2, 253, 254, 255]) },
+    w: { dtype: 'F32' as const, shape: [3], data: Float32Array.from([0.5, -1.25, 3e-8]) },
+    d: { dtype: 'F64' as const, shape: [1, 1], data: Float64Array.from([Math.PI]) },
+  };
+  const bytes = concat(encodeSafetensors(tensors, { seed: '7' }));
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  assert.equal((8 + headerLength) % 8, 0, 'data section is 8-byte aligned');
+  const back = decodeSafetensors(bytes);
+  assert.deepEqual(back.metadata, { seed: '7' });
+  for (const [name, t] of Object.entries(tensors)) {
+    assert.equal(back.tensors[name]!.dtype, t.dtype);
+    assert.deepEqual(back.tensors[name]!.shape, t.shape);
+    assert.deepEqual(Array.from(back.tensors[name]!.data as Float64Array), Array.from(t.data as Float64Array));
+  }
+});
+
+test('a truncated or garbled safetensors file is a UserError naming the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-io-'));
+  const path = join(dir, 'x.safetensors');
+  await writeSafetensors(path, { a: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
+  const full = await readFile(path);
+  await writeFile(path, full.subarray(0, full.length - 3));
+  await assert.rejects(readSafetensors(path), (e: unknown) => e instanceof UserError && e.message.includes(path) && /truncated/.test(e.message));
+  await writeFile(path, Buffer.from('not a safetensors file at all'));
+  await assert.rejects(readSafetensors(path), (e: unknown) => e instanceof UserError && e.message.includes(path));
+  await assert.rejects(readSafetensors(join(dir, 'missing.safetensors')), /cannot read/);
+});
+
+test('npy round trip and header parsing', () => {
+  const data = Float64Array.from({ length: 24 }, (_, i) => i / 7);
+  const t = decodeNpy(concat(encodeNpy(data, [2, 3, 4])));
+  assert.equal(t.dtype, 'F64');
+  assert.deepEqual(t.shape, [2, 3, 4]);
+  assert.deepEqual(Array.from(t.data as Float64Array), Array.from(data));
+  const header = concat(encodeNpy(new Float32Array(5), [5])).subarray(10, 10 + 118).toString('latin1');
+  assert.match(header, /'shape': \(5,\)/);
+  assert.throws(() => decodeNpy(Buffer.from('nope')), UserError);
+});
+
+test('atomic writes leave no temporary files and checksums agree', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-io-'));
+  const path = join(dir, 'sub', 'a.txt');
+  await writeFileAtomic(path, 'hello');
+  await writeFileAtomic(path, 'hello again');
+  assert.equal(await readFile(path, 'utf8'), 'hello again');
+  assert.deepEqual(await readdir(join(dir, 'sub')), ['a.txt']);
+  assert.equal(await sha256File(path), sha256('hello again'));
+});
