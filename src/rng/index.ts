@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The one source of randomness in fiveband: xoshiro128** (Blackman & Vigna), 32-bit state words, with
+ * 53-bit uniform doubles and a Box–Muller normal sampler.
+ *
+ * Streams are derived from a key path, e.g. `Rng.derive(seed, 'train', 17)`: the 128-bit state is the first
+ * 16 bytes of sha256 of the path, so every sample/shard/run gets an independent, reproducible stream whatever
+ * order or thread computes it.
+ */
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spareNormal: number | null = null;
+
+  private constructor(state: Uint32Array) {
+    [this.s0, this.s1, this.s2, this.s3] = [state[0]!, state[1]!, state[2]!, state[3]!];
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** A stream for the key path `parts` (numbers and strings; `derive(1,'a')` differs from `derive('1a')`). */
+  static derive(...parts: ReadonlyArray<string | number | bigint>): Rng {
+    const key = JSON.stringify(parts.map((p) => (typeof p === 'string' ? `s:${p}` : `n:${String(p)}`)));
+    const digest = createHash('sha256').update(key).digest();
+    return new Rng(new Uint32Array(digest.buffer, digest.byteOffset, 4).slice());
+  }
+
+  /** A child stream keyed by this stream's next outputs and `parts` (for handing streams to sub-tasks). */
+  child(...parts: ReadonlyArray<string | number>): Rng {
+    return Rng.derive(this.nextUint32(), this.nextUint32(), ...parts);
+  }
+
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform double in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** U(a, b) on [a, b). */
+  uniform(a = 0, b = 1): number {
+    return a + (b - a) * this.next();
+  }
+
+  /** Uniform integer in [lo, hi) (hi exclusive, like numpy's randint), without modulo bias. */
+  int(lo: number, hi: number): number {
+    const range = hi - lo;
+    if (!(range >= 1) || !Number.isInteger(range)) throw new RangeError(`empty integer range [${lo}, ${hi})`);
+    if (range > 2 ** 32) return lo + Math.floor(this.next() * range);
+    const limit = 2 ** 32 - (2 ** 32 % range);
+    let x: number;
+    do x = this.nextUint32();
+    while (x >= limit);
+    return lo + (x % range);
+  }
+
+  /** N(mean, sd) by the Box–Muller transform (pairs; the second value is kept for the next call). */
+  normal(mean = 0, sd = 1): number {
+    if (this.spareNormal !== null) {
+      const z = this.spareNormal;
+      this.spareNormal = null;
+      return mean + sd * z;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return mean + sd * r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Fisher–Yates shuffle in place; returns the array. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(0, i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
