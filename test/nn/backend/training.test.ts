@@ -123,3 +123,18 @@ test('gradient of a dilated convolution equals that of the equivalent zero-sprea
     assertClose(dwDilated!, taps, 1e-4, `${backend} dW`);
   }
 });
+
+test('the wasm heap does not grow across repeated conv gradient steps (transient filters free their XNNPACK operators)', async () => {
+  await initBackend('wasm');
+  const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+  const x = tf.tensor4d(randomValues('heap/x', [4, 32, 32, 16]), [4, 32, 32, 16]);
+  const w = tf.tensor4d(randomValues('heap/w', [3, 3, 16, 32]), [3, 3, 16, 32]);
+  const step = () => tf.tidy(() => {
+    for (const g of tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x, w])) g.dataSync();
+  });
+  for (let i = 0; i < 5; i++) step();
+  const before = heapBytes();
+  for (let i = 0; i < 60; i++) step();
+  assert.equal(heapBytes(), before);
+  tf.dispose([x, w]);
+});
