@@ -22,6 +22,8 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  const best = new Float32Array(C);
+  const at = new Int32Array(C);
   return makeFilled(backend, x.shape, 'float32', [dy, x], (dx, dyv, xv) => {
     for (let b = 0; b < batchSize; b++) {
       for (let r = 0; r < OH; r++) {
@@ -30,21 +32,23 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
         for (let c = 0; c < OW; c++) {
           const c0 = Math.max(0, c * sw - left);
           const c1 = Math.min(W, c * sw - left + kw);
-          const dyBase = ((b * OH + r) * OW + c) * C;
-          for (let ch = 0; ch < C; ch++) {
-            let best = Number.NEGATIVE_INFINITY;
-            let at = -1;
-            for (let i = r0; i < r1; i++) {
-              for (let j = c0; j < c1; j++) {
-                const k = ((b * H + i) * W + j) * C + ch;
-                if (xv![k]! > best) {
-                  best = xv![k]!;
-                  at = k;
+          best.fill(Number.NEGATIVE_INFINITY);
+          at.fill(-1);
+          // Channels innermost: contiguous reads, one running maximum per channel.
+          for (let i = r0; i < r1; i++) {
+            for (let j = c0; j < c1; j++) {
+              const base = ((b * H + i) * W + j) * C;
+              for (let ch = 0; ch < C; ch++) {
+                const v = xv![base + ch]!;
+                if (v > best[ch]!) {
+                  best[ch] = v;
+                  at[ch] = base + ch;
                 }
               }
             }
-            if (at >= 0) dx[at] += dyv![dyBase + ch]!;
           }
+          const dyBase = ((b * OH + r) * OW + c) * C;
+          for (let ch = 0; ch < C; ch++) if (at[ch]! >= 0) dx[at[ch]!] += dyv![dyBase + ch]!;
         }
       }
     }
