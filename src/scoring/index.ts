@@ -17,3 +17,10 @@ export {
 export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
 export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
 export { pythonFloat } from './csv.js';
+export {
+  renderOutputs, writeOutputs, formatSummaryTable, methodFiles,
+  type ScoreRun, type OutputOptions, type ScoreSummaryFile,
+} from './outputs.js';
+export {
+  readHeatmaps, readTruthFile, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+} from './inputs.js';
