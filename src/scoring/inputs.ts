@@ -37,31 +37,32 @@ export async function tensorFilesAt(path: string): Promise<string[]> {
   return files.map((f) => join(path, f));
 }
 
-/**
- * Reads heatmaps from a file or a folder of shards (concatenated in name order): float32 or float64,
- * n×C×H×W (Captum's layout; C = 3 for image attributions, 1 for mab) or n×H×W.
- */
+/** Reads one heatmap file: float32 or float64, n×C×H×W (Captum's layout; C = 3 for images, 1 for mab) or n×H×W. */
+export async function readHeatmapFile(file: string, tensorName?: string): Promise<HeatmapBatch> {
+  const tensor = await readTensorFile(file, tensorName, HEATMAP_TENSOR_NAMES);
+  if (tensor.dtype !== 'F32' && tensor.dtype !== 'F64') throw new UserError(`${file}: heatmaps must be float32 or float64, found ${tensor.dtype}`);
+  const { shape } = tensor;
+  if (shape.length !== 3 && shape.length !== 4) {
+    throw new UserError(`${file}: heatmaps must be n×C×H×W or n×H×W, found shape [${shape.join(', ')}]`);
+  }
+  const [channels, height, width] = shape.length === 4 ? shape.slice(1) : [1, ...shape.slice(1)];
+  return { data: tensor.data as Float32Array | Float64Array, n: shape[0]!, channels: channels!, height: height!, width: width! };
+}
+
+/** Reads heatmaps from a file or a folder of shards (concatenated in name order); see readHeatmapFile. */
 export async function readHeatmaps(path: string, tensorName?: string): Promise<HeatmapBatch> {
-  const parts: Array<{ file: string; tensor: Tensor }> = [];
-  for (const file of await tensorFilesAt(path)) {
-    const tensor = await readTensorFile(file, tensorName, HEATMAP_TENSOR_NAMES);
-    if (tensor.dtype !== 'F32' && tensor.dtype !== 'F64') throw new UserError(`${file}: heatmaps must be float32 or float64, found ${tensor.dtype}`);
-    if (tensor.shape.length !== 3 && tensor.shape.length !== 4) {
-      throw new UserError(`${file}: heatmaps must be n×C×H×W or n×H×W, found shape [${tensor.shape.join(', ')}]`);
+  const files = await tensorFilesAt(path);
+  const parts: HeatmapBatch[] = [];
+  for (const file of files) {
+    const part = await readHeatmapFile(file, tensorName);
+    const first = parts[0] ?? part;
+    if (part.channels !== first.channels || part.height !== first.height || part.width !== first.width) {
+      throw new UserError(`${file}: heatmaps are ${part.channels}×${part.height}×${part.width} but ${files[0]} has ${first.channels}×${first.height}×${first.width}`);
     }
-    parts.push({ file, tensor });
+    parts.push(part);
   }
-  const dims = (t: Tensor) => (t.shape.length === 4 ? t.shape.slice(1) : [1, ...t.shape.slice(1)]) as [number, number, number];
-  const [channels, height, width] = dims(parts[0]!.tensor);
-  for (const { file, tensor } of parts) {
-    const [c, h, w] = dims(tensor);
-    if (c !== channels || h !== height || w !== width) {
-      throw new UserError(`${file}: heatmaps are ${c}×${h}×${w} but ${parts[0]!.file} has ${channels}×${height}×${width}`);
-    }
-  }
-  const n = parts.reduce((sum, p) => sum + p.tensor.shape[0]!, 0);
-  const data = parts.length === 1 ? parts[0]!.tensor.data as Float32Array | Float64Array : concatenate(parts.map((p) => p.tensor.data as Float32Array | Float64Array));
-  return { data, n, channels, height, width };
+  if (parts.length === 1) return parts[0]!;
+  return { ...parts[0]!, n: parts.reduce((sum, p) => sum + p.n, 0), data: concatenate(parts.map((p) => p.data)) };
 }
 
 function concatenate(arrays: ReadonlyArray<Float32Array | Float64Array>): Float32Array | Float64Array {
