@@ -23,6 +23,7 @@ interface ScoreOptions {
   metrics: string;
   workers?: string;
   out: string;
+  normalise: boolean;
   pandasIndex?: boolean;
   long: boolean;
 }
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'custom number of threshold sets')
     .option('--clamp <lo,hi>', 'clamp the attribution to [lo, hi] (write --clamp=-0.1,0.1)')
     .option('--clamp-order <order>', 'raw: clamp the raw attribution (reference code); paper: normalise, then clamp', 'raw')
+    .option('--no-normalise', 'score the channel sum as is, without dividing by its max |value| (for maps already on the 0/0.4/0.9 scale, e.g. mab)')
     .option('--labels <file>', 'CSV with a y_pred column (and y0 unless the dataset gives it; optional id column)')
     .option('--ids <file>', 'sample ids, one per line (default: 0 … n-1)')
     .option('--metrics <list>', 'extra metrics: all, none, or a comma list of pointing_game, relevance_mass_accuracy, relevance_rank_accuracy, band_iou', 'all')
@@ -150,15 +152,19 @@ async function labelsFrom(path: string, ids: readonly string[], datasetY0: numbe
 function settingFrom(options: ScoreOptions): ScoreSetting {
   const preset = presetSetting(options.setting);
   if (options.clampOrder !== 'raw' && options.clampOrder !== 'paper') throw new UserError(`--clamp-order must be raw or paper, not "${options.clampOrder}"`);
-  const custom = options.start !== undefined || options.step !== undefined || options.steps !== undefined || options.clamp !== undefined || options.clampOrder !== 'raw';
+  const custom = options.start !== undefined || options.step !== undefined || options.steps !== undefined || options.clamp !== undefined || options.clampOrder !== 'raw' || !options.normalise;
   let adjustment = preset.adjustment;
   if (options.clamp !== undefined) {
     const [lo, hi] = numberList(options.clamp, '--clamp', 2);
     adjustment = { kind: 'clamp-raw', lo: lo!, hi: hi! };
   }
   if (options.clampOrder === 'paper') {
-    if (adjustment.kind === 'sum') throw new UserError('--clamp-order paper needs a clamp (--clamp or --setting v1-clamp)');
+    if (adjustment.kind !== 'clamp-raw') throw new UserError('--clamp-order paper needs a clamp (--clamp or --setting v1-clamp)');
     adjustment = { ...adjustment, kind: 'clamp-normalised' };
+  }
+  if (!options.normalise) {
+    if (adjustment.kind !== 'sum') throw new UserError('--no-normalise cannot be combined with a clamp');
+    adjustment = { kind: 'sum-unnormalised' };
   }
   return validateSetting({
     name: custom ? `${preset.name}-custom` : preset.name,

@@ -45,12 +45,12 @@ export function channelSum(
   heatmap: HeatmapData, offset: number, channels: number, pixels: number,
   adjustment: ChannelAdjustment, out: Float64Array,
 ): { degeneracy: Degeneracy; divisor: number } {
-  const max = adjustment.kind === 'sum'
+  const max = adjustment.kind === 'sum' || adjustment.kind === 'sum-unnormalised'
     ? sumChannels(heatmap, offset, channels, pixels, out)
     : clampAndSumChannels(heatmap, offset, channels, pixels, adjustment, out);
   // A finite sum implies finite inputs (clamping checks its inputs itself): NaN or Inf make max - max non-zero.
   if (max - max !== 0) throw new NonFiniteHeatmapError(-1);
-  if (max > 0) return { degeneracy: 'none', divisor: max };
+  if (max > 0) return { degeneracy: 'none', divisor: adjustment.kind === 'sum-unnormalised' ? 1 : max };
   out.fill(0);
   return { degeneracy: anyNonZeroIn(heatmap, offset, channels * pixels) ? 'cancelled' : 'all-zero', divisor: 1 };
 }

@@ -127,15 +127,14 @@ export class FivebandScorer {
     const K = union.length;
     const stride = K + 1;
     const half = lut.length / 2;
-    const lastCell = lut.length - 1;
+    const cells = lut.length;
     cumulative.fill(0);
     for (let i = 0, pixels = adjusted.length; i < pixels; i++) {
       const v = adjusted[i]! / divisor;
       adjusted[i] = v;
-      let cell = ((v + 1) * half) | 0;
-      if (cell < 0) cell = 0;
-      else if (cell > lastCell) cell = lastCell;
-      let j = lut[cell]!;
+      const x = (v + 1) * half;
+      // Values beyond [-1, 1] (unnormalised maps) fall outside the table and are searched from its ends.
+      let j = x >= 0 && x < cells ? lut[x | 0]! : x < 0 ? -1 : -(K + 1);
       if (j < 0) {
         // j becomes the number of thresholds strictly below v, so that v <= union[k] exactly when j <= k.
         j = -j - 1;
