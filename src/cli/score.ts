@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { UserError } from '../io/index.js';
 import {
-  defaultWorkerCount, findNonFiniteSamples, formatSummaryTable, methodFiles, parseHeatmapArgument, presetSetting,
+  createScoringPool, defaultWorkerCount, findNonFiniteSamples, formatSummaryTable, methodFiles, parseHeatmapArgument, presetSetting,
   readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, resolveMetrics, scoreHeatmaps, tensorFilesAt,
-  validateSetting, writeOutputs, type SampleLabels, type SampleScores, type ScoreSetting, type TruthBatch,
+  validateSetting, writeOutputs, type SampleLabels, type ScoringPool, type SampleScores, type ScoreSetting, type TruthBatch,
 } from '../scoring/index.js';
 import { createProgress } from './progress.js';
 
@@ -74,8 +74,13 @@ async function runScore(options: ScoreOptions): Promise<void> {
   const labels = options.labels ? await labelsFrom(options.labels, ids, truth.y0) : truth.y0 ? truth.y0.map((y0) => ({ y0, yPred: null })) : null;
 
   const methods: Array<{ method: string; scores: SampleScores[] }> = [];
-  for (const { method, path } of sources) {
-    methods.push({ method, scores: await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), workers, options.tensor) });
+  const pool = workers > 1 ? createScoringPool(workers) : undefined;
+  try {
+    for (const { method, path } of sources) {
+      methods.push({ method, scores: await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), pool, options.tensor) });
+    }
+  } finally {
+    await pool?.destroy();
   }
   const { paths, summary } = await writeOutputs(options.out, {
     setting, ids, labels, methods, metricColumns: metrics.flatMap((m) => m.columns),
@@ -92,7 +97,7 @@ async function runScore(options: ScoreOptions): Promise<void> {
 /** Scores one method's heatmaps file by file (one shard in memory at a time) against the matching truth maps. */
 async function scoreSource(
   method: string, path: string, truth: TruthBatch, ids: readonly string[], setting: ScoreSetting,
-  metrics: string[], workers: number, tensor: string | undefined,
+  metrics: string[], pool: ScoringPool | undefined, tensor: string | undefined,
 ): Promise<SampleScores[]> {
   const scores: SampleScores[] = [];
   const progress = createProgress(`score ${method}`);
@@ -109,7 +114,7 @@ async function scoreSource(
       if (bad.length > 0) throw new UserError(`${file}: NaN or Inf values in ${bad.length} heatmap(s), ids: ${listIds(bad.map((i) => ids[first + i]!))}`);
       const bands = truth.bands.subarray(first * pixels, (first + heatmaps.n) * pixels);
       const part = await scoreHeatmaps(heatmaps, { bands, n: heatmaps.n, height: truth.height, width: truth.width }, {
-        setting, metrics, workers, onProgress: (done) => progress.update(first + done, truth.n),
+        setting, metrics, pool, onProgress: (done) => progress.update(first + done, truth.n),
       });
       scores.push(...part);
     }

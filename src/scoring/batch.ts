@@ -33,9 +33,28 @@ export interface ScoreOptions {
   metrics?: 'all' | readonly string[];
   /** Worker threads (piscina); 1 (default) scores in this thread. Results are identical for any count. */
   workers?: number;
+  /** A pool to reuse across calls (see createScoringPool); overrides `workers`. */
+  pool?: ScoringPool;
   /** Samples per worker task. */
   chunkSize?: number;
   onProgress?: ProgressCallback;
+}
+
+/** Worker threads kept across several scoreHeatmaps calls (starting threads costs ~0.1 s each). */
+export interface ScoringPool {
+  readonly threads: number;
+  destroy(): Promise<void>;
+}
+
+interface PiscinaScoringPool extends ScoringPool {
+  piscina: Piscina;
+}
+
+export function createScoringPool(workers = defaultWorkerCount()): ScoringPool {
+  const threads = Math.max(1, Math.floor(workers));
+  const piscina = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const pool: PiscinaScoringPool = { threads, piscina, destroy: () => piscina.destroy() };
+  return pool;
 }
 
 /** The number of worker threads "all cores" means here. */
@@ -51,7 +70,7 @@ export function defaultWorkerCount(): number {
 export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, options: ScoreOptions): Promise<SampleScores[]> {
   checkPairing(heatmaps, truth);
   const metrics = resolveMetrics(options.metrics ?? []);
-  const workers = Math.max(1, Math.floor(options.workers ?? 1));
+  const workers = options.pool?.threads ?? Math.max(1, Math.floor(options.workers ?? 1));
   const { n, channels, height, width } = heatmaps;
   const pixels = height * width;
   const onProgress = options.onProgress ?? (() => {});
@@ -70,7 +89,7 @@ export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, o
   }
   new FivebandScorer(options.setting, height, width); // validates the setting before any worker starts
   const chunkSize = Math.max(1, options.chunkSize ?? Math.min(16, Math.ceil(n / (workers * 4))));
-  const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers });
+  const pool = (options.pool as PiscinaScoringPool | undefined) ?? (createScoringPool(workers) as PiscinaScoringPool);
   const results: SampleScores[] = new Array(n);
   let done = 0;
   try {
@@ -82,7 +101,7 @@ export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, o
       const bands = truth.bands.slice(first * pixels, (first + count) * pixels);
       const task: ScoreChunkTask = { setting: options.setting, height, width, channels, count, heatmap, truth: bands, metrics: metrics.map((m) => m.name) };
       tasks.push(
-        pool.run(task, { transferList: [heatmap.buffer, bands.buffer] }).then((chunk: SampleScores[] | { nonFiniteAt: number }) => {
+        pool.piscina.run(task, { transferList: [heatmap.buffer, bands.buffer] }).then((chunk: SampleScores[] | { nonFiniteAt: number }) => {
           if (!Array.isArray(chunk)) throw new UserError(`heatmap ${first + chunk.nonFiniteAt} holds NaN or Inf values`);
           chunk.forEach((scores, k) => (results[first + k] = scores));
           done += count;
@@ -92,7 +111,7 @@ export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, o
     }
     await Promise.all(tasks);
   } finally {
-    await pool.destroy();
+    if (!options.pool) await pool.destroy();
   }
   return results;
 }
