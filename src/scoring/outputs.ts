@@ -126,7 +126,7 @@ export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { fil
     summary.files.metrics = 'metrics.csv';
   }
   summary.files.summary = 'summary.json';
-  files.set('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
+  files.set('summary.json', `${compactJson(summary)}\n`);
   return { files, summary };
 }
 
@@ -175,4 +175,9 @@ function chunked(lines: readonly string[]): Buffer[] {
   }
   if (batch.length > 0) out.push(Buffer.from(batch.join(''), 'utf8'));
   return out;
+}
+
+/** JSON with two-space indentation, but arrays of plain values (thresholds, id lists) kept on one line. */
+function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/\[\n\s+([^[\]{}]*?)\n\s*\]/g, (_, inner: string) => `[${inner.split(/,\n\s+/).join(', ')}]`);
 }
