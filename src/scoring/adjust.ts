@@ -92,19 +92,17 @@ function clampAndSumChannels(
   if (inputMax - inputMax !== 0) throw new NonFiniteHeatmapError(-1);
   // The paper's order normalises first; an all-zero input stays all zero either way.
   const scale = adjustment.kind === 'clamp-normalised' && inputMax > 0 ? inputMax : 1;
-  for (let c = 0; c < channels; c++) {
-    const base = offset + c * pixels;
-    const first = c === 0;
-    if (scale === 1) {
-      for (let i = 0; i < pixels; i++) {
-        const v = Math.min(Math.max(heatmap[base + i]!, lo), hi);
-        out[i] = first ? v : out[i]! + v;
-      }
-    } else {
-      for (let i = 0; i < pixels; i++) {
-        const v = Math.min(Math.max(heatmap[base + i]! / scale, lo), hi);
-        out[i] = first ? v : out[i]! + v;
-      }
+  const clamp = (v: number) => Math.min(Math.max(v / scale, lo), hi);
+  if (channels === 3) {
+    // One pass for the usual RGB attribution; summed in channel order like the general loop below.
+    const o1 = offset + pixels;
+    const o2 = offset + 2 * pixels;
+    for (let i = 0; i < pixels; i++) out[i] = clamp(heatmap[offset + i]!) + clamp(heatmap[o1 + i]!) + clamp(heatmap[o2 + i]!);
+  } else {
+    for (let i = 0; i < pixels; i++) out[i] = clamp(heatmap[offset + i]!);
+    for (let c = 1; c < channels; c++) {
+      const base = offset + c * pixels;
+      for (let i = 0; i < pixels; i++) out[i] = out[i]! + clamp(heatmap[base + i]!);
     }
   }
   let max = 0;
