@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../io/index.js';
-import { register as registerScore } from './score.js';
+import { register as score } from './score.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -11,7 +11,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [registerScore];
+const commands: Array<(p: Command) => void> = [score];
 for (const register of commands) register(program);
 
 try {
