@@ -55,7 +55,8 @@ export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { fil
   const thresholds = thresholdSweep(run.setting);
   const T = run.setting.steps;
   const labelOf = (i: number) => run.labels?.[i] ?? { y0: null, yPred: null };
-  const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred);
+  // The reference writes int(pred_is_correct): 1 or 0.
+  const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred ? 1 : 0);
   const summary: ScoreSummaryFile = {
     setting: { ...run.setting, thresholds: Array.from({ length: T }, (_, m) => Array.from(thresholds.subarray(4 * m, 4 * m + 4))) },
     ground_truth_thresholds: GROUND_TRUTH_THRESHOLDS,

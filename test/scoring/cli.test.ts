@@ -46,7 +46,7 @@ test('score writes the V1, long, ROC, metrics CSVs and summary.json; bands and v
   const v1 = (await readFile(join(out, 'saliency.csv'), 'utf8')).trimEnd().split('\n');
   assert.equal(v1[0], 'id,y0,y_pred,pred_is_correct,Amu,Au,Au1,Rmu,Ru,Ru1,Pmu,Pu,Pu1');
   assert.equal(v1.length, N + 1);
-  assert.match(v1[2]!, /^b,2,3,False,0\.\d+,/);
+  assert.match(v1[2]!, /^b,2,3,0,0\.\d+,/); // pred_is_correct as the reference writes it: int(bool)
   const long = (await readFile(join(out, 'scores_long.csv'), 'utf8')).trimEnd().split('\n');
   assert.equal(long.length, 1 + 2 * N * 56);
   const roc = (await readFile(join(out, 'roc_DeepLift.csv'), 'utf8')).trimEnd().split('\n');
