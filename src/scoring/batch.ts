@@ -142,6 +142,8 @@ function checkPairing(heatmaps: HeatmapBatch, truth: TruthBatch): void {
     throw new UserError(`ground truth: ${truth.bands.length} values do not make ${truth.n}×${truth.height}×${truth.width}`);
   }
   if (truth.n !== n) throw new UserError(`${n} heatmaps but ${truth.n} ground-truth maps`);
+  const outOfRange = truth.bands.findIndex((b) => b < -2 || b > 2);
+  if (outOfRange >= 0) throw new UserError(`ground truth: band ${truth.bands[outOfRange]} at element ${outOfRange} is outside −2…2 (use toTruthBands)`);
   if (truth.height !== height || truth.width !== width) {
     throw new UserError(`heatmaps are ${height}×${width} but the ground truth is ${truth.height}×${truth.width}`);
   }
