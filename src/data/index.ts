@@ -13,3 +13,4 @@ export {
   type Dataset, type Sample, type ShardRef,
 } from './reader.js';
 export { generateDataset, type GenerateOptions, type GenerateResult, type GenerateProgress } from './generate.js';
+export { renderSheet, renderOverview, writeSheets, type SheetsOptions } from './sheets.js';
