@@ -91,12 +91,12 @@ export function rotationSource(n: number, thetaDeg: number, r: number, q: number
 
 /**
  * Rotate (§1.2.2, scikit-image `rotate` defaults): about (N/2 − 0.5, N/2 − 0.5), bilinear, zero fill, output
- * clipped to the input's value range. Positive angles turn the content counter-clockwise as displayed.
+ * clipped to the input's value range except for pixels equal to the fill 0 (`range`: the whole multi-channel image's [min, max] when rotating one of its
+ * channels). Positive angles turn the content counter-clockwise as displayed.
  */
-export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number): Float64Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < n * n; i++) {
+export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number, range?: [number, number]): Float64Array {
+  let [lo, hi] = range ?? [Infinity, -Infinity];
+  for (let i = 0; !range && i < n * n; i++) {
     lo = Math.min(lo, a[i]!);
     hi = Math.max(hi, a[i]!);
   }
@@ -105,7 +105,8 @@ export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number): 
     for (let q = 0; q < n; q++) {
       const [sr, sc] = rotationSource(n, thetaDeg, r, q);
       const v = bilinearZero(a, n, sr, sc);
-      out[r * n + q] = v < lo ? lo : v > hi ? hi : v;
+      // scikit-image keeps pixels equal to the fill value 0 even when 0 is outside the input's range.
+      out[r * n + q] = v === 0 ? 0 : v < lo ? lo : v > hi ? hi : v;
     }
   }
   return out;
