@@ -34,7 +34,7 @@ export class CellPainter {
   private readonly bits: Uint8Array;
   private readonly fields: Float64Array[];
   private readonly rendering: CellRendering;
-  /** Colour per bit pattern (8 patterns × RGB) and the cell's norm3 per part. */
+  /** Image colour per mask-bit pattern (8 patterns × RGB). */
   private readonly palette = new Float64Array(24);
   /** Windows written by the previous cell, cleared before the next one (instead of whole planes). */
   private bitsWindow: Box | null = null;
