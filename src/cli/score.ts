@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../io/index.js';
 import {
   createScoringPool, defaultWorkerCount, findNonFiniteSamples, formatSummaryTable, methodFiles, parseHeatmapArgument, presetSetting,
-  readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, resolveMetrics, scoreHeatmaps, tensorFilesAt,
+  readDatasetTruth, readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, resolveMetrics, scoreHeatmaps, tensorFilesAt,
   validateSetting, writeOutputs, type SampleLabels, type ScoringPool, type SampleScores, type ScoreSetting, type TruthBatch,
 } from '../scoring/index.js';
 import { createProgress } from './progress.js';
@@ -11,6 +11,8 @@ interface ScoreOptions {
   heatmaps: string[];
   truth?: string;
   truthTensor?: string;
+  data?: string;
+  split: string;
   tensor?: string;
   setting: string;
   start?: string;
@@ -35,6 +37,8 @@ export function register(program: Command): void {
     .description('score heatmaps (.npy / .safetensors, n×C×H×W or n×H×W) against banded ground truth with the five-band score')
     .requiredOption('--heatmaps <paths...>', 'heatmap files or folders of shards, each [METHOD=]PATH (METHOD defaults to the file name)')
     .option('--truth <file>', 'ground truth: n×H×W floats 0/0.4/0.9 or integer bands 0/1/2 (.npy / .safetensors)')
+    .option('--data <dir>', 'a fiveband dataset folder: ground truth, ids and true classes of --split')
+    .option('--split <name>', 'dataset split (train, val, test)', 'test')
     .option('--truth-tensor <name>', 'tensor name in a safetensors ground-truth file')
     .option('--tensor <name>', 'tensor name in safetensors heatmap files')
     .option('--setting <name>', 'threshold sweep preset: v1, v1-clamp, v2, mab', 'v1')
@@ -133,8 +137,14 @@ interface GroundTruth {
 }
 
 async function groundTruthFrom(options: ScoreOptions): Promise<GroundTruth> {
-  if (!options.truth) throw new UserError('give the ground truth with --truth FILE');
-  const batch = await readTruthFile(options.truth, options.truthTensor);
+  if ((options.truth === undefined) === (options.data === undefined)) {
+    throw new UserError('give the ground truth with either --truth FILE or --data DIR [--split test]');
+  }
+  if (options.data !== undefined) {
+    const { truth, ids, y0 } = await readDatasetTruth(options.data, options.split);
+    return { batch: truth, ids, y0 };
+  }
+  const batch = await readTruthFile(options.truth!, options.truthTensor);
   return { batch, ids: Array.from({ length: batch.n }, (_, i) => String(i)), y0: null };
 }
 

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { openDataset, SPLITS, type Split } from '../data/index.js';
 import { readNpy, readSafetensors, UserError, type Tensor } from '../io/index.js';
 import { toTruthBands, type TruthData } from './bands.js';
 import type { HeatmapBatch, TruthBatch } from './batch.js';
@@ -86,6 +87,26 @@ export async function readTruthFile(path: string, tensorName?: string): Promise<
   if (shape.length !== 3) throw new UserError(`${path}: ground truth must be n×H×W, found shape [${tensor.shape.join(', ')}]`);
   if (tensor.dtype === 'I64') throw new UserError(`${path}: int64 ground truth is not supported; save bands as uint8`);
   return { bands: toTruthBands(tensor.data as TruthData, path), n: shape[0]!, height: shape[1]!, width: shape[2]! };
+}
+
+/** Ground truth of a fiveband dataset split: its bands (shards in order), sample ids and true classes. */
+export async function readDatasetTruth(dir: string, split: string): Promise<{ truth: TruthBatch; ids: string[]; y0: number[] }> {
+  if (!(SPLITS as readonly string[]).includes(split)) throw new UserError(`unknown split "${split}" (known: ${SPLITS.join(', ')})`);
+  const dataset = await openDataset(dir);
+  const refs = dataset.shards[split as Split];
+  const n = refs.reduce((sum, ref) => sum + ref.samples, 0);
+  if (n === 0) throw new UserError(`${dir}: split ${split} has no samples`);
+  const pixels = dataset.size * dataset.size;
+  const bands = new Int8Array(n * pixels);
+  const ids: string[] = [];
+  const y0: number[] = [];
+  for (const ref of refs) {
+    const shard = await dataset.readShard(split as Split, ref.index);
+    bands.set(toTruthBands(shard.bands, ref.path), ids.length * pixels);
+    ids.push(...shard.ids);
+    y0.push(...shard.labels);
+  }
+  return { truth: { bands, n, height: dataset.size, width: dataset.size }, ids, y0 };
 }
 
 /** Sample ids from a text file, one per line (blank trailing lines ignored). */

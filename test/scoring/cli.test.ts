@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { generateDataset, openDataset } from '../../src/data/index.js';
 import { writeNpy, writeSafetensors } from '../../src/io/index.js';
 import { Rng } from '../../src/rng/index.js';
 
@@ -155,3 +156,38 @@ for (const c of errorCases) {
     assert.equal(existsSync(out), false, 'nothing may be written');
   });
 }
+
+test('score --data reads the split\'s bands, ids and true classes; a labels file then needs only y_pred', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-score-data-'));
+  const data = join(dir, 'cells');
+  await generateDataset({ out: data, size: 64, seed: 2, shards: { train: 1, val: 1, test: 2 }, perShard: 3, workers: 1 });
+  const dataset = await openDataset(data);
+  const shards = [await dataset.readShard('test', 0), await dataset.readShard('test', 1)];
+  const ids = shards.flatMap((s) => s.ids);
+  const labels = shards.flatMap((s) => Array.from(s.labels));
+  const bands = new Uint8Array(6 * 64 * 64);
+  shards.forEach((s, k) => bands.set(s.bands, k * 3 * 64 * 64));
+  // A "heatmap" equal to the ground-truth values scores perfectly at the first v1 threshold set when it is not
+  // divided by its max (with the division, a sample without 0.9 pixels would have its 0.4 lifted to band 2).
+  await writeNpy(join(dir, 'perfect.npy'), Float32Array.from(bands, (b) => [0, 0.4, 0.9][b]!), [6, 64, 64]);
+  await writeFile(join(dir, 'labels.csv'), `y_pred\n${labels.map((y, i) => (i === 1 ? (y + 1) % 10 : y)).join('\n')}\n`);
+  const out = join(dir, 'out');
+  const r = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--split', 'test', '--labels', join(dir, 'labels.csv'), '--out', out, '--workers', '1', '--no-normalise');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = (await readFile(join(out, 'perfect.csv'), 'utf8')).trimEnd().split('\n').slice(1).map((line) => line.split(','));
+  assert.deepEqual(rows.map((row) => row[0]), ids);
+  assert.deepEqual(rows.map((row) => Number(row[1])), labels);
+  assert.deepEqual(rows.map((row) => row[3]), ['1', '0', '1', '1', '1', '1']);
+  for (const row of rows) assert.deepEqual([row[5], row[6]], ['1.0', '0'], 'best pixel accuracy of the ground truth itself');
+
+  await writeFile(join(dir, 'bad-y0.csv'), `y0,y_pred\n${labels.map((y) => `${(y + 1) % 10},${y}`).join('\n')}\n`);
+  const bad = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--labels', join(dir, 'bad-y0.csv'), '--out', join(dir, 'bad'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad-y0\.csv: row 2 has y0 \d+ but the dataset labels sample "test\/shard-0000\/0" as \d+/);
+  const split = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--split', 'dev', '--out', join(dir, 'bad'));
+  assert.equal(split.status, 2);
+  assert.match(split.stderr, /unknown split "dev"/);
+  const both = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--truth', join(dir, 'perfect.npy'), '--out', join(dir, 'bad'));
+  assert.equal(both.status, 2);
+  assert.equal(existsSync(join(dir, 'bad')), false);
+});
