@@ -75,17 +75,26 @@ async function runScore(options: ScoreOptions): Promise<void> {
   const truth = await groundTruthFrom(options);
   const ids = options.ids ? await readIdsFile(options.ids) : truth.ids;
   if (ids.length !== truth.batch.n) throw new UserError(`${options.ids}: ${ids.length} ids for ${truth.batch.n} ground-truth maps`);
-  const labels = options.labels ? await labelsFrom(options.labels, ids, truth.y0) : truth.y0 ? truth.y0.map((y0) => ({ y0, yPred: null })) : null;
+  const fileLabels = options.labels ? labelsFrom(options.labels, await readLabelsFile(options.labels), ids, truth.y0) : null;
 
   const methods: Array<{ method: string; scores: SampleScores[] }> = [];
+  let stored: StoredLabels | null = null;
   const pool = workers > 1 ? createScoringPool(workers) : undefined;
   try {
     for (const { method, path } of sources) {
-      methods.push({ method, scores: await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), pool, options.tensor) });
+      const result = await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), pool, options.tensor);
+      methods.push({ method, scores: result.scores });
+      if (methods.length === 1) stored = result.stored;
+      else if (stored && JSON.stringify(result.stored) !== JSON.stringify(stored)) {
+        process.stderr.write(`fiveband: note: the classes stored in ${method}'s heatmap files differ from ${methods[0]!.method}'s; not using them\n`);
+        stored = null;
+      }
     }
   } finally {
     await pool?.destroy();
   }
+  // Without a labels file: true classes from the dataset, else from the heatmap files; predictions from the files.
+  const labels = fileLabels ?? combineLabels(truth.y0 ?? stored?.labels ?? null, stored?.predicted ?? null, ids);
   const { paths, summary } = await writeOutputs(options.out, {
     setting, ids, labels, methods, metricColumns: metrics.flatMap((m) => m.columns),
   }, { pandasIndex: options.pandasIndex ?? false, long: options.long });
@@ -98,12 +107,23 @@ async function runScore(options: ScoreOptions): Promise<void> {
   }
 }
 
-/** Scores one method's heatmaps file by file (one shard in memory at a time) against the matching truth maps. */
+/** True and predicted classes found in a method's heatmap files (all of them, or null). */
+interface StoredLabels {
+  labels: number[] | null;
+  predicted: number[] | null;
+}
+
+/**
+ * Scores one method's heatmaps file by file (one shard in memory at a time) against the matching truth maps.
+ * Files that carry sample ids in their metadata (as `fiveband explain` writes) must match the ground truth's.
+ */
 async function scoreSource(
   method: string, path: string, truth: TruthBatch, ids: readonly string[], setting: ScoreSetting,
   metrics: string[], pool: ScoringPool | undefined, tensor: string | undefined,
-): Promise<SampleScores[]> {
+): Promise<{ scores: SampleScores[]; stored: StoredLabels }> {
   const scores: SampleScores[] = [];
+  const labels: Array<number[] | null> = [];
+  const predicted: Array<number[] | null> = [];
   const progress = createProgress(`score ${method}`);
   const pixels = truth.height * truth.width;
   try {
@@ -114,6 +134,8 @@ async function scoreSource(
         throw new UserError(`${file}: heatmaps are ${heatmaps.height}×${heatmaps.width} but the ground truth is ${truth.height}×${truth.width}`);
       }
       if (first + heatmaps.n > truth.n) throw new UserError(`${path}: more heatmaps than the ${truth.n} ground-truth maps`);
+      const k = heatmaps.info.ids?.findIndex((id, i) => id !== ids[first + i]) ?? -1;
+      if (k >= 0) throw new UserError(`${file}: heatmap ${k} is sample "${heatmaps.info.ids![k]}" but ground-truth map ${first + k} is "${ids[first + k]}"`);
       const bad = findNonFiniteSamples(heatmaps);
       if (bad.length > 0) throw new UserError(`${file}: NaN or Inf values in ${bad.length} heatmap(s), ids: ${listIds(bad.map((i) => ids[first + i]!))}`);
       const bands = truth.bands.subarray(first * pixels, (first + heatmaps.n) * pixels);
@@ -121,12 +143,21 @@ async function scoreSource(
         setting, metrics, pool, onProgress: (done) => progress.update(first + done, truth.n),
       });
       scores.push(...part);
+      labels.push(heatmaps.info.labels);
+      predicted.push(heatmaps.info.predicted);
     }
   } finally {
     progress.stop();
   }
   if (scores.length !== truth.n) throw new UserError(`${path}: ${scores.length} heatmaps but ${truth.n} ground-truth maps`);
-  return scores;
+  const all = (parts: Array<number[] | null>) => (parts.every((p) => p !== null) ? (parts as number[][]).flat() : null);
+  return { scores, stored: { labels: all(labels), predicted: all(predicted) } };
+}
+
+/** Labels from known true and predicted classes (either may be missing); null when neither is known. */
+function combineLabels(y0: number[] | null, yPred: number[] | null, ids: readonly string[]): SampleLabels[] | null {
+  if (!y0 && !yPred) return null;
+  return ids.map((_, i) => ({ y0: y0?.[i] ?? null, yPred: yPred?.[i] ?? null }));
 }
 
 interface GroundTruth {
@@ -148,8 +179,9 @@ async function groundTruthFrom(options: ScoreOptions): Promise<GroundTruth> {
   return { batch, ids: Array.from({ length: batch.n }, (_, i) => String(i)), y0: null };
 }
 
-async function labelsFrom(path: string, ids: readonly string[], datasetY0: number[] | null): Promise<SampleLabels[]> {
-  const file = await readLabelsFile(path);
+function labelsFrom(
+  path: string, file: { ids: string[] | null; y0: number[] | null; yPred: number[] }, ids: readonly string[], datasetY0: number[] | null,
+): SampleLabels[] {
   if (file.yPred.length !== ids.length) throw new UserError(`${path}: ${file.yPred.length} label rows for ${ids.length} samples`);
   if (file.ids) {
     const k = file.ids.findIndex((id, i) => id !== ids[i]);

@@ -22,5 +22,5 @@ export {
   type ScoreRun, type OutputOptions, type ScoreSummaryFile,
 } from './outputs.js';
 export {
-  readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+  readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
 } from './inputs.js';

@@ -191,3 +191,23 @@ test('score --data reads the split\'s bands, ids and true classes; a labels file
   assert.equal(both.status, 2);
   assert.equal(existsSync(join(dir, 'bad')), false);
 });
+
+test('safetensors heatmaps carrying ids and classes in their metadata (as explain writes) fill y0 / y_pred; wrong ids fail', async () => {
+  const dir = await fixture();
+  const heatmaps = Float32Array.from({ length: N * 3 * H * W }, (_, i) => Math.sin(i));
+  const metadata = (ids: string[]) => ({ ids: JSON.stringify(ids), labels: JSON.stringify([1, 2, 9, 0, 4]), predicted: JSON.stringify([1, 3, 9, 0, 5]) });
+  await writeSafetensors(join(dir, 'explained.safetensors'), { attributions: { dtype: 'F32', shape: [N, 3, H, W], data: heatmaps } }, metadata(['a', 'b', 'c', 'd', 'e']));
+  const out = join(dir, 'out');
+  const r = fiveband('--heatmaps', join(dir, 'explained.safetensors'), '--truth', join(dir, 'truth.npy'), '--ids', join(dir, 'ids.txt'), '--out', out, '--metrics', 'none');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = (await readFile(join(out, 'explained.csv'), 'utf8')).trimEnd().split('\n').slice(1).map((line) => line.split(',').slice(0, 4).join(','));
+  assert.deepEqual(rows, ['a,1,1,1', 'b,2,3,0', 'c,9,9,1', 'd,0,0,1', 'e,4,5,0']);
+  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.methods.explained.groups.correct_excluding_class_9.n, 2);
+
+  await writeSafetensors(join(dir, 'other.safetensors'), { attributions: { dtype: 'F32', shape: [N, 3, H, W], data: heatmaps } }, metadata(['a', 'b', 'x', 'd', 'e']));
+  const bad = fiveband('--heatmaps', join(dir, 'other.safetensors'), '--truth', join(dir, 'truth.npy'), '--ids', join(dir, 'ids.txt'), '--out', join(dir, 'bad'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /other\.safetensors: heatmap 2 is sample "x" but ground-truth map 2 is "c"/);
+  assert.equal(existsSync(join(dir, 'bad')), false);
+});
