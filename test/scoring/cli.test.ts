@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateDataset, openDataset } from '../../src/data/index.js';
-import { writeNpy, writeSafetensors } from '../../src/io/index.js';
+import { readNpy, writeNpy, writeSafetensors } from '../../src/io/index.js';
+import { readHeatmaps } from '../../src/scoring/index.js';
 import { Rng } from '../../src/rng/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -210,4 +211,21 @@ test('safetensors heatmaps carrying ids and classes in their metadata (as explai
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /other\.safetensors: heatmap 2 is sample "x" but ground-truth map 2 is "c"/);
   assert.equal(existsSync(join(dir, 'bad')), false);
+});
+
+test('a folder of heatmap shards is read in name order and scores like the single file', async () => {
+  const dir = await fixture();
+  const whole = await readNpy(join(dir, 'saliency.npy'));
+  const size = 3 * H * W;
+  await writeNpy(join(dir, 'shards', 'shard-0000.npy'), (whole.data as Float32Array).subarray(0, 2 * size), [2, 3, H, W]);
+  await writeNpy(join(dir, 'shards', 'shard-0001.npy'), (whole.data as Float32Array).subarray(2 * size), [3, 3, H, W]);
+  const joined = await readHeatmaps(join(dir, 'shards'));
+  assert.equal(joined.n, N);
+  assert.deepEqual(joined.data, whole.data);
+  const args = ['--truth', join(dir, 'truth.npy'), '--metrics', 'none', '--workers', '1'];
+  assert.equal(fiveband('--heatmaps', `M=${join(dir, 'shards')}`, ...args, '--out', join(dir, 'a')).status, 0);
+  assert.equal(fiveband('--heatmaps', `M=${join(dir, 'saliency.npy')}`, ...args, '--out', join(dir, 'b')).status, 0);
+  for (const file of ['M.csv', 'roc_M.csv', 'scores_long.csv']) {
+    assert.equal(await readFile(join(dir, 'a', file), 'utf8'), await readFile(join(dir, 'b', file), 'utf8'), file);
+  }
 });
