@@ -6,3 +6,6 @@ export { ARCHS, describeArch, validateSpec, type ArchDescription, type LayerInfo
 export { createModel } from './create.js';
 export { plainRule, BN_EPS, BN_MOMENTUM, LEAKY_SLOPE } from './layers.js';
 export { DEFAULT_ALEXNET_DEPTH } from './models/alexnet.js';
+export {
+  saveModel, loadModel, readModelInfo, toStateDict, fromStateDict, ARCH_FILE, WEIGHTS_FILE, type ModelInfo,
+} from './weights.js';
