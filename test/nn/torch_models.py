@@ -2,12 +2,13 @@
 fiveband model folder (arch.json + weights.safetensors) using only json + numpy + torch.
 
 Usage as a script (used by test/nn/torch.test.ts):
-    python3 torch_models.py MODEL_DIR INPUT.npy OUT_DIR
-reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
+    python3 torch_models.py MODEL_DIR INPUT.npy OUT_DIR [MODEL_DIR INPUT.npy OUT_DIR ...]
+for each triple reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
 OUT_DIR/heatmap.npy, n x 3 x N x N, for spa); then, for models without dropout, one training-mode forward:
 OUT_DIR/train_logits.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
 """
 import json
+import math
 import os
 import sys
 
@@ -35,7 +36,8 @@ def read_safetensors(path):
 
 
 def scaled(c, width):
-    return max(1, round(c * width))
+    """Channels at width multiplier `width`: round half up, at least 1 (as fiveband's scaled())."""
+    return max(1, math.floor(c * width + 0.5))
 
 
 class AlexNetBackbone(nn.Module):
@@ -224,9 +226,7 @@ def load(model_dir):
     return model.eval()
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    model_dir, input_path, out_dir = sys.argv[1:4]
+def run(model_dir, input_path, out_dir):
     x = torch.from_numpy(np.load(input_path))
     model = load(model_dir)
 
@@ -245,5 +245,12 @@ if __name__ == "__main__":
             logits, _ = outputs(model.train()(x))
             save("train_logits", logits)
             for key, value in model.state_dict().items():
-                if key.endswith("running_mean") or key.endswith("running_var") or key.endswith("num_batches_tracked"):
+                if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
                     save(key, value)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    args = sys.argv[1:]
+    for i in range(0, len(args), 3):
+        run(*args[i:i + 3])
