@@ -27,15 +27,6 @@ export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Arra
   return m;
 }
 
-/** A 3×3-style kernel [k, k, in, out] spread out to dilation d, with zeros in between. */
-function dilateKernel(w: tf.Tensor4D, d: number): tf.Tensor4D {
-  const [k, , i, o] = w.shape;
-  const spread = (k - 1) * d + 1;
-  // [k,1,k,1,i,o] padded to [k,d,k,d,i,o], reshaped to [k·d, k·d, i, o], trimmed to the dilated extent.
-  const padded = tf.pad(tf.reshape(w, [k, 1, k, 1, i, o]), [[0, 0], [0, d - 1], [0, 0], [0, d - 1], [0, 0], [0, 0]]);
-  return tf.slice(tf.reshape(padded, [k * d, k * d, i, o]), [0, 0, 0, 0], [spread, spread, i, o]) as tf.Tensor4D;
-}
-
 /** Executes an architecture on tensors: named variables, the nonlinearity rule, taps, BN and dropout modes. */
 export class TensorOps implements Ops<tf.Tensor> {
   private readonly rule: NonlinearityRule;
@@ -59,11 +50,9 @@ export class TensorOps implements Ops<tf.Tensor> {
   }
 
   conv2d(name: string, x: tf.Tensor, c: ConvConfig): tf.Tensor {
-    let w = this.param(`${name}.weight`) as tf.Tensor4D;
-    // tfjs has no conv gradient for dilation > 1, so a dilated conv is a plain conv with a spread-out kernel.
-    if ((c.dilation ?? 1) > 1) w = dilateKernel(w, c.dilation!);
     const pad = c.padding ? c.padding : 'valid';
-    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, w, c.stride ?? 1, pad);
+    // Dilation > 1 (alexnet-depth) needs the backend layer's Conv2D gradient (tfjs-core's refuses it).
+    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, this.param(`${name}.weight`) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
     if (c.bias) y = tf.add(y, this.param(`${name}.bias`));
     return this.out(name, y);
   }

@@ -12,7 +12,7 @@ import { maxRelativeError, randomImages, spec, useCpu } from './helpers.js';
 
 /**
  * Our models against PyTorch twins (test/nn/torch_models.py, module paths as in the reference) loading our
- * weights.safetensors: same logits, heatmaps and training-mode BatchNorm statistics. Registered only when
+ * weights.safetensors: same logits, heatmaps, input gradients and training-mode BatchNorm statistics. Registered only when
  * python3 can import torch (Debian python3-torch); the save/load round trip is tested in weights.test.ts.
  */
 const torchAvailable = spawnSync('python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
@@ -31,7 +31,7 @@ if (!torchAvailable) {
   const root = await mkdtemp(join(tmpdir(), 'fiveband-torch-'));
   after(() => rm(root, { recursive: true, force: true }));
 
-  test('PyTorch twins loading our weights give the same logits, heatmaps and BatchNorm statistics', async () => {
+  test('PyTorch twins loading our weights give the same logits, heatmaps, input gradients and BatchNorm statistics', async () => {
     const models: Model[] = [];
     const args: string[] = [];
     const inputs: tf.Tensor4D[] = [];
@@ -56,6 +56,10 @@ if (!torchAvailable) {
       const theirs = await readNpy(join(dir, 'logits.npy'));
       assert.deepEqual(theirs.shape, [2, s.numClasses]);
       assert.ok(maxRelativeError(ours.logits.dataSync(), theirs.data as Float32Array) < TOLERANCE, `${label}: logits`);
+      const inputGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.slice(model.forward(t as tf.Tensor4D).logits, [0, 0], [2, 1])))(x);
+      const theirGrad = await readNpy(join(dir, 'input_grad.npy'));
+      const scale = Math.max(...Array.from(theirGrad.data as Float32Array, Math.abs));
+      assert.ok(maxRelativeError(tf.div(tf.transpose(inputGrad, [0, 3, 1, 2]), scale).dataSync(), Array.from(theirGrad.data as Float32Array, (v) => v / scale)) < TOLERANCE, `${label}: input gradient`);
       if (s.arch === 'spa') {
         const heatmap = await readNpy(join(dir, 'heatmap.npy'));
         assert.deepEqual(heatmap.shape, [2, 3, s.inputSize, s.inputSize]);

@@ -4,7 +4,8 @@ fiveband model folder (arch.json + weights.safetensors) using only json + numpy 
 Usage as a script (used by test/nn/torch.test.ts):
     python3 torch_models.py MODEL_DIR INPUT.npy OUT_DIR [MODEL_DIR INPUT.npy OUT_DIR ...]
 for each triple reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
-OUT_DIR/heatmap.npy, n x 3 x N x N, for spa); then, for models without dropout, one training-mode forward:
+OUT_DIR/heatmap.npy, n x 3 x N x N, for spa) and the input gradient of the summed class-0 logits
+(OUT_DIR/input_grad.npy); then, for models without dropout, one training-mode forward:
 OUT_DIR/train_logits.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
 """
 import json
@@ -236,6 +237,10 @@ def run(model_dir, input_path, out_dir):
     def outputs(out):
         return out if isinstance(out, tuple) else (out, None)
 
+    xg = x.clone().requires_grad_(True)
+    logits, _ = outputs(model(xg))
+    logits[:, 0].sum().backward()
+    save("input_grad", xg.grad)
     with torch.no_grad():
         logits, heatmap = outputs(model(x))
         save("logits", logits)
