@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, UserError, writeSafetensors } from '../../src/io/index.js';
-import { createModel, describeArch, loadModel, readModelInfo, saveModel, type Model, type ParamInfo } from '../../src/nn/index.js';
+import { cloneModel, createModel, describeArch, loadModel, readModelInfo, saveModel, type Model, type ParamInfo } from '../../src/nn/index.js';
 import { fromTorchLayout, toTorchLayout } from '../../src/nn/weights.js';
 import { randomImages, SMALL, spec, useCpu } from './helpers.js';
 
@@ -66,6 +66,20 @@ test('save → load round trip keeps every parameter, buffer and the forward pas
     model.dispose();
     loaded.dispose();
   }
+});
+
+test('cloneModel copies parameters and buffers into independent variables', () => {
+  const model = createModel(spec('resnet34', 32, 10, 0.0625), 6);
+  trainBatchNorm(model);
+  const copy = cloneModel(model);
+  const x = randomImages(1, 32, 8);
+  assert.deepEqual(copy.forward(x).logits.dataSync(), model.forward(x).logits.dataSync());
+  const name = 'backbone.bn1.running_mean';
+  assert.deepEqual(copy.buffers.get(name)!.dataSync(), model.buffers.get(name)!.dataSync());
+  copy.trainable.get('fc.bias')!.assign(tf.zeros([10]));
+  assert.ok(model.trainable.get('fc.bias')!.dataSync().some((v) => v !== 0), 'the original is untouched');
+  model.dispose();
+  copy.dispose();
 });
 
 test('weights use PyTorch names, layouts and dtypes', async () => {
