@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpy, writeNpy } from '../../src/io/index.js';
-import { createModel, saveModel, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { createModel, loadModel, saveModel, type ArchSpec, type Model } from '../../src/nn/index.js';
 import { maxRelativeError, randomImages, spec, useCpu } from './helpers.js';
 
 /**
  * Our models against PyTorch twins (test/nn/torch_models.py, module paths as in the reference) loading our
- * weights.safetensors: same logits, heatmaps, input gradients and training-mode BatchNorm statistics. Registered only when
+ * weights.safetensors: same logits, heatmaps, input gradients and training-mode BatchNorm statistics; and
+ * torch-initialised twins exported as model folders load into fiveband with the same logits. Registered only when
  * python3 can import torch (Debian python3-torch); the save/load round trip is tested in weights.test.ts.
  */
 const torchAvailable = spawnSync('python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
@@ -76,6 +77,11 @@ if (!torchAvailable) {
           assert.ok(maxRelativeError(buffer.dataSync(), expected) < TOLERANCE, `${label}: ${name}`);
         }
       }
+      // PyTorch → fiveband: a torch-initialised twin exported by the script loads and agrees.
+      const imported = await loadModel(join(dir, 'from_torch'));
+      const torchLogits = await readNpy(join(dir, 'from_torch', 'logits.npy'));
+      assert.ok(maxRelativeError(imported.forward(x).logits.dataSync(), torchLogits.data as Float32Array) < TOLERANCE, `${label}: weights exported by torch`);
+      imported.dispose();
       model.dispose();
     }
   });
