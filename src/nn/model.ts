@@ -35,7 +35,10 @@ export interface ForwardOptions {
   rule?: NonlinearityRule;
   /** Taps by layer name (one of `model.layerNames`). */
   taps?: Record<string, Tap>;
-  /** Seed for dropout masks in training mode (deterministic training). */
+  /**
+   * Seed for dropout masks in training mode, required there by models with dropout: each layer's mask is
+   * drawn from `Rng.derive(dropoutSeed, 'dropout', layerName)`, so pass a different seed per step.
+   */
   dropoutSeed?: number;
 }
 
