@@ -6,7 +6,8 @@ Usage as a script (used by test/nn/torch.test.ts):
 for each triple reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
 OUT_DIR/heatmap.npy, n x 3 x N x N, for spa) and the input gradient of the summed class-0 logits
 (OUT_DIR/input_grad.npy); then, for models without dropout, one training-mode forward:
-OUT_DIR/train_logits.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
+OUT_DIR/train_logits.npy, the parameter gradients of (class-0 logits summed + mean heatmap logit) as
+OUT_DIR/grad.<name>.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
 It also exports a torch-initialised twin as a fiveband model folder OUT_DIR/from_torch (with its eval logits
 on the same input in from_torch/logits.npy).
 """
@@ -285,12 +286,17 @@ def run(model_dir, input_path, out_dir):
         save("logits", logits)
         if heatmap is not None:
             save("heatmap", heatmap)
-        if not any(isinstance(m, nn.Dropout) for m in model.modules()):
-            logits, _ = outputs(model.train()(x))
-            save("train_logits", logits)
-            for key, value in model.state_dict().items():
-                if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
-                    save(key, value)
+    if not any(isinstance(m, nn.Dropout) for m in model.modules()):
+        model.zero_grad()  # drop what the input-gradient pass accumulated
+        logits, heatmap = outputs(model.train()(x))
+        loss = logits[:, 0].sum() + (heatmap.mean() if heatmap is not None else 0)
+        loss.backward()
+        save("train_logits", logits)
+        for key, param in model.named_parameters():
+            save("grad." + key, param.grad)
+        for key, value in model.state_dict().items():
+            if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
+                save(key, value)
 
 
 if __name__ == "__main__":
