@@ -29,7 +29,8 @@ export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Arra
 
 /**
  * BatchNorm over NHWC channels with its gradient written out: tfjs-core's FusedBatchNorm gradient tiles the
- * statistics to the full map and takes ~2× the passes (a quarter of SPA's training step on wasm).
+ * statistics to the full map and makes about twice the passes (its Tile/Multiply/Sum kernels were ~20 % of
+ * an SPA training step on wasm).
  * With `batchStatistics`, mean and variance are the batch's own (biased), and the gradient includes their
  * dependence on x: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)); otherwise they are constants: dx = γ/σ · dy.
  */
