@@ -97,7 +97,10 @@ async function runScore(options: ScoreOptions): Promise<void> {
   const labels = fileLabels ?? combineLabels(truth.y0 ?? stored?.labels ?? null, stored?.predicted ?? null, ids);
   const { paths, summary } = await writeOutputs(options.out, {
     setting, ids, labels, methods, metricColumns: metrics.flatMap((m) => m.columns),
-  }, { pandasIndex: options.pandasIndex ?? false, long: options.long });
+  }, { pandasIndex: options.pandasIndex ?? false, long: options.long }).catch((err: NodeJS.ErrnoException) => {
+    if (typeof err.code !== 'string') throw err;
+    throw new UserError(`${options.out}: cannot write the outputs (${err.code}${err.path ? ` at ${err.path}` : ''})`);
+  });
   process.stdout.write(`${formatSummaryTable(summary)}\n\nsetting ${setting.name} (${setting.steps} threshold sets); wrote:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
   for (const [method, s] of Object.entries(summary.methods)) {
     const degenerate = [...s.degenerate['all-zero'], ...s.degenerate.cancelled];

@@ -142,6 +142,14 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
     },
     message: /wrong\.csv: row 4 has id "x" where sample 2 is "c"/,
   },
+  {
+    name: 'output folder is a file',
+    args: async (dir) => {
+      await writeFile(join(dir, 'taken'), 'x');
+      return ['--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', join(dir, 'taken', 'sub')];
+    },
+    message: /taken\/sub: cannot write the outputs \(ENOTDIR/,
+  },
   { name: 'no ground truth', args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy')], message: /ground truth/ },
 ];
 
@@ -149,7 +157,7 @@ for (const c of errorCases) {
   test(`score fails with a one-line message and exit code 2, writing nothing: ${c.name}`, async () => {
     const dir = await fixture();
     const out = join(dir, 'out');
-    const r = fiveband(...(await c.args(dir)), '--out', out, '--workers', '1');
+    const r = fiveband('--out', out, '--workers', '1', ...(await c.args(dir))); // a case's own --out wins
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('fiveband:'));
     assert.equal(lines.length, 1, r.stderr);
