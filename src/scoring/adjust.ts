@@ -92,17 +92,26 @@ function clampAndSumChannels(
   if (inputMax - inputMax !== 0) throw new NonFiniteHeatmapError(-1);
   // The paper's order normalises first; an all-zero input stays all zero either way.
   const scale = adjustment.kind === 'clamp-normalised' && inputMax > 0 ? inputMax : 1;
-  const clamp = (v: number) => Math.min(Math.max(v / scale, lo), hi);
-  if (channels === 3) {
-    // One pass for the usual RGB attribution; summed in channel order like the general loop below.
-    const o1 = offset + pixels;
-    const o2 = offset + 2 * pixels;
-    for (let i = 0; i < pixels; i++) out[i] = clamp(heatmap[offset + i]!) + clamp(heatmap[o1 + i]!) + clamp(heatmap[o2 + i]!);
-  } else {
-    for (let i = 0; i < pixels; i++) out[i] = clamp(heatmap[offset + i]!);
+  if (scale !== 1) {
+    // The paper's order: divide by max |h| on the fly, then clamp.
+    for (let i = 0; i < pixels; i++) out[i] = Math.min(Math.max(heatmap[offset + i]! / scale, lo), hi);
     for (let c = 1; c < channels; c++) {
       const base = offset + c * pixels;
-      for (let i = 0; i < pixels; i++) out[i] = out[i]! + clamp(heatmap[base + i]!);
+      for (let i = 0; i < pixels; i++) out[i] = out[i]! + Math.min(Math.max(heatmap[base + i]! / scale, lo), hi);
+    }
+  } else if (channels === 3) {
+    // The reference code's order, one pass for the usual RGB attribution (summed in channel order).
+    const o1 = offset + pixels;
+    const o2 = offset + 2 * pixels;
+    for (let i = 0; i < pixels; i++) {
+      out[i] = Math.min(Math.max(heatmap[offset + i]!, lo), hi) + Math.min(Math.max(heatmap[o1 + i]!, lo), hi) +
+        Math.min(Math.max(heatmap[o2 + i]!, lo), hi);
+    }
+  } else {
+    for (let i = 0; i < pixels; i++) out[i] = Math.min(Math.max(heatmap[offset + i]!, lo), hi);
+    for (let c = 1; c < channels; c++) {
+      const base = offset + c * pixels;
+      for (let i = 0; i < pixels; i++) out[i] = out[i]! + Math.min(Math.max(heatmap[base + i]!, lo), hi);
     }
   }
   let max = 0;
