@@ -13,20 +13,24 @@ export function layerGradCam(model: Model, x: tf.Tensor4D, targets: readonly num
   if (!model.layerNames.includes(layer)) {
     throw new UserError(`unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
   }
-  return tf.tidy(() => {
-    let activation: tf.Tensor | undefined;
-    tf.tidy(() => {
-      model.forward(x, { taps: { [layer]: (a) => { activation = tf.keep(a.clone()); return a; } } });
-    });
-    if (!activation) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
-    if (activation.rank !== 4) throw new UserError(`layer "${layer}" is not a spatial (convolutional) layer`);
-    const seen = activation as tf.Tensor4D;
-    const gradient = tf.grad((zero: tf.Tensor) =>
-      targetScore(model.forward(x, { taps: { [layer]: (a) => tf.add(a, zero) } }).logits, targets))(tf.zerosLike(seen));
-    const weights = tf.mean(gradient, [1, 2], true);
-    const cam = tf.sum(tf.mul(weights, seen), 3, true) as tf.Tensor4D;
-    return relu ? tf.relu(cam) : cam;
+  let activation: tf.Tensor | undefined;
+  tf.tidy(() => {
+    model.forward(x, { taps: { [layer]: (a) => { activation = tf.keep(a.clone()); return a; } } });
   });
+  if (!activation) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
+  const seen = activation;
+  try {
+    if (seen.rank !== 4) throw new UserError(`layer "${layer}" is not a spatial (convolutional) layer`);
+    return tf.tidy(() => {
+      const gradient = tf.grad((zero: tf.Tensor) =>
+        targetScore(model.forward(x, { taps: { [layer]: (a) => tf.add(a, zero) } }).logits, targets))(tf.zerosLike(seen));
+      const weights = tf.mean(gradient, [1, 2], true);
+      const cam = tf.sum(tf.mul(weights, seen), 3, true) as tf.Tensor4D;
+      return relu ? tf.relu(cam) : cam;
+    });
+  } finally {
+    seen.dispose(); // kept past the tidy above, so released by hand
+  }
 }
 
 /**
