@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../io/index.js';
 import { register as registerModels } from './models.js';
+import { register as generate } from './generate.js';
+import { register as show } from './show.js';
+import { register as start } from './start.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -11,7 +14,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [registerModels];
+const commands: Array<(p: Command) => void> = [generate, show, start, registerModels];
 for (const register of commands) register(program);
 
 try {
