@@ -1,0 +1,19 @@
+// Five-band scoring (spec §3.2–3.7): plain arrays in, scores out; no tfjs.
+export {
+  PRESETS, GROUND_TRUTH_THRESHOLDS, presetSetting, thresholdSweep, validateSetting,
+  type ScoreSetting, type Thresholds, type ChannelAdjustment,
+} from './settings.js';
+export { adjustHeatmap, type Degeneracy, type HeatmapData } from './adjust.js';
+export { band, toTruthBands, type TruthData } from './bands.js';
+export { FivebandScorer, EPS, type SampleScores } from './fiveband.js';
+export {
+  scoreHeatmaps, findNonFiniteSamples, defaultWorkerCount,
+  type HeatmapBatch, type TruthBatch, type ScoreOptions, type ProgressCallback,
+} from './batch.js';
+export {
+  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
+  type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics,
+} from './aggregate.js';
+export { METRICS, REGIONS, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
+export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
+export { pythonFloat } from './csv.js';
