@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, ensure } from '../io/index.js';
-import type { Model, NonlinearityRule, Tap } from '../nn/model.js';
+import type { Model, NonlinearityRule, Tap } from '../nn/index.js';
 import { Rng } from '../rng/index.js';
 import type { AttributeOptions, Attribution } from './types.js';
-import { plainRule } from './rules.js';
+import { plainRule } from '../nn/index.js';
 
 /** Rows per forward/backward pass unless the caller says otherwise. */
 export const DEFAULT_INTERNAL_BATCH_SIZE = 16;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../nn/index.js';
 import { internalBatchSize, mapChunks, resolveTargets, targetScore, toAttribution } from './common.js';
 import { DeepLiftRescaleRule } from './rules.js';
 import type { AttributionMethod } from './types.js';

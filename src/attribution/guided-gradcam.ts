@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../nn/index.js';
 import { inputGradient, internalBatchSize, mapChunks, resolveTargets, targetScore, toAttribution } from './common.js';
 import { guidedBackpropRule } from './rules.js';
 import type { AttributionMethod } from './types.js';

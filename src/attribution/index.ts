@@ -2,7 +2,7 @@
 export type { Attribution, AttributeOptions, AttributionMethod } from './types.js';
 export { getMethod, methodNames, resolveMethods } from './registry.js';
 export { predictedClasses } from './common.js';
-export { plainRule, guidedBackpropRule, deconvolutionRule, DeepLiftRescaleRule, DEEPLIFT_EPS } from './rules.js';
+export { guidedBackpropRule, deconvolutionRule, DeepLiftRescaleRule, DEEPLIFT_EPS } from './rules.js';
 export { gaussLegendre01 } from './gauss-legendre.js';
 export { layerGradCam, nearestIndices } from './guided-gradcam.js';
 export { MAB_BAND_VALUES } from './mab.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientAttribution } from './common.js';
-import { plainRule } from './rules.js';
+import { plainRule } from '../nn/index.js';
 import type { AttributionMethod } from './types.js';
 
 /** Captum InputXGradient: input × gradient of the target logit. */

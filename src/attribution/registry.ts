@@ -1,5 +1,5 @@
 import { UserError } from '../io/index.js';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../nn/index.js';
 import { deconvolution } from './deconvolution.js';
 import { deepLift } from './deeplift.js';
 import { deepLiftShap } from './deeplift-shap.js';

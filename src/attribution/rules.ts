@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { NonlinearityKind, NonlinearityRule } from '../nn/model.js';
+import type { NonlinearityKind, NonlinearityRule } from '../nn/index.js';
 
 /**
  * Nonlinearity rules: how ReLU, LeakyReLU, max-pooling and softmax behave in the backward pass.
@@ -8,12 +8,6 @@ import type { NonlinearityKind, NonlinearityRule } from '../nn/model.js';
  * and softmax keep their plain gradients); DeepLift's rescale rule covers every kind here, because Captum
  * hooks nn.ReLU, nn.LeakyReLU, nn.MaxPool2d and nn.Softmax alike.
  */
-
-/** Plain gradients (Saliency, IntegratedGradients, InputXGradient, GradientShap, Grad-CAM). */
-export const plainRule: NonlinearityRule = {
-  name: 'plain',
-  apply: (_kind, _name, x, forward) => forward(x),
-};
 
 /** Replaces a ReLU's backward pass by `backward(dy, x)`; other kinds stay plain. */
 function reluOverride(name: string, backward: (dy: tf.Tensor, x: tf.Tensor) => tf.Tensor): NonlinearityRule {

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../nn/index.js';
 
 /**
  * Attributions in PyTorch layout, as Captum returns them and as they are saved: `n × c × H × W` float32,

@@ -120,7 +120,8 @@ describe('Guided Backprop and Deconvolution', () => {
   });
 
   it('ReLU backward: plain dy·1[x>0], guided relu(dy)·1[x>0], deconvolution relu(dy)', async () => {
-    const { guidedBackpropRule, deconvolutionRule, plainRule } = await import('../../src/attribution/index.js');
+    const { guidedBackpropRule, deconvolutionRule } = await import('../../src/attribution/index.js');
+    const { plainRule } = await import('../../src/nn/index.js');
     const xs = [-2, -0.5, 0, 0.5, 2, 3];
     const dys = [1, -1, 1, -1, 1, -1];
     const grad = (rule: typeof plainRule) => tf.tidy(() =>

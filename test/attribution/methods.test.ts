@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { getMethod, methodNames, resolveMethods } from '../../src/attribution/index.js';
 import { UserError } from '../../src/io/index.js';
-import type { ForwardOptions, ForwardResult, Model } from '../../src/nn/model.js';
+import type { ForwardOptions, ForwardResult, Model } from '../../src/nn/index.js';
 import { assertClose, useCpu } from './helpers.js';
 import { images, noReluNet, reluPoolNet, TinyModel } from './tiny-models.js';
 

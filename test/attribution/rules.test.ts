@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { DeepLiftRescaleRule } from '../../src/attribution/index.js';
 import { probePoolGeometry } from '../../src/attribution/rules.js';
-import type { NonlinearityKind } from '../../src/nn/model.js';
+import type { NonlinearityKind } from '../../src/nn/index.js';
 import { assertClose, useCpu } from './helpers.js';
 
 /** The gradient the DeepLift rule passes back through one nonlinearity for input rows [x; r] and cotangent dy. */

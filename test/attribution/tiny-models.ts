@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Arch, ForwardOptions, ForwardResult, Model, NonlinearityRule } from '../../src/nn/model.js';
-import { plainRule } from '../../src/attribution/index.js';
+import type { Arch, ForwardOptions, ForwardResult, Model, NonlinearityRule } from '../../src/nn/index.js';
+import { plainRule } from '../../src/nn/index.js';
 
 /**
  * Tiny models for the attribution tests, built on the same Model contract as the real ones: every
