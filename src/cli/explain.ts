@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { explainDataset, methodNames, type ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/index.js';
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .action(async (flags: ExplainFlags) => {
       const t0 = Date.now();
+      tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
       const progress = createProgress('explain');
       let result: ExplainResult;
       try {
