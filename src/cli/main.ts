@@ -5,6 +5,7 @@ import { register as generate } from './generate.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
 import { register as explain } from './explain.js';
+import { register as registerScore } from './score.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -15,7 +16,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start, registerModels, explain];
+const commands: Array<(p: Command) => void> = [generate, show, start, registerModels, registerScore, explain];
 for (const register of commands) register(program);
 
 try {

@@ -31,67 +31,85 @@ export function adjustHeatmap(
   heatmap: HeatmapData, offset: number, channels: number, pixels: number,
   adjustment: ChannelAdjustment, out: Float64Array,
 ): Degeneracy {
-  if (adjustment.kind === 'sum') {
-    sumChannels(heatmap, offset, channels, pixels, out);
-  } else {
-    clampAndSumChannels(heatmap, offset, channels, pixels, adjustment, out);
-  }
-  let max = 0;
-  for (let i = 0; i < pixels; i++) {
-    const s = out[i]!;
-    // A finite sum implies finite inputs (clamping checks its inputs itself): NaN or Inf make s - s non-zero.
-    if (s - s !== 0) throw new NonFiniteHeatmapError(-1);
-    const a = Math.abs(s);
-    if (a > max) max = a;
-  }
-  if (max === 0) {
-    out.fill(0);
-    return anyNonZeroIn(heatmap, offset, channels * pixels) ? 'cancelled' : 'all-zero';
-  }
-  for (let i = 0; i < pixels; i++) out[i] = out[i]! / max;
-  return 'none';
+  const { degeneracy, divisor } = channelSum(heatmap, offset, channels, pixels, adjustment, out);
+  if (degeneracy === 'none') for (let i = 0; i < pixels; i++) out[i] = out[i]! / divisor;
+  return degeneracy;
 }
 
-/** out[i] = Σ_c heatmap[offset + c·pixels + i], accumulated in float64 in channel order. */
-function sumChannels(heatmap: HeatmapData, offset: number, channels: number, pixels: number, out: Float64Array): void {
+/**
+ * The first half of the adjustment: `out` gets the (clamped) channel sum, and `divisor` is its max |value|,
+ * which the caller divides by (the scorer fuses that division with binning). Degenerate maps come back as
+ * all zeros with divisor 1.
+ */
+export function channelSum(
+  heatmap: HeatmapData, offset: number, channels: number, pixels: number,
+  adjustment: ChannelAdjustment, out: Float64Array,
+): { degeneracy: Degeneracy; divisor: number } {
+  const max = adjustment.kind === 'sum' || adjustment.kind === 'sum-unnormalised'
+    ? sumChannels(heatmap, offset, channels, pixels, out)
+    : clampAndSumChannels(heatmap, offset, channels, pixels, adjustment, out);
+  // A finite sum implies finite inputs (clamping checks its inputs itself): NaN or Inf make max - max non-zero.
+  if (max - max !== 0) throw new NonFiniteHeatmapError(-1);
+  if (max > 0) return { degeneracy: 'none', divisor: adjustment.kind === 'sum-unnormalised' ? 1 : max };
+  out.fill(0);
+  return { degeneracy: anyNonZeroIn(heatmap, offset, channels * pixels) ? 'cancelled' : 'all-zero', divisor: 1 };
+}
+
+/**
+ * out[i] = Σ_c heatmap[offset + c·pixels + i], accumulated in float64 in channel order; returns max |out|,
+ * or NaN if some sum is not finite.
+ */
+function sumChannels(heatmap: HeatmapData, offset: number, channels: number, pixels: number, out: Float64Array): number {
+  // Math.max / Math.abs keep the loops branch-free on noisy maps, and Math.max propagates NaN.
+  let max = 0;
   if (channels === 3) {
     const o1 = offset + pixels;
     const o2 = offset + 2 * pixels;
-    for (let i = 0; i < pixels; i++) out[i] = heatmap[offset + i]! + heatmap[o1 + i]! + heatmap[o2 + i]!;
-    return;
+    for (let i = 0; i < pixels; i++) {
+      const s = heatmap[offset + i]! + heatmap[o1 + i]! + heatmap[o2 + i]!;
+      out[i] = s;
+      max = Math.max(max, Math.abs(s));
+    }
+    return max;
   }
   for (let i = 0; i < pixels; i++) out[i] = heatmap[offset + i]!;
   for (let c = 1; c < channels; c++) {
     const base = offset + c * pixels;
     for (let i = 0; i < pixels; i++) out[i] = out[i]! + heatmap[base + i]!;
   }
+  for (let i = 0; i < pixels; i++) max = Math.max(max, Math.abs(out[i]!));
+  return max;
 }
 
-/** Clamp variants: clip (after dividing by max |h| for the paper's order), then sum in float64. */
+/** Clamp variants: clip (after dividing by max |h| for the paper's order), then sum in float64; returns max |sum|. */
 function clampAndSumChannels(
   heatmap: HeatmapData, offset: number, channels: number, pixels: number,
   adjustment: Extract<ChannelAdjustment, { lo: number }>, out: Float64Array,
-): void {
+): number {
   const { lo, hi } = adjustment;
   let inputMax = 0;
-  for (let i = offset, end = offset + channels * pixels; i < end; i++) {
-    const v = heatmap[i]!;
-    if (v - v !== 0) throw new NonFiniteHeatmapError(-1);
-    const a = Math.abs(v);
-    if (a > inputMax) inputMax = a;
-  }
+  for (let i = offset, end = offset + channels * pixels; i < end; i++) inputMax = Math.max(inputMax, Math.abs(heatmap[i]!));
+  if (inputMax - inputMax !== 0) throw new NonFiniteHeatmapError(-1);
   // The paper's order normalises first; an all-zero input stays all zero either way.
   const scale = adjustment.kind === 'clamp-normalised' && inputMax > 0 ? inputMax : 1;
-  out.fill(0);
   for (let c = 0; c < channels; c++) {
     const base = offset + c * pixels;
-    for (let i = 0; i < pixels; i++) {
-      let v = scale === 1 ? heatmap[base + i]! : heatmap[base + i]! / scale;
-      if (v < lo) v = lo;
-      else if (v > hi) v = hi;
-      out[i] = out[i]! + v;
+    const first = c === 0;
+    if (scale === 1) {
+      for (let i = 0; i < pixels; i++) {
+        const v = Math.min(Math.max(heatmap[base + i]!, lo), hi);
+        out[i] = first ? v : out[i]! + v;
+      }
+    } else {
+      for (let i = 0; i < pixels; i++) {
+        const v = Math.min(Math.max(heatmap[base + i]! / scale, lo), hi);
+        out[i] = first ? v : out[i]! + v;
+      }
     }
   }
+  let max = 0;
+  for (let i = 0; i < pixels; i++) max = Math.max(max, Math.abs(out[i]!));
+  return max;
 }
 
 function anyNonZeroIn(data: HeatmapData, offset: number, length: number): boolean {

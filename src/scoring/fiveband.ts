@@ -1,4 +1,4 @@
-import { adjustHeatmap, type Degeneracy, type HeatmapData } from './adjust.js';
+import { channelSum, type Degeneracy, type HeatmapData } from './adjust.js';
 import type { Metric, MetricContext } from './metrics/metric.js';
 import { thresholdSweep, validateSetting, type ScoreSetting } from './settings.js';
 
@@ -34,11 +34,15 @@ export class FivebandScorer {
   private readonly union: Float64Array;
   /** For threshold set m and component k, the index in `union` of g_m[k]. */
   private readonly positions: Int32Array;
-  /** Start guesses for the bin search: lut[c] ≈ number of union thresholds below −1 + c / (lut.length / 2). */
+  /**
+   * The value range [-1, 1] cut into cells. lut[c] ≥ 0: no threshold lies in cell c or its neighbours, so
+   * every value landing there (even off by one cell through rounding) is in bin lut[c]. lut[c] < 0: a start
+   * guess −(bin + 1) for a short search.
+   */
   private readonly lut: Int32Array;
   private readonly adjusted: Float64Array;
   /** Per ground-truth band (−2…2 → rows 0…4), counts per bin; turned into prefix counts in place. */
-  private readonly cumulative: Float64Array;
+  private readonly cumulative: Int32Array;
 
   constructor(setting: ScoreSetting, readonly height: number, readonly width: number) {
     this.setting = validateSetting(setting);
@@ -46,14 +50,16 @@ export class FivebandScorer {
     this.steps = setting.steps;
     this.union = Float64Array.from(new Set(this.thresholds)).sort();
     this.positions = Int32Array.from(this.thresholds, (t) => this.union.indexOf(t));
-    this.lut = new Int32Array(4096);
+    this.lut = new Int32Array(16384);
     const half = this.lut.length / 2;
-    for (let c = 0, j = 0; c < this.lut.length; c++) {
-      while (j < this.union.length && this.union[j]! < -1 + c / half) j++;
-      this.lut[c] = j;
+    // Two moving counts: thresholds below the cell's left neighbour's start, and not above its right neighbour's end.
+    for (let c = 0, below = 0, notAbove = 0; c < this.lut.length; c++) {
+      while (below < this.union.length && this.union[below]! < -1 + (c - 1) / half) below++;
+      while (notAbove < this.union.length && this.union[notAbove]! <= -1 + (c + 2) / half) notAbove++;
+      this.lut[c] = below === notAbove ? below : -(below + 1);
     }
     this.adjusted = new Float64Array(height * width);
-    this.cumulative = new Float64Array(5 * (this.union.length + 1));
+    this.cumulative = new Int32Array(5 * (this.union.length + 1));
   }
 
   /**
@@ -62,8 +68,8 @@ export class FivebandScorer {
    */
   score(heatmap: HeatmapData, offset: number, channels: number, truth: Int8Array, truthOffset = 0, metrics: readonly Metric[] = []): SampleScores {
     const pixels = this.height * this.width;
-    const degeneracy = adjustHeatmap(heatmap, offset, channels, pixels, this.setting.adjustment, this.adjusted);
-    this.binPixels(truth, truthOffset);
+    const { degeneracy, divisor } = channelSum(heatmap, offset, channels, pixels, this.setting.adjustment, this.adjusted);
+    this.normaliseAndBin(divisor, truth, truthOffset);
     const T = this.steps;
     const scores: SampleScores = {
       A: new Float64Array(T), R: new Float64Array(T), P: new Float64Array(T), FPR: new Float64Array(T),
@@ -112,23 +118,29 @@ export class FivebandScorer {
     return scores;
   }
 
-  /** Bins every adjusted value per ground-truth band, then turns the bins into prefix counts. */
-  private binPixels(truth: Int8Array, truthOffset: number): void {
+  /**
+   * Divides the channel sum by `divisor` (completing the adjustment, in place) and bins every value per
+   * ground-truth band; then turns the bins into prefix counts.
+   */
+  private normaliseAndBin(divisor: number, truth: Int8Array, truthOffset: number): void {
     const { adjusted, union, lut, cumulative } = this;
     const K = union.length;
     const stride = K + 1;
     const half = lut.length / 2;
-    const lastCell = lut.length - 1;
+    const cells = lut.length;
     cumulative.fill(0);
     for (let i = 0, pixels = adjusted.length; i < pixels; i++) {
-      const v = adjusted[i]!;
-      let cell = ((v + 1) * half) | 0;
-      if (cell < 0) cell = 0;
-      else if (cell > lastCell) cell = lastCell;
-      let j = lut[cell]!;
-      // j = number of thresholds strictly below v, so that v <= union[k] exactly when j <= k.
-      while (j < K && v > union[j]!) j++;
-      while (j > 0 && v <= union[j - 1]!) j--;
+      const v = adjusted[i]! / divisor;
+      adjusted[i] = v;
+      const x = (v + 1) * half;
+      // Values beyond [-1, 1] (unnormalised maps) fall outside the table and are searched from its ends.
+      let j = x >= 0 && x < cells ? lut[x | 0]! : x < 0 ? -1 : -(K + 1);
+      if (j < 0) {
+        // j becomes the number of thresholds strictly below v, so that v <= union[k] exactly when j <= k.
+        j = -j - 1;
+        while (j < K && v > union[j]!) j++;
+        while (j > 0 && v <= union[j - 1]!) j--;
+      }
       cumulative[(truth[truthOffset + i]! + 2) * stride + j]++;
     }
     for (let t = 0; t < 5; t++) {

@@ -14,6 +14,13 @@ export {
   summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
   type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics,
 } from './aggregate.js';
-export { METRICS, REGIONS, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
+export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
 export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
 export { pythonFloat } from './csv.js';
+export {
+  renderOutputs, writeOutputs, formatSummaryTable, methodFiles,
+  type ScoreRun, type OutputOptions, type ScoreSummaryFile,
+} from './outputs.js';
+export {
+  readHeatmaps, readHeatmapFile, readTruthFile, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+} from './inputs.js';

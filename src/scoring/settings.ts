@@ -7,6 +7,12 @@ export type Thresholds = readonly [number, number, number, number];
 export type ChannelAdjustment =
   /** Reference default: sum over channels, divide by max |sum|. */
   | { kind: 'sum' }
+  /**
+   * Channel sum without the division: for maps already on the ground truth's scale, e.g. decoded mab maps
+   * (0 / 0.4 / 0.9), where dividing by the max turns a map without 0.9 pixels into 0.4 → 1.0 → band 2
+   * (spec §4.4; the reference does divide).
+   */
+  | { kind: 'sum-unnormalised' }
   /** Reference code's clamp: clip the raw attribution to [lo, hi], then sum and divide by max |sum|. */
   | { kind: 'clamp-raw'; lo: number; hi: number }
   /** The paper's stated order: divide by max |h|, clip to [lo, hi], sum, divide by max |sum|. */
@@ -70,7 +76,7 @@ export function validateSetting(setting: ScoreSetting): ScoreSetting {
   if (start.length !== 4 || !start.every(Number.isFinite)) fail('start needs four finite thresholds');
   if (!Number.isFinite(step) || step < 0) fail('step must be a finite number >= 0');
   if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) fail('steps must be an integer from 1 to 100000');
-  if (adjustment.kind !== 'sum' && !(Number.isFinite(adjustment.lo) && Number.isFinite(adjustment.hi) && adjustment.lo < adjustment.hi)) {
+  if ((adjustment.kind === 'clamp-raw' || adjustment.kind === 'clamp-normalised') && !(Number.isFinite(adjustment.lo) && Number.isFinite(adjustment.hi) && adjustment.lo < adjustment.hi)) {
     fail('clamp needs finite bounds lo < hi');
   }
   const g = thresholdSweep(setting);

@@ -16,10 +16,12 @@ function oracleAdjust(heatmap: ArrayLike<number>, channels: number, pixels: numb
     const m = Math.max(...raw.map(Math.abs));
     if (m > 0) h = raw.map((v) => v / m);
   }
-  if (adjustment.kind !== 'sum') h = h.map((v) => Math.min(Math.max(v, adjustment.lo), adjustment.hi));
+  if (adjustment.kind === 'clamp-raw' || adjustment.kind === 'clamp-normalised') {
+    h = h.map((v) => Math.min(Math.max(v, adjustment.lo), adjustment.hi));
+  }
   const s = new Float64Array(pixels);
   for (let c = 0; c < channels; c++) for (let i = 0; i < pixels; i++) s[i] = s[i]! + h[c * pixels + i]!;
-  if (raw.every((v) => v === 0)) return s;
+  if (raw.every((v) => v === 0) || adjustment.kind === 'sum-unnormalised') return s;
   const m = Math.max(...Array.from(s, Math.abs));
   if (m === 0) return new Float64Array(pixels); // fiveband's definition of the reference's 0/0 case
   return s.map((v) => v / m);
@@ -144,6 +146,7 @@ const settings: ScoreSetting[] = [
   ...Object.values(PRESETS),
   { name: 'paper-clamp', start: [-0.9, -0.5, 0.5, 0.9], step: 0.01, steps: 41, adjustment: { kind: 'clamp-normalised', lo: -0.1, hi: 0.1 } },
   { name: 'custom', start: [-0.61, -0.2, 0.15, 0.8], step: 0.0123, steps: 9, adjustment: { kind: 'sum' } },
+  { name: 'unnormalised', start: [-1.5, -0.3, 0.3, 1.2], step: 0.05, steps: 5, adjustment: { kind: 'sum-unnormalised' } },
 ];
 
 /** A random heatmap whose adjusted values often sit exactly on (or one ulp off) a threshold of `setting`. */
@@ -257,4 +260,13 @@ test('the clamp adjustments follow the reference code (raw clamp) and the paper 
   const paper = new FivebandScorer({ name: 'p', start: [-0.9, -0.5, 0.5, 0.9], step: 0, steps: 1, adjustment: { kind: 'clamp-normalised', lo: -0.1, hi: 0.1 } }, 1, 2);
   assert.equal(raw.score(Float64Array.from([0.05, 0.08]), 0, 1, truth).A[0], 1);
   assert.equal(paper.score(Float64Array.from([0.05, 0.08]), 0, 1, truth).A[0], 0.5);
+});
+
+test('mab maps without 0.9 pixels: the reference normalisation lifts 0.4 to band 2; sum-unnormalised keeps band 1', () => {
+  const truth = Int8Array.from([1, 1, 0, 0]);
+  const map = Float32Array.from([0.4, 0.4, 0, 0]);
+  const reference = new FivebandScorer(presetSetting('mab'), 2, 2).score(map, 0, 1, truth);
+  const unnormalised = new FivebandScorer({ ...presetSetting('mab'), adjustment: { kind: 'sum-unnormalised' } }, 2, 2).score(map, 0, 1, truth);
+  assert.equal(reference.A[0], 0.5); // 0.4 / 0.4 = 1 → band 2 ≠ 1
+  assert.equal(unnormalised.A[0], 1);
 });

@@ -6,7 +6,7 @@ import { relevanceMassAccuracy } from './relevance-mass.js';
 import { relevanceRankAccuracy } from './relevance-rank.js';
 
 export type { Metric, MetricContext } from './metric.js';
-export { REGIONS } from './metric.js';
+export { REGION_SUFFIXES } from './metric.js';
 
 /** The extra metrics, by name. A new metric is one file plus one entry here. */
 export const METRICS: readonly Metric[] = [pointingGame, relevanceMassAccuracy, relevanceRankAccuracy, bandIou];

@@ -1,4 +1,4 @@
-import { REGIONS, type Metric } from './metric.js';
+import { REGION_SUFFIXES, type Metric } from './metric.js';
 
 /**
  * Pointing game (Zhang et al., "Top-down neural attention by excitation backprop", IJCV 2018; as in Quantus'
@@ -11,25 +11,33 @@ import { REGIONS, type Metric } from './metric.js';
  */
 export const pointingGame: Metric = {
   name: 'pointing_game',
-  columns: REGIONS.map((r) => `pointing_game_${r.suffix}`),
+  columns: REGION_SUFFIXES.map((r) => `pointing_game_${r}`),
   compute({ adjusted, truth }) {
     let max = -Infinity;
     let min = Infinity;
     for (let i = 0; i < adjusted.length; i++) {
-      const v = adjusted[i]!;
-      if (v > max) max = v;
-      if (v < min) min = v;
+      max = Math.max(max, adjusted[i]!);
+      min = Math.min(min, adjusted[i]!);
     }
-    return REGIONS.map((region) => {
-      let regionSize = 0;
-      let hit = false;
-      for (let i = 0; i < adjusted.length; i++) {
-        if (!region.contains(truth[i]!)) continue;
-        regionSize++;
-        if (adjusted[i] === max) hit = true;
+    let size2 = 0;
+    let size12 = 0;
+    let hit2 = false;
+    let hit12 = false;
+    for (let i = 0; i < adjusted.length; i++) {
+      const t = truth[i]!;
+      if (t < 1) continue;
+      const atMax = adjusted[i] === max;
+      size12++;
+      hit12 ||= atMax;
+      if (t === 2) {
+        size2++;
+        hit2 ||= atMax;
       }
-      if (regionSize === 0) return null;
-      return hit && max > min ? 1 : 0;
-    });
+    }
+    const pointsSomewhere = max > min;
+    return [
+      size2 === 0 ? null : hit2 && pointsSomewhere ? 1 : 0,
+      size12 === 0 ? null : hit12 && pointsSomewhere ? 1 : 0,
+    ];
   },
 };

@@ -1,4 +1,4 @@
-import { REGIONS, type Metric } from './metric.js';
+import { REGION_SUFFIXES, type Metric } from './metric.js';
 
 /**
  * Relevance mass accuracy (Arras, Osman & Samek, "CLEVR-XAI: A benchmark dataset for the ground truth
@@ -11,19 +11,27 @@ import { REGIONS, type Metric } from './metric.js';
  */
 export const relevanceMassAccuracy: Metric = {
   name: 'relevance_mass_accuracy',
-  columns: REGIONS.map((r) => `mass_accuracy_${r.suffix}`),
+  columns: REGION_SUFFIXES.map((r) => `mass_accuracy_${r}`),
   compute({ adjusted, truth }) {
     let total = 0;
-    for (let i = 0; i < adjusted.length; i++) if (adjusted[i]! > 0) total += adjusted[i]!;
-    return REGIONS.map((region) => {
-      let regionSize = 0;
-      let within = 0;
-      for (let i = 0; i < adjusted.length; i++) {
-        if (!region.contains(truth[i]!)) continue;
-        regionSize++;
-        if (adjusted[i]! > 0) within += adjusted[i]!;
+    let within2 = 0;
+    let within12 = 0;
+    let size2 = 0;
+    let size12 = 0;
+    for (let i = 0; i < adjusted.length; i++) {
+      const positive = Math.max(adjusted[i]!, 0);
+      total += positive;
+      const t = truth[i]!;
+      if (t >= 1) {
+        size12++;
+        within12 += positive;
+        if (t === 2) {
+          size2++;
+          within2 += positive;
+        }
       }
-      return regionSize === 0 || total === 0 ? null : within / total;
-    });
+    }
+    const ratio = (size: number, within: number) => (size === 0 || total === 0 ? null : within / total);
+    return [ratio(size2, within2), ratio(size12, within12)];
   },
 };
