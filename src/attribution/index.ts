@@ -10,3 +10,4 @@ export {
   explainDataset, runExplainTask, attributionFile, ATTRIBUTIONS_DIR,
   type ExplainOptions, type ExplainConfig, type ExplainResult, type ExplainProgress,
 } from './explain.js';
+export { scoreAttributions, paperPresets, type ScoreAttributionsOptions } from './explain-score.js';

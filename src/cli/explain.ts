@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { explainDataset, methodNames, type ExplainResult } from '../attribution/index.js';
+import { explainDataset, methodNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/index.js';
 import { ensure } from '../io/index.js';
+import { formatSummaryTable } from '../scoring/index.js';
 import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
 import { parseCount } from './generate.js';
 import { createProgress } from './progress.js';
@@ -68,5 +69,19 @@ export function register(program: Command): void {
         `attributions ${flags.out}/attributions: ${result.methods.join(', ')} on ${flags.split}; ` +
           `wrote ${result.computed.length} files, kept ${result.skipped.length} verified files in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
       );
+      if (!flags.score) return;
+      const scoring = createProgress('score');
+      try {
+        const scored = await scoreAttributions({
+          outDir: flags.out, dataDir: flags.data, split: flags.split, arch: result.config.spec.arch, methods: result.methods,
+          workers: flags.workers, onProgress: scoring.update,
+        });
+        scoring.stop();
+        for (const { preset, summary } of scored) {
+          process.stdout.write(`\nscores, setting ${preset} (${summary.setting.steps} threshold sets), in ${flags.out}/scores/${preset}:\n${formatSummaryTable(summary)}\n`);
+        }
+      } finally {
+        scoring.stop();
+      }
     });
 }

@@ -119,6 +119,27 @@ describe('fiveband explain', () => {
     assert.match(otherSeed.stderr, /^fiveband: .*holds attributions made with a different seed; use another --out or the same settings\n$/);
   });
 
+  it('scores the attributions with the paper presets unless --no-score (SPA: v2 and mab)', async () => {
+    const out = join(root, 'scored');
+    const r = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'Saliency,mab', '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /setting v2 \(56 threshold sets\)[\s\S]*Saliency  6 [\s\S]*setting mab \(1 threshold sets\)[\s\S]*mab +6 /);
+    assert.deepEqual((await readdir(join(out, 'scores'))).sort(), ['mab', 'v2']);
+    const csv = (await readFile(join(out, 'scores', 'v2', 'Saliency.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv[0], 'id,y0,y_pred,pred_is_correct,Amu,Au,Au1,Rmu,Ru,Ru1,Pmu,Pu,Pu1');
+    assert.equal(csv.length, 1 + 6);
+    const dataset = await openDataset(data);
+    const shard = await dataset.readShard('test', 0);
+    const stored = await readSafetensors(join(out, 'attributions', 'Saliency', 'shard-0000.safetensors'));
+    const predicted = JSON.parse(stored.metadata.predicted!) as number[];
+    csv.slice(1, 4).forEach((line, i) => {
+      const [id, y0, yPred, correct] = line.split(',');
+      assert.deepEqual([id, Number(y0), Number(yPred), correct], [shard.ids[i], shard.labels[i], predicted[i], shard.labels[i] === predicted[i] ? 'True' : 'False']);
+    });
+    const roc = (await readFile(join(out, 'scores', 'mab', 'roc_mab.csv'), 'utf8')).trim().split('\n');
+    assert.equal(roc.length, 1 + 1, 'one threshold set for mab');
+  });
+
   it('bad input: one line on stderr, exit code 2', () => {
     const out = join(root, 'bad');
     const cases: Array<[string[], RegExp]> = [
