@@ -47,7 +47,10 @@ export class Adam {
     return this.stepCount;
   }
 
-  /** One update from gradients keyed by parameter name (every parameter must have one). */
+  /**
+   * One update from gradients keyed by parameter name. A parameter without a gradient is left alone, as
+   * PyTorch skips parameters whose `.grad` is None (e.g. SPA's mab head when training the class loss only).
+   */
   apply(grads: ReadonlyMap<string, tf.Tensor>): void {
     this.stepCount += 1;
     const t = this.stepCount;
@@ -56,7 +59,7 @@ export class Adam {
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         let g = grads.get(name);
-        if (!g) throw new Error(`Adam: no gradient for ${name}`);
+        if (!g) continue;
         if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;

@@ -28,7 +28,10 @@ export function trainStep(model: Model, adam: Adam, batch: Batch, dropoutSeed: n
     terms = [tf.keep(parts.ce), tf.keep(parts.mab)];
     return parts.total;
   }, variables);
-  adam.apply(new Map(names.map((name, i) => [name, grads[variables[i]!.name]!])));
+  adam.apply(new Map(names.flatMap((name, i) => {
+    const g = grads[variables[i]!.name];
+    return g ? [[name, g] as const] : [];
+  })));
   const losses: StepLosses = { loss: value.dataSync()[0]! };
   if (terms.length === 2) {
     losses.ce = terms[0]!.dataSync()[0]!;

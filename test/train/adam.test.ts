@@ -64,10 +64,11 @@ test('Adam state round-trips: a restored optimiser continues exactly like the or
   tf.dispose([a, b, grad]);
 });
 
-test('Adam refuses a missing gradient', () => {
+test('Adam leaves a parameter without a gradient untouched (PyTorch skips grad None), even with weight decay', () => {
   const w = tf.variable(tf.tensor1d([1]));
-  const adam = new Adam(new Map([['w', w]]), { lr: 0.1, betas: [0.9, 0.999] });
-  assert.throws(() => adam.apply(new Map()), /no gradient for w/);
+  const adam = new Adam(new Map([['w', w]]), { lr: 0.1, betas: [0.9, 0.999], weightDecay: 0.1 });
+  adam.apply(new Map());
+  assert.deepEqual(Array.from(w.dataSync()), [1]);
   adam.dispose();
   w.dispose();
 });
