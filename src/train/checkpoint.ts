@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { access } from 'node:fs/promises';
-import { readSafetensors, writeSafetensors, type Tensor } from '../io/index.js';
+import { dtypeOf, readSafetensors, writeSafetensors, type Tensor, type TypedArray } from '../io/index.js';
 import type { Model } from '../nn/model.js';
 import type { Adam, AdamState } from './adam.js';
 
@@ -12,11 +12,12 @@ import type { Adam, AdamState } from './adam.js';
  */
 export async function saveCheckpoint(path: string, model: Model, adam: Adam, config: unknown, state: unknown): Promise<void> {
   const tensors: Record<string, Tensor> = {};
-  const put = (key: string, data: Float32Array, shape: number[]) => {
-    tensors[key] = { dtype: 'F32', shape, data };
+  const put = (key: string, data: TypedArray, shape: number[]) => {
+    tensors[key] = { dtype: dtypeOf(data), shape, data };
   };
+  // Buffers may be int32 (BatchNorm's num_batches_tracked).
   for (const [name, v] of model.trainable) put(`param:${name}`, v.dataSync() as Float32Array, v.shape);
-  for (const [name, v] of model.buffers) put(`buffer:${name}`, v.dataSync() as Float32Array, v.shape);
+  for (const [name, v] of model.buffers) put(`buffer:${name}`, v.dataSync() as Float32Array | Int32Array, v.shape);
   const adamState = adam.getState();
   for (const [name, v] of model.trainable) {
     put(`adam.m:${name}`, adamState.m.get(name)!, v.shape);
@@ -41,13 +42,16 @@ export async function checkpointConfig(path: string): Promise<unknown> {
 /** Restores model and optimiser from a checkpoint and returns the loop state saved with them. */
 export async function loadCheckpoint<S>(path: string, model: Model, adam: Adam): Promise<S> {
   const file = await readSafetensors(path);
-  const take = (key: string, shape: readonly number[]): Float32Array => {
+  const take = (key: string, shape: readonly number[], dtype: 'F32' | 'I32' = 'F32'): Float32Array => {
     const t = file.tensors[key];
-    if (!t || t.dtype !== 'F32' || t.shape.join() !== shape.join()) throw new Error(`${path}: checkpoint lacks ${key} [${shape}]`);
+    if (!t || t.dtype !== dtype || t.shape.join() !== shape.join()) throw new Error(`${path}: checkpoint lacks ${key} [${shape}]`);
     return t.data as Float32Array;
   };
   const restore = (vars: ReadonlyMap<string, tf.Variable>, prefix: string) => {
-    for (const [name, v] of vars) tf.tidy(() => v.assign(tf.tensor(take(`${prefix}:${name}`, v.shape), v.shape)));
+    for (const [name, v] of vars) {
+      const data = take(`${prefix}:${name}`, v.shape, v.dtype === 'int32' ? 'I32' : 'F32');
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, v.dtype)));
+    }
   };
   restore(model.trainable, 'param');
   restore(model.buffers, 'buffer');

@@ -26,6 +26,7 @@ export function createTinyModel(spec: ArchSpec, seed: number): Model {
   const buffers = new Map<string, tf.Variable>([
     ['bn.running_mean', tf.variable(tf.zeros([c]), false)],
     ['bn.running_var', tf.variable(tf.ones([c]), false)],
+    ['bn.num_batches_tracked', tf.variable(tf.scalar(0, 'int32'), false)],
   ]);
   const p = (name: string) => trainable.get(name)!;
   return {
@@ -45,6 +46,8 @@ export function createTinyModel(spec: ArchSpec, seed: number): Model {
           normalised = tf.batchNorm(conv, moments.mean, moments.variance, p('bn.bias'), p('bn.weight'), 1e-5) as tf.Tensor4D;
           const count = conv.size / c;
           mean.assign(tf.add(tf.mul(mean, 0.9), tf.mul(moments.mean, 0.1)));
+          const tracked = buffers.get('bn.num_batches_tracked')!;
+          tracked.assign(tf.add(tracked, tf.scalar(1, 'int32')));
           variance.assign(tf.add(tf.mul(variance, 0.9), tf.mul(moments.variance, (0.1 * count) / (count - 1))));
         } else {
           normalised = tf.batchNorm(conv, mean, variance, p('bn.bias'), p('bn.weight'), 1e-5) as tf.Tensor4D;
@@ -74,7 +77,7 @@ export const tinyStore: ModelStore = {
   async load(dir) {
     const saved = JSON.parse(await readFile(join(dir, 'tiny.json'), 'utf8'));
     const model = createTinyModel(saved.spec, 0);
-    for (const [k, v] of [...model.trainable, ...model.buffers]) v.assign(tf.tensor(saved.values[k], v.shape));
+    for (const [k, v] of [...model.trainable, ...model.buffers]) v.assign(tf.tensor(saved.values[k], v.shape, v.dtype));
     return model;
   },
 };
