@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../io/index.js';
+import { register as generate } from './generate.js';
+import { register as show } from './show.js';
+import { register as start } from './start.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -10,7 +13,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [];
+const commands: Array<(p: Command) => void> = [generate, show, start];
 for (const register of commands) register(program);
 
 try {

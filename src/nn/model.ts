@@ -18,7 +18,7 @@ export type NonlinearityKind = 'relu' | 'leaky_relu' | 'max_pool' | 'softmax';
  */
 export interface NonlinearityRule {
   readonly name: string;
-  apply(kind: NonlinearityKind, name: string, x: tf.Tensor4D | tf.Tensor2D, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor;
+  apply(kind: NonlinearityKind, name: string, x: tf.Tensor, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor;
 }
 
 /**

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { UserError, ensure, sha256File, writeFileAtomic } from '../io/index.js';
+import type { ClassCount } from './geometry.js';
+import {
+  describeDifference, MANIFEST_FILE, planManifest, profileDefaults, readManifest, sampleId, SPLITS, writeManifest,
+  type Manifest, type ProfileName, type Split,
+} from './manifest.js';
+import { encodeShard } from './shard.js';
+import { allocateBatch, type SampleBatch } from './synthesise.js';
+import type { ChunkTask } from './worker.js';
+
+/** `done` of `total` samples (kept shards count as done), with a short status text. */
+export type GenerateProgress = (done: number, total: number, status?: string) => void;
+
+export interface GenerateOptions {
+  out: string;
+  profile?: ProfileName;
+  /** Image side N; default from the profile. */
+  size?: number;
+  classes?: ClassCount;
+  seed?: number;
+  /** Shard counts per split; default from the profile. */
+  shards?: Partial<Record<Split, number>>;
+  perShard?: number;
+  /** Worker threads; default: all cores. */
+  workers?: number;
+  onProgress?: GenerateProgress;
+}
+
+export interface GenerateResult {
+  dir: string;
+  manifest: Manifest;
+  /** Shards written by this run and shards kept because they verified. */
+  written: number;
+  kept: number;
+}
+
+/** Samples per worker task: small enough for steady progress and balance, big enough to amortise messages. */
+const CHUNK = 25;
+
+/**
+ * Generates (or finishes) a dataset folder: manifest.json + <split>/shard-NNNN.safetensors. Every shard
+ * is written atomically and the manifest records its sha256 as soon as it is on disk, so an interrupted
+ * run resumes: shards that verify are kept, missing or corrupt ones are generated again. Output bytes
+ * depend only on the config and seed, never on the worker count.
+ */
+export async function generateDataset(options: GenerateOptions): Promise<GenerateResult> {
+  const planned = planFromOptions(options);
+  const workers = options.workers ?? availableParallelism();
+  ensure(Number.isInteger(workers) && workers >= 1, `workers must be an integer >= 1, got ${workers}`);
+  const dir = options.out;
+  const manifest = await prepareFolder(dir, planned);
+
+  type Job = { split: Split; index: number };
+  const jobs: Job[] = [];
+  let kept = 0;
+  let total = 0;
+  let done = 0;
+  for (const split of SPLITS) {
+    for (const [index, entry] of manifest.splits[split].shards.entries()) {
+      total += entry.samples;
+      if (entry.sha256 !== null && (await fileSha(join(dir, entry.file))) === entry.sha256) {
+        kept++;
+        done += entry.samples;
+      } else {
+        entry.sha256 = null;
+        jobs.push({ split, index });
+      }
+    }
+  }
+  await writeManifest(dir, manifest);
+  options.onProgress?.(done, total, kept > 0 ? `kept ${kept} verified shards` : '');
+  if (jobs.length === 0) return { dir, manifest, written: 0, kept };
+
+  const { size, classes, seed } = manifest.config;
+  const pool = new Piscina<ChunkTask, SampleBatch>({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+  });
+  let manifestWrites = Promise.resolve();
+  const runShard = async ({ split, index }: Job): Promise<void> => {
+    const entry = manifest.splits[split].shards[index]!;
+    const batch = allocateBatch(size, entry.samples);
+    const chunks: Promise<void>[] = [];
+    for (let start = 0; start < entry.samples; start += CHUNK) {
+      const count = Math.min(CHUNK, entry.samples - start);
+      chunks.push(pool.run({ size, classes, seed, split, shard: index, start, count }).then((part) => {
+        batch.images.set(part.images, start * size * size * 3);
+        batch.bands.set(part.bands, start * size * size);
+        batch.labels.set(part.labels, start);
+        part.variables.forEach((v, i) => (batch.variables[start + i] = v));
+        done += count;
+        options.onProgress?.(done, total, `${split} shard ${index}`);
+      }));
+    }
+    await Promise.all(chunks);
+    const ids = Array.from({ length: entry.samples }, (_, i) => sampleId(split, index, i));
+    const parts = encodeShard(batch, { split, shardIndex: index, seed, size, classes, ids });
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    await writeFileAtomic(join(dir, entry.file), parts);
+    entry.sha256 = hash.digest('hex');
+    manifestWrites = manifestWrites.then(() => writeManifest(dir, manifest));
+    await manifestWrites;
+  };
+  try {
+    // Two shards in flight keep every worker busy across shard boundaries while memory stays at two shards.
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(2, jobs.length) }, async () => {
+      while (next < jobs.length) await runShard(jobs[next++]!);
+    });
+    await Promise.all(lanes);
+  } finally {
+    await pool.destroy();
+  }
+  return { dir, manifest, written: jobs.length, kept };
+}
+
+function planFromOptions(options: GenerateOptions): Manifest {
+  const profile = options.profile ?? 'small';
+  ensure(profile === 'small' || profile === 'paper', `unknown profile "${String(profile)}" (choose small or paper)`);
+  const classes = options.classes ?? 10;
+  ensure(classes === 10 || classes === 3, `classes must be 10 or 3, got ${String(classes)}`);
+  const defaults = profileDefaults(profile, classes);
+  const seed = options.seed ?? 0;
+  ensure(Number.isSafeInteger(seed) && seed >= 0, `seed must be an integer >= 0, got ${seed}`);
+  const splits = { ...defaults.splits };
+  for (const split of SPLITS) {
+    const count = options.shards?.[split];
+    if (count !== undefined) splits[split] = { ...splits[split], shardCount: count };
+    if (options.perShard !== undefined) splits[split] = { ...splits[split], perShard: options.perShard };
+  }
+  return planManifest({ profile, size: options.size ?? defaults.size, classes, seed }, splits);
+}
+
+/** Creates the folder or checks that it holds the same dataset; returns the manifest to continue from. */
+async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> {
+  let existing: Manifest | null = null;
+  const info = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(cannot(dir, err))));
+  if (info) {
+    ensure(info.isDirectory(), `${dir} exists and is not a folder`);
+    const entries = await readdir(dir);
+    if (entries.includes(MANIFEST_FILE)) {
+      existing = await readManifest(dir);
+      const difference = describeDifference(existing, planned);
+      ensure(difference === null, `${dir} holds a dataset with a different config (${difference}); choose another --out or delete it`);
+    } else {
+      ensure(entries.length === 0, `${dir} exists, is not empty and is not a fiveband dataset; choose another --out`);
+    }
+  }
+  try {
+    for (const split of SPLITS) await mkdir(join(dir, split), { recursive: true });
+  } catch (err) {
+    throw cannot(dir, err as NodeJS.ErrnoException);
+  }
+  await removeStaleTemporaries(dir);
+  return existing ?? planned;
+}
+
+function cannot(dir: string, err: NodeJS.ErrnoException): UserError {
+  return new UserError(`cannot write dataset folder ${dir} (${err.code ?? err.message})`);
+}
+
+/** Temporary files left by an interrupted atomic write (never a finished shard). */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  for (const sub of ['', ...SPLITS]) {
+    for (const name of await readdir(join(dir, sub))) {
+      if (/\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(dir, sub, name), { force: true });
+    }
+  }
+}
+
+async function fileSha(path: string): Promise<string | null> {
+  try {
+    return await sha256File(path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../io/index.js';
+import { Rng } from '../rng/index.js';
+import type { ConvConfig, ConvTransposeConfig, LinearConfig, Ops, PoolConfig } from './arch.js';
+import type { ForwardOptions, NonlinearityRule } from './model.js';
+
+/** BatchNorm2d constants (PyTorch defaults, as in every reference model). */
+export const BN_MOMENTUM = 0.1;
+export const BN_EPS = 1e-5;
+/** PyTorch's LeakyReLU default slope, used by the reference's `nn.LeakyReLU()`. */
+export const LEAKY_SLOPE = 0.01;
+
+/** The plain rule: every nonlinearity is its ordinary operation, forward and backward. */
+export const plainRule: NonlinearityRule = { name: 'plain', apply: (_kind, _name, x, forward) => forward(x) };
+
+/**
+ * PyTorch AdaptiveAvgPool's averaging matrix [out, in]: bin i covers [floor(i·in/out), ceil((i+1)·in/out)),
+ * which also holds when out > in (bins then overlap and repeat pixels).
+ */
+export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Array {
+  const m = new Float32Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) {
+    const start = Math.floor((i * inSize) / outSize);
+    const end = Math.ceil(((i + 1) * inSize) / outSize);
+    for (let j = start; j < end; j++) m[i * inSize + j] = 1 / (end - start);
+  }
+  return m;
+}
+
+/** A 3×3-style kernel [k, k, in, out] spread out to dilation d, with zeros in between. */
+function dilateKernel(w: tf.Tensor4D, d: number): tf.Tensor4D {
+  const [k, , i, o] = w.shape;
+  const spread = (k - 1) * d + 1;
+  // [k,1,k,1,i,o] padded to [k,d,k,d,i,o], reshaped to [k·d, k·d, i, o], trimmed to the dilated extent.
+  const padded = tf.pad(tf.reshape(w, [k, 1, k, 1, i, o]), [[0, 0], [0, d - 1], [0, 0], [0, d - 1], [0, 0], [0, 0]]);
+  return tf.slice(tf.reshape(padded, [k * d, k * d, i, o]), [0, 0, 0, 0], [spread, spread, i, o]) as tf.Tensor4D;
+}
+
+/** Executes an architecture on tensors: named variables, the nonlinearity rule, taps, BN and dropout modes. */
+export class TensorOps implements Ops<tf.Tensor> {
+  private readonly rule: NonlinearityRule;
+  private readonly training: boolean;
+
+  constructor(private readonly variables: ReadonlyMap<string, tf.Variable>, private readonly options: ForwardOptions = {}) {
+    this.rule = options.rule ?? plainRule;
+    this.training = options.training ?? false;
+  }
+
+  private param(name: string): tf.Variable {
+    const v = this.variables.get(name);
+    if (!v) throw new Error(`model has no parameter ${name}`);
+    return v;
+  }
+
+  /** The layer's output as the caller's tap (if any) returns it. */
+  private out(name: string, y: tf.Tensor): tf.Tensor {
+    const tap = this.options.taps?.[name];
+    return tap ? tap(y) : y;
+  }
+
+  conv2d(name: string, x: tf.Tensor, c: ConvConfig): tf.Tensor {
+    let w = this.param(`${name}.weight`) as tf.Tensor4D;
+    // tfjs has no conv gradient for dilation > 1, so a dilated conv is a plain conv with a spread-out kernel.
+    if ((c.dilation ?? 1) > 1) w = dilateKernel(w, c.dilation!);
+    const pad = c.padding ? c.padding : 'valid';
+    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, w, c.stride ?? 1, pad);
+    if (c.bias) y = tf.add(y, this.param(`${name}.bias`));
+    return this.out(name, y);
+  }
+
+  convTranspose2d(name: string, x: tf.Tensor, c: ConvTransposeConfig): tf.Tensor {
+    const [n, h, w] = x.shape as [number, number, number, number];
+    const shape: [number, number, number, number] = [n, (h - 1) * c.stride + c.kernel, (w - 1) * c.stride + c.kernel, c.outChannels];
+    let y: tf.Tensor = tf.conv2dTranspose(x as tf.Tensor4D, this.param(`${name}.weight`) as tf.Tensor4D, shape, c.stride, 'valid');
+    if (c.bias) y = tf.add(y, this.param(`${name}.bias`));
+    return this.out(name, y);
+  }
+
+  batchNorm2d(name: string, x: tf.Tensor, channels: number): tf.Tensor {
+    const gamma = this.param(`${name}.weight`), beta = this.param(`${name}.bias`);
+    const runningMean = this.param(`${name}.running_mean`), runningVar = this.param(`${name}.running_var`);
+    if (!this.training) return this.out(name, tf.batchNorm(x as tf.Tensor4D, runningMean, runningVar, beta, gamma, BN_EPS));
+    const count = x.size / channels;
+    if (count < 2) throw new UserError(`${name}: BatchNorm needs more than 1 value per channel in training mode (batch × height × width = ${count})`);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    // PyTorch: normalise with the biased batch variance, track the unbiased one.
+    runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+    runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
+    const tracked = this.param(`${name}.num_batches_tracked`);
+    tracked.assign(tf.add(tracked, tf.scalar(1, 'int32')));
+    return this.out(name, tf.batchNorm(x as tf.Tensor4D, mean, variance, beta, gamma, BN_EPS));
+  }
+
+  relu(name: string, x: tf.Tensor): tf.Tensor {
+    return this.out(name, this.rule.apply('relu', name, x, (t) => tf.relu(t)));
+  }
+
+  leakyRelu(name: string, x: tf.Tensor): tf.Tensor {
+    return this.out(name, this.rule.apply('leaky_relu', name, x, (t) => tf.leakyRelu(t, LEAKY_SLOPE)));
+  }
+
+  maxPool2d(name: string, x: tf.Tensor, c: PoolConfig): tf.Tensor {
+    const pad = c.padding ? c.padding : 'valid';
+    return this.out(name, this.rule.apply('max_pool', name, x, (t) => tf.maxPool(t as tf.Tensor4D, c.kernel, c.stride, pad)));
+  }
+
+  adaptiveAvgPool2d(name: string, x: tf.Tensor, size: number): tf.Tensor {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    if (h === size && w === size) return this.out(name, x);
+    if (size === 1) return this.out(name, tf.mean(x, [1, 2], true));
+    // Rows then columns, each a batched matMul with the averaging matrix.
+    const rows = tf.tile(tf.tensor3d(adaptivePoolMatrix(h, size), [1, size, h]), [n, 1, 1]);
+    const y = tf.reshape(tf.matMul(rows, tf.reshape(x, [n, h, w * c]) as tf.Tensor3D), [n * size, w, c]) as tf.Tensor3D;
+    const cols = tf.tile(tf.tensor3d(adaptivePoolMatrix(w, size), [1, size, w]), [n * size, 1, 1]);
+    return this.out(name, tf.reshape(tf.matMul(cols, y), [n, size, size, c]));
+  }
+
+  dropout(name: string, x: tf.Tensor, p: number): tf.Tensor {
+    if (!this.training || p === 0) return this.out(name, x);
+    const seed = this.options.dropoutSeed;
+    if (seed === undefined) throw new Error('forward in training mode needs options.dropoutSeed (deterministic dropout)');
+    const rng = Rng.derive(seed, 'dropout', name);
+    const mask = new Float32Array(x.size);
+    const scale = 1 / (1 - p);
+    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < p ? 0 : scale;
+    return this.out(name, tf.mul(x, tf.tensor(mask, x.shape)));
+  }
+
+  linear(name: string, x: tf.Tensor, _c: LinearConfig): tf.Tensor {
+    const y = tf.matMul(x as tf.Tensor2D, this.param(`${name}.weight`) as tf.Tensor2D);
+    return this.out(name, tf.add(y, this.param(`${name}.bias`)));
+  }
+
+  softmax(name: string, x: tf.Tensor): tf.Tensor {
+    return this.out(name, this.rule.apply('softmax', name, x, (t) => tf.softmax(t)));
+  }
+
+  flatten(x: tf.Tensor): tf.Tensor {
+    return tf.reshape(x, [x.shape[0]!, -1]);
+  }
+
+  squeezeSpatial(x: tf.Tensor): tf.Tensor {
+    return tf.reshape(x, [x.shape[0]!, x.shape[3]!]);
+  }
+
+  add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    return tf.add(a, b);
+  }
+
+  channels(x: tf.Tensor, start: number, count: number): tf.Tensor {
+    const [n, h, w] = x.shape as [number, number, number, number];
+    return tf.slice(x, [0, 0, 0, start], [n, h, w, count]);
+  }
+
+  channelProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+    const [n, h, w, c] = a.shape as [number, number, number, number];
+    const flatA = tf.reshape(a, [n, h * w, c]) as tf.Tensor3D, flatB = tf.reshape(b, [n, h * w, c]) as tf.Tensor3D;
+    return tf.div(tf.matMul(flatA, flatB, true, false), Math.sqrt(c));
+  }
+
+  cropTopLeft(x: tf.Tensor, size: number): tf.Tensor {
+    const [n, , , c] = x.shape as [number, number, number, number];
+    return tf.slice(x, [0, 0, 0, 0], [n, size, size, c]);
+  }
+}
