@@ -1,0 +1,2 @@
+export { BACKEND_NAMES, PATCHED_WASM_KERNELS, backendInfo, initBackend, setWasmKernelPatches } from './init.js';
+export type { BackendInfo, BackendName } from './init.js';

@@ -1,0 +1,122 @@
+import { register } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { UserError } from '../../io/index.js';
+import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
+import { conv2DGradConfig } from './dilated-conv-grad.js';
+import { maxPoolGradConfig } from './pool-grad.js';
+import {
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  unsortedSegmentSumConfig,
+} from './segment-depthwise.js';
+
+export const BACKEND_NAMES = ['wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
+const WASM_PATCHES: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  unsortedSegmentSumConfig,
+];
+
+/** The kernels fiveband replaces or adds on the wasm backend. */
+export const PATCHED_WASM_KERNELS: readonly string[] = WASM_PATCHES.map((k) => k.kernelName);
+
+/** Stock wasm kernels that a patch replaced, kept so they can be restored (benchmarks, regression tests). */
+const stockWasmKernels = new Map<string, tf.KernelConfig>();
+let patched = false;
+let patchesInstalled = false;
+let gradientsRegistered: Promise<void> | undefined;
+
+/**
+ * tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs umbrella package normally does), so
+ * tfjs-core's own gradient definitions are loaded from its ESM build, then fiveband's Conv2D gradient
+ * (dilations > 1) replaces the stock one. Once per thread.
+ */
+function registerGradients(): Promise<void> {
+  gradientsRegistered ??= (async () => {
+    register(new URL('./tfjs-core-esm-hooks.js', import.meta.url));
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+    tf.registerGradient(conv2DGradConfig);
+  })();
+  return gradientsRegistered;
+}
+
+/**
+ * Switches the wasm backend between fiveband's patched kernels (`true`, what initBackend installs) and the
+ * stock tfjs-backend-wasm 4.22 set (`false`: benchmarks and regression tests only; kernels that stock lacks
+ * become missing again).
+ */
+export function setWasmKernelPatches(enabled: boolean): void {
+  if (enabled === patched) return;
+  for (const patch of WASM_PATCHES) {
+    if (enabled) {
+      const stock = tf.getKernel(patch.kernelName, 'wasm');
+      if (stock !== undefined) {
+        stockWasmKernels.set(patch.kernelName, stock);
+        tf.unregisterKernel(patch.kernelName, 'wasm');
+      }
+      tf.registerKernel(patch);
+    } else {
+      tf.unregisterKernel(patch.kernelName, 'wasm');
+      const stock = stockWasmKernels.get(patch.kernelName);
+      if (stock !== undefined) {
+        tf.registerKernel(stock);
+        // Its setup (binding the wasm function) ran only if it was registered when the backend started.
+        const backend = tf.findBackend('wasm');
+        if (backend !== null) stock.setupFunc?.(backend);
+      }
+    }
+  }
+  patched = enabled;
+}
+
+let switching: Promise<unknown> = Promise.resolve();
+
+/**
+ * Makes `name` the active tfjs backend, with tfjs-core's gradients and fiveband's kernel and gradient patches
+ * installed first (idempotent; calls are serialised, so concurrent callers see a consistent backend). Returns the active name.
+ * Models and training never name a backend: the CLI calls this once, tests switch between wasm and cpu.
+ */
+export function initBackend(name: BackendName): Promise<BackendName> {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    return Promise.reject(new UserError(`unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(', ')})`));
+  }
+  if (name === 'wasm' && !patchesInstalled) {
+    setWasmKernelPatches(true);
+    patchesInstalled = true;
+  }
+  const result = switching.then(async () => {
+    await registerGradients();
+    if (tf.engine().backendName !== name) {
+      const ok = await tf.setBackend(name);
+      if (!ok) throw new Error(`tfjs backend "${name}" failed to initialise`);
+    }
+    await tf.ready();
+    return tf.getBackend() as BackendName;
+  });
+  switching = result.catch(() => undefined);
+  return result;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** wasm: whether the SIMD binary (tfjs-backend-wasm-simd.wasm) runs; always false on cpu. */
+  simd: boolean;
+  /** Threads inside one backend instance; tfjs-backend-wasm disables its threaded binary in Node, so 1. */
+  threads: number;
+}
+
+/** Describes the active backend (after initBackend). */
+export async function backendInfo(): Promise<BackendInfo> {
+  const name = tf.getBackend() as BackendName;
+  if (name !== 'wasm') return { name, simd: false, threads: 1 };
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+  return { name, simd, threads: getThreadsCount() };
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, initBackend } from '../../../src/nn/backend/index.js';
+import { Rng } from '../../../src/rng/index.js';
+
+/** Seeded standard-normal values (shared by both backends so they see identical inputs). */
+export function randomValues(seed: string, shape: number[], scale = 1, shift = 0): Float32Array {
+  const rng = Rng.derive(7, 'backend-test', seed);
+  const out = new Float32Array(tf.util.sizeFromShape(shape));
+  for (let i = 0; i < out.length; i++) out[i] = rng.normal(shift, scale);
+  return out;
+}
+
+/** Runs `build` on `backend` and returns its outputs' values; tensors made inside are freed. */
+export async function runOn(backend: BackendName, build: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend(backend);
+  const outputs = tf.tidy(() => {
+    const out = build();
+    return Array.isArray(out) ? out : [out];
+  });
+  const values = await Promise.all(outputs.map((t) => t.data()));
+  tf.dispose(outputs);
+  return values.map((v) => Float32Array.from(v as ArrayLike<number>));
+}
+
+/** Element-wise |a − b| ≤ tol · max(1, max|b|), with the worst element in the message. */
+export function assertClose(actual: Float32Array, expected: Float32Array, tol: number, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  let scale = 1;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol * scale, `${label}: max |diff| ${worst} at ${at} (actual ${actual[at]}, expected ${expected[at]}, scale ${scale})`);
+}
+
+/** Runs `build` on cpu (the oracle) and on wasm and compares every output. */
+export async function assertWasmMatchesCpu(label: string, build: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
+  const expected = await runOn('cpu', build);
+  const actual = await runOn('wasm', build);
+  assert.equal(actual.length, expected.length);
+  actual.forEach((a, i) => assertClose(a, expected[i]!, tol, `${label} [output ${i}]`));
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
+import { assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
+
+type Pad = 'same' | 'valid' | number;
+interface PoolCase {
+  name: string;
+  x: [number, number, number, number];
+  size: number | [number, number];
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const POOL_CASES: PoolCase[] = [
+  { name: '3/2 valid (AlexNet)', x: [2, 9, 9, 3], size: 3, strides: 2, pad: 'valid' },
+  { name: '3/2 same odd', x: [2, 7, 8, 2], size: 3, strides: 2, pad: 'same' },
+  { name: '2/2 valid (VGG)', x: [3, 8, 6, 2], size: 2, strides: 2, pad: 'valid' },
+  { name: '3/2 pad 1 (ResNet)', x: [2, 9, 10, 3], size: 3, strides: 2, pad: 1 },
+  { name: '3/1 same', x: [1, 5, 6, 4], size: 3, strides: 1, pad: 'same' },
+  { name: '2x3 s(1,2) valid', x: [2, 6, 7, 2], size: [2, 3], strides: [1, 2], pad: 'valid' },
+];
+
+/** Mostly negative inputs, one channel entirely negative: many windows have a maximum ≤ 0. */
+function poolInput(c: PoolCase): Float32Array {
+  const values = randomValues(`pool/${c.name}`, c.x, 1, -1.5);
+  for (let i = 0; i < values.length; i += c.x[3]) values[i] = -Math.abs(values[i]!) - 0.1;
+  return values;
+}
+
+function poolGrads(c: PoolCase, xv: Float32Array, kind: 'max' | 'avg'): tf.Tensor {
+  const x = tf.tensor4d(xv, c.x);
+  const pool = (t: tf.Tensor4D) => (kind === 'max' ? tf.maxPool(t, c.size, c.strides, c.pad) : tf.avgPool(t, c.size, c.strides, c.pad));
+  const outShape = pool(x).shape;
+  const dy = tf.tensor(randomValues(`pool/${c.name}/dy`, outShape), outShape);
+  return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t as tf.Tensor4D), dy)))(x);
+}
+
+for (const c of POOL_CASES) {
+  test(`MaxPoolGrad wasm = cpu, windows with maximum ≤ 0: ${c.name}`, async () => {
+    const xv = poolInput(c);
+    await assertWasmMatchesCpu(c.name, () => poolGrads(c, xv, 'max'));
+  });
+}
+
+for (const c of POOL_CASES.filter((p) => p.pad === 'valid')) {
+  test(`AvgPoolGrad (stock) wasm = cpu: ${c.name}`, async () => {
+    const xv = randomValues(`avg/${c.name}`, c.x);
+    await assertWasmMatchesCpu(c.name, () => poolGrads(c, xv, 'avg'));
+  });
+}
+
+test('stock wasm MaxPoolGrad is wrong for windows with maximum ≤ 0 (why it is patched)', async () => {
+  const c = POOL_CASES[0]!;
+  const xv = poolInput(c);
+  const [expected] = await runOn('cpu', () => poolGrads(c, xv, 'max'));
+  await initBackend('wasm');
+  setWasmKernelPatches(false);
+  try {
+    const [stock] = await runOn('wasm', () => poolGrads(c, xv, 'max'));
+    assert.throws(() => assertClose(stock!, expected!, 1e-4, 'stock'));
+  } finally {
+    setWasmKernelPatches(true);
+  }
+});
+
+for (const [name, ids, numSegments, inner] of [
+  ['rank-1 ids, rows', [0, 2, 2, 1, 0, 4], 5, [3]],
+  ['ids out of range are dropped', [1, -1, 3, 7], 4, [2, 2]],
+] as const) {
+  test(`UnsortedSegmentSum wasm = cpu: ${name}`, async () => {
+    const xShape = [ids.length, ...inner];
+    const xv = randomValues(`seg/${name}`, xShape);
+    await assertWasmMatchesCpu(name, () => tf.unsortedSegmentSum(tf.tensor(xv, xShape), tf.tensor1d([...ids], 'int32'), numSegments));
+  });
+}
+
+test('gather gradient (UnsortedSegmentSum) wasm = cpu', async () => {
+  const xv = randomValues('gather/x', [6, 4]);
+  await assertWasmMatchesCpu('gather grad', () =>
+    tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.gather(x, tf.tensor1d([5, 0, 5, 2], 'int32')))))(tf.tensor2d(xv, [6, 4])));
+});
+
+interface DepthwiseCase {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number;
+  pad: Pad;
+  dilations: number;
+}
+
+const DEPTHWISE_CASES: DepthwiseCase[] = [
+  { name: '3x3 s1 same m1', x: [2, 7, 6, 3], filter: [3, 3, 3, 1], strides: 1, pad: 'same', dilations: 1 },
+  { name: '3x3 s2 valid m2', x: [2, 9, 8, 2], filter: [3, 3, 2, 2], strides: 2, pad: 'valid', dilations: 1 },
+  { name: '5x3 s2 same m3 odd', x: [1, 9, 7, 2], filter: [5, 3, 2, 3], strides: 2, pad: 'same', dilations: 1 },
+  { name: '3x3 s1 pad 2', x: [2, 8, 8, 2], filter: [3, 3, 2, 2], strides: 1, pad: 2, dilations: 1 },
+];
+
+for (const c of DEPTHWISE_CASES) {
+  test(`DepthwiseConv2dNativeBackpropInput/Filter wasm = cpu: ${c.name}`, async () => {
+    const xv = randomValues(`dw/${c.name}/x`, c.x);
+    const wv = randomValues(`dw/${c.name}/w`, c.filter);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, undefined, true);
+    const dyv = randomValues(`dw/${c.name}/dy`, info.outShape);
+    const attrs = { strides: c.strides, pad: c.pad, dilations: c.dilations };
+    await assertWasmMatchesCpu(c.name, () => {
+      const dy = tf.tensor(dyv, info.outShape);
+      return [
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: tf.tensor(wv, c.filter) }, { ...attrs, inputShape: c.x } as never) as tf.Tensor,
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, c.x), dy }, { ...attrs, filterShape: c.filter } as never) as tf.Tensor,
+      ];
+    });
+  });
+}
