@@ -10,3 +10,4 @@ export {
   type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
 export { hyperFor, defaultMode, type Hyper, type Mode, type Profile } from './profiles.js';
+export { trainingDataOf, shardSetOf } from './dataset.js';
