@@ -3,6 +3,8 @@ import { UserError } from '../io/index.js';
 import { register as generate } from './generate.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
+import { register as train } from './train.js';
+import { register as evalModel } from './eval-model.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -13,7 +15,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start];
+const commands: Array<(p: Command) => void> = [generate, show, start, train, evalModel];
 for (const register of commands) register(program);
 
 try {
