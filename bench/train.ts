@@ -64,8 +64,8 @@ function measure(model: Model, batch: Batch): Rates {
   adam.dispose();
   const forward = rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
   const inputGrad = rate(() => tf.tidy(() => {
-    const gradient = tf.grad((x: tf.Tensor4D) => {
-      const logits = model.forward(x).logits;
+    const gradient = tf.grad((x: tf.Tensor) => {
+      const logits = model.forward(x as tf.Tensor4D).logits;
       return tf.sum(tf.mul(logits, tf.oneHot(tf.argMax(logits, 1), model.spec.numClasses)));
     });
     gradient(batch.x).dataSync();
