@@ -6,6 +6,8 @@ import { register as show } from './show.js';
 import { register as start } from './start.js';
 import { register as explain } from './explain.js';
 import { register as registerScore } from './score.js';
+import { register as train } from './train.js';
+import { register as evalModel } from './eval-model.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -16,7 +18,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start, registerModels, registerScore, explain];
+const commands: Array<(p: Command) => void> = [generate, show, start, registerModels, train, evalModel, registerScore, explain];
 for (const register of commands) register(program);
 
 try {
