@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { openDataset, type Split } from '../data/index.js';
+import { bandsToGroundTruth, openDataset, type Split } from '../data/index.js';
+import { resizeImages } from '../train/index.js';
 import { UserError, readSafetensors } from '../io/index.js';
 import type { Arch } from '../nn/index.js';
 import {
@@ -15,6 +16,15 @@ import { ATTRIBUTIONS_DIR, attributionFile, type ExplainProgress } from './expla
 export function paperPresets(arch: Arch, method: string): string[] {
   if (method === 'mab') return ['mab'];
   return arch === 'spa' ? ['v2'] : ['v1', 'v1-clamp'];
+}
+
+/**
+ * Ground-truth bands at the heatmaps' size. When the model ran on resized images, the 0 / 0.4 / 0.9 ground
+ * truth is resized the same way and re-banded at [-0.7, -0.3, 0.3, 0.7], as the reference does (spec §3.1).
+ */
+function truthBands(bands: Uint8Array, n: number, size: number, target: number): Int8Array {
+  if (size === target) return toTruthBands(bands);
+  return toTruthBands(resizeImages(bandsToGroundTruth(bands), n, size, target, 1));
 }
 
 export interface ScoreAttributionsOptions {
@@ -61,7 +71,7 @@ export async function scoreAttributions(options: ScoreAttributionsOptions): Prom
         const predicted = JSON.parse(stored.metadata.predicted ?? '[]') as number[];
         if (shardIds.join('\n') !== shard.ids.join('\n')) throw new UserError(`${file}: its sample ids are not those of ${ref.path}; rerun explain`);
         const first = done;
-        const part = await scoreHeatmaps(heatmaps, { bands: toTruthBands(shard.bands, ref.path), n: shard.n, height: shard.size, width: shard.size }, {
+        const part = await scoreHeatmaps(heatmaps, { bands: truthBands(shard.bands, shard.n, shard.size, height), n: shard.n, height, width }, {
           setting, metrics: metrics.map((m) => m.name), workers: options.workers,
           onProgress: (k) => options.onProgress?.(first + k, total, `score ${preset} ${method}`),
         });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
 import { openDataset, imageToFloat, type Dataset, type Split } from '../data/index.js';
 import { UserError, ensure, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
+import { resizeImages } from '../train/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
 import { resolveMethods } from './registry.js';
@@ -92,8 +93,8 @@ export interface ExplainResult {
 
 /**
  * Runs the chosen methods over one split of a dataset and writes `<out>/attributions/<method>/shard-XXXX
- * .safetensors` (float32 n × c × N × N, PyTorch layout; ids, true / predicted / target classes and the
- * configuration in the metadata). Resumable per (shard, method): a file whose checksum the manifest vouches
+ * .safetensors` (float32 n × c × N × N at the model's input size N, PyTorch layout; ids, true / predicted /
+ * target classes and the configuration in the metadata). Images of another size are resized to N first. Resumable per (shard, method): a file whose checksum the manifest vouches
  * for is skipped; a missing, truncated or altered one is recomputed.
  */
 export async function explainDataset(options: ExplainOptions): Promise<ExplainResult> {
@@ -105,8 +106,6 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
   let config: ExplainConfig;
   let methods: string[];
   try {
-    ensure(model.spec.inputSize === dataset.size,
-      `the model takes ${model.spec.inputSize}×${model.spec.inputSize} images but the dataset's are ${dataset.size}×${dataset.size}`);
     ensure(model.spec.numClasses === dataset.classes,
       `the model has ${model.spec.numClasses} classes but the dataset has ${dataset.classes}`);
     methods = resolveMethods(options.methods, model).map((m) => m.name);
@@ -235,8 +234,9 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   const { config } = task;
   const [method] = resolveMethods(task.method, model);
   const shard = await dataset.readShard(config.split, task.shard);
-  const size = shard.size;
+  const size = model.spec.inputSize;
   const px = size * size;
+  const dataPx = shard.size * shard.size;
   const options: AttributeOptions = {
     seed: config.seed, internalBatchSize: config.internalBatchSize, layer: config.layer, steps: config.steps,
   };
@@ -247,7 +247,9 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   let channels = 0;
   for (let start = 0; start < shard.n; start += config.batch) {
     const end = Math.min(shard.n, start + config.batch);
-    const x = tf.tensor4d(imageToFloat(shard.images.subarray(start * px * 3, end * px * 3)), [end - start, size, size, 3]);
+    // Images of another size are resized as the reference feeds AlexNet / VGG (skimage, anti-aliased bilinear).
+    const images = resizeImages(imageToFloat(shard.images.subarray(start * dataPx * 3, end * dataPx * 3)), end - start, shard.size, size, 3);
+    const x = tf.tensor4d(images, [end - start, size, size, 3]);
     try {
       const batchPredicted = predictedClasses(model, x);
       const batchTargets = config.target === 'pred' ? batchPredicted : labels.slice(start, end);

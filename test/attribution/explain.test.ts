@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { explainDataset, type ExplainOptions } from '../../src/attribution/index.js';
+import { explainDataset, scoreAttributions, type ExplainOptions } from '../../src/attribution/index.js';
 import { generateDataset, openDataset } from '../../src/data/index.js';
 import { readSafetensors } from '../../src/io/index.js';
 import { createModel, initBackend, saveModel, type ArchSpec } from '../../src/nn/index.js';
@@ -30,7 +30,7 @@ before(async () => {
   const specs: Record<string, ArchSpec> = {
     spa: { arch: 'spa', inputSize: SIZE, numClasses: 10, width: 1 },
     alexnet: { arch: 'alexnet', inputSize: SIZE, numClasses: 10, width: 0.0625 },
-    wrongSize: { arch: 'spa', inputSize: 96, numClasses: 10, width: 1 },
+    resized: { arch: 'spa', inputSize: 48, numClasses: 10, width: 1 },
     wrongClasses: { arch: 'spa', inputSize: SIZE, numClasses: 3, width: 1 },
   };
   for (const [name, spec] of Object.entries(specs)) {
@@ -78,6 +78,15 @@ describe('explainDataset', () => {
     const mab = await readSafetensors(join(out, 'attributions', 'mab', 'shard-0000.safetensors'));
     assert.deepEqual(mab.tensors.attributions!.shape, [3, 1, SIZE, SIZE]);
     assert.ok((mab.tensors.attributions!.data as Float32Array).every((v) => [0, Math.fround(0.4), Math.fround(0.9)].includes(v)));
+
+    // A model of another input size explains the resized images (as the reference's 224-pixel AlexNet / VGG).
+    const resizedOut = join(root, 'resized');
+    await explainDataset(base(resizedOut, { methods: 'Saliency', modelDir: models.resized! }));
+    const resized = await readSafetensors(join(resizedOut, 'attributions', 'Saliency', 'shard-0000.safetensors'));
+    assert.deepEqual(resized.tensors.attributions!.shape, [3, 3, 48, 48]);
+    const [scored] = await scoreAttributions({ outDir: resizedOut, dataDir: data, split: 'test', arch: 'spa', methods: ['Saliency'], workers: 1 });
+    assert.equal(scored!.preset, 'v2');
+    assert.equal(scored!.summary.n, 6);
 
     const trueOut = join(root, 'true');
     await explainDataset(base(trueOut, { methods: 'Saliency', target: 'true' }));
@@ -145,7 +154,6 @@ describe('fiveband explain', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--model', models.spa!, '--methods', 'Saliency,LRP'], /unknown attribution method "LRP"/],
       [['--model', models.alexnet!, '--methods', 'mab'], /method mab does not apply to a alexnet model/],
-      [['--model', models.wrongSize!], /the model takes 96×96 images but the dataset's are 64×64/],
       [['--model', models.wrongClasses!], /the model has 3 classes but the dataset has 10/],
       [['--model', models.spa!, '--layer', 'features.0'], /unknown layer "features.0"; the model's layers are: convs.0/],
       [['--model', models.spa!, '--target', 'best'], /--target must be one of pred, true/],
