@@ -72,7 +72,7 @@ try {
       if (withTorch) {
         const dir = join(scratch, `${arch}-${n}`);
         await saveModel(dir, model);
-        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS),
+        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv,
           '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
         if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);

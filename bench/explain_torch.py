@@ -2,9 +2,12 @@
 torch autograd and module hooks following Captum 0.5's definitions (not Captum itself), on the same weights
 (a fiveband model folder loaded by test/nn/torch_models.py).
 
-    python3 bench/explain_torch.py MODEL_DIR [--batch 2] [--repeats 1] [--threads 2] [--methods Saliency,DeepLift,...]
+    python3 bench/explain_torch.py MODEL_DIR [--batch 2] [--repeats 1] [--threads 2] [--layer NAME] [--methods Saliency,DeepLift,...]
+    python3 bench/explain_torch.py MODEL_DIR --attribute INPUTS.npy TARGETS.npy OUT_DIR [--methods ...]
 
-Prints one JSON line: {"<method>": ms per image, ...}. Same protocol as the TypeScript side: one warm-up call
+Prints one JSON line: {"<method>": ms per image, ...}. With --attribute, writes OUT_DIR/<method>.npy for the
+n x 3 x N x N inputs and int32 targets instead (test/attribution/torch.test.ts compares them with ours; the
+random SHAP methods are left out there). Same protocol as the TypeScript side: one warm-up call
 on one image, then the best of `--repeats` timed calls on `batch` images; target = predicted class; IG 50 Gauss-Legendre steps,
 internal batch 16 rows; SHAP with 4 baselines N(0, 1) x 0.001 (GradientShap: 5 draws).
 """
@@ -198,14 +201,23 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--methods", default="all")
+    parser.add_argument("--layer", help="GuidedGradCam layer (module path, e.g. backbone.features.0); default the first Conv2d")
+    parser.add_argument("--attribute", nargs=3, metavar=("INPUTS", "TARGETS", "OUT_DIR"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     inner = load(args.model_dir)
     model = Logits(inner).eval()
-    first_conv = next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
+    first_conv = inner.get_submodule(args.layer) if args.layer else next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
     methods = make_methods(model, first_conv)
     names = list(methods) if args.methods == "all" else [m for m in args.methods.split(",") if m in methods]
+    if args.attribute:
+        inputs, targets, out_dir = args.attribute
+        x = torch.from_numpy(np.load(inputs))
+        t = torch.from_numpy(np.load(targets)).long()
+        for name in names:
+            np.save(os.path.join(out_dir, name + ".npy"), methods[name](x, t).detach().numpy())
+        return
     size = json.load(open(os.path.join(args.model_dir, "arch.json")))["spec"]["inputSize"]
     x = torch.rand(args.batch, 3, size, size)
     with torch.no_grad():
