@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { explainDataset, methodNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
     .option('--no-score', 'only write the attributions, do not score them')
     .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
-    .option('--workers <k>', 'worker threads (the output does not depend on it)', parseCount('--workers', 1), 1)
+    .option('--workers <k>', 'worker threads (default: all cores; the output does not depend on it)', parseCount('--workers', 1), availableParallelism())
     .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
     .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass', parseCount('--internal-batch', 1), 16)
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
