@@ -5,8 +5,10 @@ import { Rng } from '../rng/index.js';
 import type { AttributeOptions, Attribution } from './types.js';
 import { plainRule } from '../nn/index.js';
 
-/** Rows per forward/backward pass unless the caller says otherwise. */
+/** Most rows per forward/backward pass when the caller does not say. */
 export const DEFAULT_INTERNAL_BATCH_SIZE = 16;
+/** Activation memory the automatic internal batch size aims at (the wasm heap is at most 4 GiB). */
+const AUTO_BATCH_ACTIVATION_BYTES = 192 * 2 ** 20;
 
 /** Checks the batch against the model and returns its sample count. */
 export function checkInputs(model: Model, inputs: tf.Tensor4D): number {
@@ -67,10 +69,35 @@ export function chunks(n: number, size: number): Array<[number, number]> {
   return ranges;
 }
 
-export function internalBatchSize(options: AttributeOptions | undefined): number {
-  const size = options?.internalBatchSize ?? DEFAULT_INTERNAL_BATCH_SIZE;
+/**
+ * Rows per pass: the caller's `internalBatchSize`, else as many as keep the named activations of one pass
+ * under ~192 MiB (at most 16), so large models at large inputs stay inside the wasm heap.
+ */
+export function internalBatchSize(options: AttributeOptions | undefined, model: Model): number {
+  const size = options?.internalBatchSize;
+  if (size === undefined) {
+    return Math.max(1, Math.min(DEFAULT_INTERNAL_BATCH_SIZE, Math.floor(AUTO_BATCH_ACTIVATION_BYTES / activationBytesPerRow(model))));
+  }
   ensure(Number.isInteger(size) && size >= 1, `internal batch size must be a positive integer, got ${size}`);
   return size;
+}
+
+const bytesPerRow = new WeakMap<Model, number>();
+
+/** Bytes of all named activations of one image, measured once per model by a tapped forward pass. */
+function activationBytesPerRow(model: Model): number {
+  let bytes = bytesPerRow.get(model);
+  if (bytes === undefined) {
+    let total = 0;
+    const size = model.spec.inputSize;
+    const taps = Object.fromEntries(model.layerNames.map((name) => [name, (a: tf.Tensor) => ((total += 4 * a.size), a)]));
+    tf.tidy(() => {
+      model.forward(tf.zeros([1, size, size, 3]), { taps });
+    });
+    bytes = Math.max(1, total);
+    bytesPerRow.set(model, bytes);
+  }
+  return bytes;
 }
 
 /** NHWC tensor → PyTorch-layout attribution (n × c × H × W); the tensor is disposed. */
@@ -135,7 +162,7 @@ export function gradientAttribution(
   rule: NonlinearityRule, combine: (gradient: tf.Tensor4D, input: tf.Tensor4D) => tf.Tensor4D,
 ): Attribution {
   const targets = resolveTargets(model, inputs, target);
-  return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options), (start, end) => tf.tidy(() => {
+  return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
     const x = tf.slice(inputs, [start], [end - start]);
     return combine(inputGradient(model, x, targets.slice(start, end), rule), x);
   })));

@@ -16,7 +16,7 @@ export const deepLiftShap: AttributionMethod = {
     const targets = resolveTargets(model, inputs, target);
     const size = model.spec.inputSize;
     const k = shapBaselineCount(options, size);
-    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options) / (2 * k)));
+    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options, model) / (2 * k)));
     return toAttribution(mapChunks(inputs.shape[0], samplesPerPass, (start, end) => tf.tidy(() => {
       const samples = Array.from({ length: end - start }, (_, i) => start + i);
       const x = tf.gather(inputs, samples.flatMap((i) => Array<number>(k).fill(i)));

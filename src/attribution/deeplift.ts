@@ -26,7 +26,7 @@ export const deepLift: AttributionMethod = {
   appliesTo: () => true,
   attribute(model, inputs, target, options) {
     const targets = resolveTargets(model, inputs, target);
-    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options) / 2));
+    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options, model) / 2));
     return toAttribution(mapChunks(inputs.shape[0], samplesPerPass, (start, end) => tf.tidy(() => {
       const x = tf.slice(inputs, [start], [end - start]);
       return deepLiftContributions(model, x, tf.zerosLike(x), targets.slice(start, end), end - start);

@@ -28,7 +28,8 @@ export interface ExplainOptions {
   workers: number;
   /** Samples per attribution call. */
   batch: number;
-  internalBatchSize: number;
+  /** Rows per forward/backward pass; undefined: automatic (see AttributeOptions). */
+  internalBatchSize?: number;
   /** GuidedGradCam layer (default: the model's first convolution). */
   layer?: string;
   /** IntegratedGradients steps (default 50). */
@@ -47,7 +48,7 @@ export interface ExplainConfig {
   target: 'pred' | 'true';
   seed: number;
   batch: number;
-  internalBatchSize: number;
+  internalBatchSize: number | 'auto';
   layer: string;
   steps: number;
   backend: BackendName;
@@ -121,7 +122,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
       target: options.target,
       seed: options.seed,
       batch: options.batch,
-      internalBatchSize: options.internalBatchSize,
+      internalBatchSize: options.internalBatchSize ?? 'auto',
       layer,
       steps: options.steps ?? 50,
       backend: options.backend,
@@ -238,7 +239,8 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   const px = size * size;
   const dataPx = shard.size * shard.size;
   const options: AttributeOptions = {
-    seed: config.seed, internalBatchSize: config.internalBatchSize, layer: config.layer, steps: config.steps,
+    seed: config.seed, layer: config.layer, steps: config.steps,
+    internalBatchSize: config.internalBatchSize === 'auto' ? undefined : config.internalBatchSize,
   };
   const labels = Array.from(shard.labels);
   const predicted: number[] = [];

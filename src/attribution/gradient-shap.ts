@@ -18,7 +18,7 @@ export const gradientShap: AttributionMethod = {
     const size = model.spec.inputSize;
     const draws = options?.shapSamples ?? 5;
     ensure(Number.isInteger(draws) && draws >= 1, `GradientShap needs a positive integer number of samples, got ${draws}`);
-    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options) / draws));
+    const samplesPerPass = Math.max(1, Math.floor(internalBatchSize(options, model) / draws));
     return toAttribution(mapChunks(inputs.shape[0], samplesPerPass, (start, end) => tf.tidy(() => {
       const samples = Array.from({ length: end - start }, (_, i) => start + i);
       const rows: { sample: number; baseline: tf.Tensor; alpha: number }[] = [];

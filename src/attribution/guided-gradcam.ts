@@ -59,7 +59,7 @@ export const guidedGradCam: AttributionMethod = {
     const targets = resolveTargets(model, inputs, target);
     const layer = options?.layer ?? model.firstConv;
     const size = model.spec.inputSize;
-    return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options), (start, end) => tf.tidy(() => {
+    return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
       const x = tf.slice(inputs, [start], [end - start]);
       const rowTargets = targets.slice(start, end);
       const cam = layerGradCam(model, x, rowTargets, layer, true);

@@ -20,7 +20,7 @@ export const integratedGradients: AttributionMethod = {
     ensure(Number.isInteger(stepCount) && stepCount >= 1, `IntegratedGradients needs a positive integer number of steps, got ${stepCount}`);
     const { alphas, steps } = gaussLegendre01(stepCount);
     let total: tf.Tensor4D = tf.zerosLike(inputs);
-    for (const [start, end] of chunks(n * stepCount, internalBatchSize(options))) {
+    for (const [start, end] of chunks(n * stepCount, internalBatchSize(options, model))) {
       const rows = Array.from({ length: end - start }, (_, r) => start + r);
       const next = tf.tidy(() => {
         const sample = rows.map((row) => Math.floor(row / stepCount));

@@ -19,7 +19,7 @@ export const mab: AttributionMethod = {
     const n = checkInputs(model, inputs);
     const size = model.spec.inputSize;
     const data = new Float32Array(n * size * size);
-    for (const [start, end] of chunks(n, internalBatchSize(undefined) * 4)) {
+    for (const [start, end] of chunks(n, internalBatchSize(undefined, model))) {
       const logits = tf.tidy(() => {
         const heatmap = model.forward(tf.slice(inputs, [start], [end - start])).heatmapLogits;
         if (!heatmap) throw new UserError('mab needs a model with a heatmap head (SPA)');

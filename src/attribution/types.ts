@@ -19,7 +19,7 @@ export interface AttributeOptions {
    * attribution does not depend on which batch or worker computed it. Default: the index in `inputs`.
    */
   sampleKeys?: ReadonlyArray<string | number>;
-  /** Most rows (expanded samples) per forward/backward pass; bounds memory of IG / SHAP / DeepLift. Default 16. */
+  /** Most rows (expanded samples) per forward/backward pass; bounds memory. Default: automatic (≤ 16, by activation size). */
   internalBatchSize?: number;
   /** Saliency: signed gradient instead of Captum's default absolute value. */
   signed?: boolean;

@@ -27,7 +27,7 @@ interface ExplainFlags {
   seed: number;
   workers: number;
   batch: number;
-  internalBatch: number;
+  internalBatch?: number;
   layer?: string;
   steps: number;
   backend: BackendName;
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
     .option('--workers <k>', 'worker threads (default: all cores; the output does not depend on it)', parseCount('--workers', 1), availableParallelism())
     .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
-    .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass', parseCount('--internal-batch', 1), 16)
+    .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass (default: up to 16, fewer for large activations)', parseCount('--internal-batch', 1))
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
     .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50)
     .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
