@@ -201,6 +201,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--methods", default="all")
+    parser.add_argument("--steps", type=int, default=50, help="IntegratedGradients steps")
     parser.add_argument("--layer", help="GuidedGradCam layer (module path, e.g. backbone.features.0); default the first Conv2d")
     parser.add_argument("--attribute", nargs=3, metavar=("INPUTS", "TARGETS", "OUT_DIR"))
     args = parser.parse_args()
@@ -209,7 +210,7 @@ def main():
     inner = load(args.model_dir)
     model = Logits(inner).eval()
     first_conv = inner.get_submodule(args.layer) if args.layer else next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
-    methods = make_methods(model, first_conv)
+    methods = make_methods(model, first_conv, args.steps)
     names = list(methods) if args.methods == "all" else [m for m in args.methods.split(",") if m in methods]
     if args.attribute:
         inputs, targets, out_dir = args.attribute

@@ -44,16 +44,16 @@ if (!torchAvailable) {
       const dir = join(root, `${spec.arch}-${i}`);
       const model = createModel(spec, 30 + i);
       await saveModel(dir, model);
-      const x = randomImages(2, spec.inputSize, 40 + i);
+      const x = randomImages(1, spec.inputSize, 40 + i);
       const targets = predictedClasses(model, x);
       const inputs = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
-      await writeNpy(join(dir, 'inputs.npy'), inputs, [2, 3, spec.inputSize, spec.inputSize]);
-      await writeNpy(join(dir, 'targets.npy'), Int32Array.from(targets), [2]);
-      const r = spawnSync('python3', [script, dir, '--threads', '1', '--layer', model.firstConv, '--methods', DETERMINISTIC, '--attribute',
+      await writeNpy(join(dir, 'inputs.npy'), inputs, [1, 3, spec.inputSize, spec.inputSize]);
+      await writeNpy(join(dir, 'targets.npy'), Int32Array.from(targets), [1]);
+      const r = spawnSync('python3', [script, dir, '--threads', '1', '--steps', '8', '--layer', model.firstConv, '--methods', DETERMINISTIC, '--attribute',
         join(dir, 'inputs.npy'), join(dir, 'targets.npy'), dir], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       for (const method of resolveMethods(DETERMINISTIC, model)) {
-        const ours = method.attribute(model, x, targets, { internalBatchSize: 16 });
+        const ours = method.attribute(model, x, targets, { internalBatchSize: 16, steps: 8 });
         const theirs = await readNpy(join(dir, `${method.name}.npy`));
         assert.deepEqual(theirs.shape, ours.shape);
         const error = relativeL2(ours.data, theirs.data as Float32Array);
