@@ -1,13 +1,14 @@
 /**
  * `npm run bench:explain`: ms per image of every attribution method, per model of the small (default)
  * training profile, at its input size and at 224 (same width). With PyTorch importable by python3, the same
- * methods written in plain torch autograd (bench/explain_torch.py, 2 threads, same weights) are timed too
- * and our/torch ratios printed (> 1: we are slower).
+ * methods written in plain torch autograd (bench/explain_torch.py, same weights) are timed too and
+ * our/torch ratios printed (> 1: we are slower). Torch runs 1 thread by default, like one wasm backend
+ * (explain parallelises over worker threads instead); `--torch-threads 2` to give it both cores.
  *
  * Protocol, both sides: one warm-up call on one image, then the best of `--repeats` timed calls on `--batch`
  * images; target = predicted class; IG 50 steps, internal batch 16 rows; SHAP 4 baselines (GradientShap 5 draws).
  *
- *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backend wasm]
+ *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backend wasm --torch-threads 1]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '2' },
     repeats: { type: 'string', default: '3' },
     torch: { type: 'boolean', default: true },
+    'torch-threads': { type: 'string', default: '1' },
   },
 });
 const BATCH = Number(args.batch);
@@ -41,7 +43,7 @@ await initBackend(args.backend as BackendName);
 const info = await backendInfo();
 const withTorch = args.torch && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
-  + `best of ${REPEATS}, ${withTorch ? 'torch 2 threads' : 'torch not available (python3 -c "import torch" failed)'}; ms per image\n`);
+  + `best of ${REPEATS}, ${withTorch ? `torch ${args['torch-threads']} thread(s)` : 'torch not available (python3 -c "import torch" failed)'}; ms per image\n`);
 
 const scratch = await mkdtemp(join(tmpdir(), 'fiveband-bench-explain-'));
 const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -72,7 +74,7 @@ try {
       if (withTorch) {
         const dir = join(scratch, `${arch}-${n}`);
         await saveModel(dir, model);
-        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv,
+        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--threads', args['torch-threads'],
           '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
         if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);
