@@ -162,11 +162,15 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
   await saveManifest();
 
   if (options.workers === 1 || tasks.length <= 1) {
-    for (const task of tasks) {
-      const before = done;
-      const result = await runExplainTask(task, (n) => progress(before + n, total, `${task.method} shard ${task.shard}`));
-      done = before + result.samples;
-      await record(result);
+    try {
+      for (const task of tasks) {
+        const before = done;
+        const result = await runExplainTask(task, (n) => progress(before + n, total, `${task.method} shard ${task.shard}`));
+        done = before + result.samples;
+        await record(result);
+      }
+    } finally {
+      releaseContext();
     }
   } else {
     const pool = new Piscina({ filename: new URL('./explain-worker.js', import.meta.url).href, minThreads: options.workers, maxThreads: options.workers });
@@ -227,6 +231,11 @@ async function context(task: ExplainTask): Promise<{ model: Model; dataset: Data
     loaded = { key, model: await loadModel(task.modelDir), dataset: await openDataset(task.dataDir) };
   }
   return loaded;
+}
+
+function releaseContext(): void {
+  loaded?.model.dispose();
+  loaded = undefined;
 }
 
 /** Computes and writes one (shard, method) file; `onSamples(n)` reports samples done within it. */
