@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ARCHS, describeArch, validateSpec, type Arch, type ArchDescription } from '../nn/index.js';
+import { UserError } from '../io/index.js';
+import { ARCHS, DEFAULT_ALEXNET_DEPTH, describeArch, validateSpec, type Arch, type ArchDescription } from '../nn/index.js';
 
 /** The reference's input size per architecture (spec §2.1, §4.1). */
 const REFERENCE_SIZE: Record<Arch, number> = { alexnet: 224, vgg16: 224, resnet34: 512, spa: 512, 'alexnet-depth': 224 };
@@ -51,13 +52,14 @@ export function register(program: Command): void {
     .option('--size <N>', 'input size N (default: the reference size, 224 or 512)', positiveInteger('size'))
     .option('--width <w>', 'channel width multiplier (1 = the reference)', positiveNumber, 1)
     .option('--classes <c>', 'number of classes', positiveInteger('classes'), 10)
-    .option('--depth <k>', 'alexnet-depth: number of extra conv blocks', nonNegativeInteger, 2)
-    .action((opts: { arch?: string; size?: number; width: number; classes: number; depth: number }) => {
+    .option('--depth <k>', 'alexnet-depth: number of extra conv blocks (default 2, as the reference)', nonNegativeInteger)
+    .action((opts: { arch?: string; size?: number; width: number; classes: number; depth?: number }) => {
       const archs = opts.arch === undefined ? ARCHS : [opts.arch as Arch];
+      if (opts.depth !== undefined && !archs.includes('alexnet-depth')) throw new UserError('--depth applies to alexnet-depth only');
       const tables = archs.map((arch) => {
         const spec = validateSpec({
           arch, inputSize: opts.size ?? REFERENCE_SIZE[arch] ?? 0, numClasses: opts.classes, width: opts.width,
-          ...(arch === 'alexnet-depth' ? { depth: opts.depth } : {}),
+          ...(arch === 'alexnet-depth' ? { depth: opts.depth ?? DEFAULT_ALEXNET_DEPTH } : {}),
         }, `--arch ${arch}`);
         return formatArchTable(describeArch(spec));
       });

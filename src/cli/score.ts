@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { UserError } from '../io/index.js';
 import {
-  defaultWorkerCount, findNonFiniteSamples, formatSummaryTable, methodFiles, parseHeatmapArgument, presetSetting,
-  readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, resolveMetrics, scoreHeatmaps, tensorFilesAt,
-  validateSetting, writeOutputs, type SampleLabels, type SampleScores, type ScoreSetting, type TruthBatch,
+  createScoringPool, defaultWorkerCount, findNonFiniteSamples, formatSummaryTable, methodFiles, parseHeatmapArgument, presetSetting,
+  readDatasetTruth, readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, resolveMetrics, scoreHeatmaps, tensorFilesAt,
+  validateSetting, writeOutputs, type SampleLabels, type ScoringPool, type SampleScores, type ScoreSetting, type TruthBatch,
 } from '../scoring/index.js';
 import { createProgress } from './progress.js';
 
@@ -11,6 +11,8 @@ interface ScoreOptions {
   heatmaps: string[];
   truth?: string;
   truthTensor?: string;
+  data?: string;
+  split: string;
   tensor?: string;
   setting: string;
   start?: string;
@@ -35,6 +37,8 @@ export function register(program: Command): void {
     .description('score heatmaps (.npy / .safetensors, n×C×H×W or n×H×W) against banded ground truth with the five-band score')
     .requiredOption('--heatmaps <paths...>', 'heatmap files or folders of shards, each [METHOD=]PATH (METHOD defaults to the file name)')
     .option('--truth <file>', 'ground truth: n×H×W floats 0/0.4/0.9 or integer bands 0/1/2 (.npy / .safetensors)')
+    .option('--data <dir>', 'a fiveband dataset folder: ground truth, ids and true classes of --split')
+    .option('--split <name>', 'dataset split (train, val, test)', 'test')
     .option('--truth-tensor <name>', 'tensor name in a safetensors ground-truth file')
     .option('--tensor <name>', 'tensor name in safetensors heatmap files')
     .option('--setting <name>', 'threshold sweep preset: v1, v1-clamp, v2, mab', 'v1')
@@ -71,15 +75,32 @@ async function runScore(options: ScoreOptions): Promise<void> {
   const truth = await groundTruthFrom(options);
   const ids = options.ids ? await readIdsFile(options.ids) : truth.ids;
   if (ids.length !== truth.batch.n) throw new UserError(`${options.ids}: ${ids.length} ids for ${truth.batch.n} ground-truth maps`);
-  const labels = options.labels ? await labelsFrom(options.labels, ids, truth.y0) : truth.y0 ? truth.y0.map((y0) => ({ y0, yPred: null })) : null;
+  const fileLabels = options.labels ? labelsFrom(options.labels, await readLabelsFile(options.labels), ids, truth.y0) : null;
 
   const methods: Array<{ method: string; scores: SampleScores[] }> = [];
-  for (const { method, path } of sources) {
-    methods.push({ method, scores: await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), workers, options.tensor) });
+  let stored: StoredLabels | null = null;
+  const pool = workers > 1 ? createScoringPool(workers) : undefined;
+  try {
+    for (const { method, path } of sources) {
+      const result = await scoreSource(method, path, truth.batch, ids, setting, metrics.map((m) => m.name), pool, options.tensor);
+      methods.push({ method, scores: result.scores });
+      if (methods.length === 1) stored = result.stored;
+      else if (stored && JSON.stringify(result.stored) !== JSON.stringify(stored)) {
+        process.stderr.write(`fiveband: note: the classes stored in ${method}'s heatmap files differ from ${methods[0]!.method}'s; not using them\n`);
+        stored = null;
+      }
+    }
+  } finally {
+    await pool?.destroy();
   }
+  // Without a labels file: true classes from the dataset, else from the heatmap files; predictions from the files.
+  const labels = fileLabels ?? combineLabels(truth.y0 ?? stored?.labels ?? null, stored?.predicted ?? null, ids);
   const { paths, summary } = await writeOutputs(options.out, {
     setting, ids, labels, methods, metricColumns: metrics.flatMap((m) => m.columns),
-  }, { pandasIndex: options.pandasIndex ?? false, long: options.long });
+  }, { pandasIndex: options.pandasIndex ?? false, long: options.long }).catch((err: NodeJS.ErrnoException) => {
+    if (typeof err.code !== 'string') throw err;
+    throw new UserError(`${options.out}: cannot write the outputs (${err.code}${err.path ? ` at ${err.path}` : ''})`);
+  });
   process.stdout.write(`${formatSummaryTable(summary)}\n\nsetting ${setting.name} (${setting.steps} threshold sets); wrote:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
   for (const [method, s] of Object.entries(summary.methods)) {
     const degenerate = [...s.degenerate['all-zero'], ...s.degenerate.cancelled];
@@ -89,12 +110,23 @@ async function runScore(options: ScoreOptions): Promise<void> {
   }
 }
 
-/** Scores one method's heatmaps file by file (one shard in memory at a time) against the matching truth maps. */
+/** True and predicted classes found in a method's heatmap files (all of them, or null). */
+interface StoredLabels {
+  labels: number[] | null;
+  predicted: number[] | null;
+}
+
+/**
+ * Scores one method's heatmaps file by file (one shard in memory at a time) against the matching truth maps.
+ * Files that carry sample ids in their metadata (as `fiveband explain` writes) must match the ground truth's.
+ */
 async function scoreSource(
   method: string, path: string, truth: TruthBatch, ids: readonly string[], setting: ScoreSetting,
-  metrics: string[], workers: number, tensor: string | undefined,
-): Promise<SampleScores[]> {
+  metrics: string[], pool: ScoringPool | undefined, tensor: string | undefined,
+): Promise<{ scores: SampleScores[]; stored: StoredLabels }> {
   const scores: SampleScores[] = [];
+  const labels: Array<number[] | null> = [];
+  const predicted: Array<number[] | null> = [];
   const progress = createProgress(`score ${method}`);
   const pixels = truth.height * truth.width;
   try {
@@ -105,19 +137,30 @@ async function scoreSource(
         throw new UserError(`${file}: heatmaps are ${heatmaps.height}×${heatmaps.width} but the ground truth is ${truth.height}×${truth.width}`);
       }
       if (first + heatmaps.n > truth.n) throw new UserError(`${path}: more heatmaps than the ${truth.n} ground-truth maps`);
+      const k = heatmaps.info.ids?.findIndex((id, i) => id !== ids[first + i]) ?? -1;
+      if (k >= 0) throw new UserError(`${file}: heatmap ${k} is sample "${heatmaps.info.ids![k]}" but ground-truth map ${first + k} is "${ids[first + k]}"`);
       const bad = findNonFiniteSamples(heatmaps);
       if (bad.length > 0) throw new UserError(`${file}: NaN or Inf values in ${bad.length} heatmap(s), ids: ${listIds(bad.map((i) => ids[first + i]!))}`);
       const bands = truth.bands.subarray(first * pixels, (first + heatmaps.n) * pixels);
       const part = await scoreHeatmaps(heatmaps, { bands, n: heatmaps.n, height: truth.height, width: truth.width }, {
-        setting, metrics, workers, onProgress: (done) => progress.update(first + done, truth.n),
+        setting, metrics, pool, onProgress: (done) => progress.update(first + done, truth.n),
       });
       scores.push(...part);
+      labels.push(heatmaps.info.labels);
+      predicted.push(heatmaps.info.predicted);
     }
   } finally {
     progress.stop();
   }
   if (scores.length !== truth.n) throw new UserError(`${path}: ${scores.length} heatmaps but ${truth.n} ground-truth maps`);
-  return scores;
+  const all = (parts: Array<number[] | null>) => (parts.every((p) => p !== null) ? (parts as number[][]).flat() : null);
+  return { scores, stored: { labels: all(labels), predicted: all(predicted) } };
+}
+
+/** Labels from known true and predicted classes (either may be missing); null when neither is known. */
+function combineLabels(y0: number[] | null, yPred: number[] | null, ids: readonly string[]): SampleLabels[] | null {
+  if (!y0 && !yPred) return null;
+  return ids.map((_, i) => ({ y0: y0?.[i] ?? null, yPred: yPred?.[i] ?? null }));
 }
 
 interface GroundTruth {
@@ -128,13 +171,20 @@ interface GroundTruth {
 }
 
 async function groundTruthFrom(options: ScoreOptions): Promise<GroundTruth> {
-  if (!options.truth) throw new UserError('give the ground truth with --truth FILE');
-  const batch = await readTruthFile(options.truth, options.truthTensor);
+  if ((options.truth === undefined) === (options.data === undefined)) {
+    throw new UserError('give the ground truth with either --truth FILE or --data DIR [--split test]');
+  }
+  if (options.data !== undefined) {
+    const { truth, ids, y0 } = await readDatasetTruth(options.data, options.split);
+    return { batch: truth, ids, y0 };
+  }
+  const batch = await readTruthFile(options.truth!, options.truthTensor);
   return { batch, ids: Array.from({ length: batch.n }, (_, i) => String(i)), y0: null };
 }
 
-async function labelsFrom(path: string, ids: readonly string[], datasetY0: number[] | null): Promise<SampleLabels[]> {
-  const file = await readLabelsFile(path);
+function labelsFrom(
+  path: string, file: { ids: string[] | null; y0: number[] | null; yPred: number[] }, ids: readonly string[], datasetY0: number[] | null,
+): SampleLabels[] {
   if (file.yPred.length !== ids.length) throw new UserError(`${path}: ${file.yPred.length} label rows for ${ids.length} samples`);
   if (file.ids) {
     const k = file.ids.findIndex((id, i) => id !== ids[i]);

@@ -14,10 +14,10 @@ export type Degeneracy = 'none' | 'all-zero' | 'cancelled';
 /** A single heatmap's raw attribution: `channels` planes of `pixels` values each, channel-major (C×H×W). */
 export type HeatmapData = Float32Array | Float64Array;
 
-/** Thrown when a heatmap holds NaN or ±Inf; `sampleIndex` is filled in by the batch layer. */
+/** Thrown when a heatmap holds NaN or ±Inf (the batch layer names the sample). */
 export class NonFiniteHeatmapError extends UserError {
-  constructor(readonly sampleIndex: number) {
-    super(`heatmap ${sampleIndex} holds NaN or Inf values`);
+  constructor() {
+    super('heatmap holds NaN or Inf values');
   }
 }
 
@@ -37,8 +37,8 @@ export function adjustHeatmap(
 }
 
 /**
- * The first half of the adjustment: `out` gets the (clamped) channel sum, and `divisor` is its max |value|,
- * which the caller divides by (the scorer fuses that division with binning). Degenerate maps come back as
+ * The first half of the adjustment: `out` gets the (clamped) channel sum, and `divisor` is its max |value|
+ * (1 for `sum-unnormalised`), which the caller divides by (the scorer fuses that division with binning). Degenerate maps come back as
  * all zeros with divisor 1.
  */
 export function channelSum(
@@ -49,7 +49,7 @@ export function channelSum(
     ? sumChannels(heatmap, offset, channels, pixels, out)
     : clampAndSumChannels(heatmap, offset, channels, pixels, adjustment, out);
   // A finite sum implies finite inputs (clamping checks its inputs itself): NaN or Inf make max - max non-zero.
-  if (max - max !== 0) throw new NonFiniteHeatmapError(-1);
+  if (max - max !== 0) throw new NonFiniteHeatmapError();
   if (max > 0) return { degeneracy: 'none', divisor: adjustment.kind === 'sum-unnormalised' ? 1 : max };
   out.fill(0);
   return { degeneracy: anyNonZeroIn(heatmap, offset, channels * pixels) ? 'cancelled' : 'all-zero', divisor: 1 };
@@ -89,22 +89,29 @@ function clampAndSumChannels(
   const { lo, hi } = adjustment;
   let inputMax = 0;
   for (let i = offset, end = offset + channels * pixels; i < end; i++) inputMax = Math.max(inputMax, Math.abs(heatmap[i]!));
-  if (inputMax - inputMax !== 0) throw new NonFiniteHeatmapError(-1);
+  if (inputMax - inputMax !== 0) throw new NonFiniteHeatmapError();
   // The paper's order normalises first; an all-zero input stays all zero either way.
   const scale = adjustment.kind === 'clamp-normalised' && inputMax > 0 ? inputMax : 1;
-  for (let c = 0; c < channels; c++) {
-    const base = offset + c * pixels;
-    const first = c === 0;
-    if (scale === 1) {
-      for (let i = 0; i < pixels; i++) {
-        const v = Math.min(Math.max(heatmap[base + i]!, lo), hi);
-        out[i] = first ? v : out[i]! + v;
-      }
-    } else {
-      for (let i = 0; i < pixels; i++) {
-        const v = Math.min(Math.max(heatmap[base + i]! / scale, lo), hi);
-        out[i] = first ? v : out[i]! + v;
-      }
+  if (scale !== 1) {
+    // The paper's order: divide by max |h| on the fly, then clamp.
+    for (let i = 0; i < pixels; i++) out[i] = Math.min(Math.max(heatmap[offset + i]! / scale, lo), hi);
+    for (let c = 1; c < channels; c++) {
+      const base = offset + c * pixels;
+      for (let i = 0; i < pixels; i++) out[i] = out[i]! + Math.min(Math.max(heatmap[base + i]! / scale, lo), hi);
+    }
+  } else if (channels === 3) {
+    // The reference code's order, one pass for the usual RGB attribution (summed in channel order).
+    const o1 = offset + pixels;
+    const o2 = offset + 2 * pixels;
+    for (let i = 0; i < pixels; i++) {
+      out[i] = Math.min(Math.max(heatmap[offset + i]!, lo), hi) + Math.min(Math.max(heatmap[o1 + i]!, lo), hi) +
+        Math.min(Math.max(heatmap[o2 + i]!, lo), hi);
+    }
+  } else {
+    for (let i = 0; i < pixels; i++) out[i] = Math.min(Math.max(heatmap[offset + i]!, lo), hi);
+    for (let c = 1; c < channels; c++) {
+      const base = offset + c * pixels;
+      for (let i = 0; i < pixels; i++) out[i] = out[i]! + Math.min(Math.max(heatmap[base + i]!, lo), hi);
     }
   }
   let max = 0;

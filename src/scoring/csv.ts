@@ -22,9 +22,8 @@ export function pythonFloat(x: number): string {
 }
 
 /** One CSV field, quoted (RFC 4180, like pandas) only when it contains a comma, quote or line break. */
-export function csvField(value: string | number | boolean | null | undefined): string {
+export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'number') return Number.isInteger(value) && !Object.is(value, -0) ? String(value) : pythonFloat(value);
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -49,7 +49,8 @@ export class FivebandScorer {
     this.thresholds = thresholdSweep(setting);
     this.steps = setting.steps;
     this.union = Float64Array.from(new Set(this.thresholds)).sort();
-    this.positions = Int32Array.from(this.thresholds, (t) => this.union.indexOf(t));
+    const indexOf = new Map(Array.from(this.union, (t, i) => [t, i]));
+    this.positions = Int32Array.from(this.thresholds, (t) => indexOf.get(t)!);
     this.lut = new Int32Array(16384);
     const half = this.lut.length / 2;
     // Two moving counts: thresholds below the cell's left neighbour's start, and not above its right neighbour's end.

@@ -7,8 +7,8 @@ export { adjustHeatmap, type Degeneracy, type HeatmapData } from './adjust.js';
 export { band, toTruthBands, type TruthData } from './bands.js';
 export { FivebandScorer, EPS, type SampleScores } from './fiveband.js';
 export {
-  scoreHeatmaps, findNonFiniteSamples, defaultWorkerCount,
-  type HeatmapBatch, type TruthBatch, type ScoreOptions, type ProgressCallback,
+  scoreHeatmaps, findNonFiniteSamples, defaultWorkerCount, createScoringPool,
+  type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions, type ProgressCallback,
 } from './batch.js';
 export {
   summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
@@ -22,5 +22,5 @@ export {
   type ScoreRun, type OutputOptions, type ScoreSummaryFile,
 } from './outputs.js';
 export {
-  readHeatmaps, readHeatmapFile, readTruthFile, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+  readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
 } from './inputs.js';

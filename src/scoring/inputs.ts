@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { openDataset, SPLITS, type Split } from '../data/index.js';
 import { readNpy, readSafetensors, UserError, type Tensor } from '../io/index.js';
 import { toTruthBands, type TruthData } from './bands.js';
 import type { HeatmapBatch, TruthBatch } from './batch.js';
@@ -11,16 +12,22 @@ const TRUTH_TENSOR_NAMES = ['bands', 'ground_truth', 'truth', 'h0'];
 
 /** Reads one array from a .npy file, or the named (or only, or conventionally named) tensor of a safetensors file. */
 export async function readTensorFile(path: string, tensorName?: string, conventionalNames: readonly string[] = []): Promise<Tensor> {
+  return (await readTensorAndMetadata(path, tensorName, conventionalNames)).tensor;
+}
+
+async function readTensorAndMetadata(
+  path: string, tensorName: string | undefined, conventionalNames: readonly string[],
+): Promise<{ tensor: Tensor; metadata: Record<string, string> }> {
   const ext = extname(path).toLowerCase();
-  if (ext === '.npy') return readNpy(path);
+  if (ext === '.npy') return { tensor: await readNpy(path), metadata: {} };
   if (ext !== '.safetensors') throw new UserError(`${path}: unsupported file type "${ext}" (use .npy or .safetensors)`);
-  const { tensors } = await readSafetensors(path);
+  const { tensors, metadata } = await readSafetensors(path);
   const names = Object.keys(tensors);
   const name = tensorName ?? (names.length === 1 ? names[0] : conventionalNames.find((n) => names.includes(n)));
   if (name === undefined || !tensors[name]) {
     throw new UserError(`${path}: ${tensorName ? `no tensor "${tensorName}"` : 'several tensors'} (found: ${names.join(', ') || 'none'}); pick one with --tensor`);
   }
-  return tensors[name]!;
+  return { tensor: tensors[name]!, metadata };
 }
 
 /** The .npy / .safetensors files of a folder in name order, or the path itself if it is a file. */
@@ -37,16 +44,46 @@ export async function tensorFilesAt(path: string): Promise<string[]> {
   return files.map((f) => join(path, f));
 }
 
+/**
+ * What a heatmap file may say about its samples in its safetensors metadata (as `fiveband explain` writes):
+ * JSON arrays `ids`, `labels` (true classes) and `predicted` (predicted classes), one entry per heatmap.
+ */
+export interface HeatmapFileInfo {
+  ids: string[] | null;
+  labels: number[] | null;
+  predicted: number[] | null;
+}
+
 /** Reads one heatmap file: float32 or float64, n×C×H×W (Captum's layout; C = 3 for images, 1 for mab) or n×H×W. */
-export async function readHeatmapFile(file: string, tensorName?: string): Promise<HeatmapBatch> {
-  const tensor = await readTensorFile(file, tensorName, HEATMAP_TENSOR_NAMES);
+export async function readHeatmapFile(file: string, tensorName?: string): Promise<HeatmapBatch & { info: HeatmapFileInfo }> {
+  const { tensor, metadata } = await readTensorAndMetadata(file, tensorName, HEATMAP_TENSOR_NAMES);
   if (tensor.dtype !== 'F32' && tensor.dtype !== 'F64') throw new UserError(`${file}: heatmaps must be float32 or float64, found ${tensor.dtype}`);
   const { shape } = tensor;
   if (shape.length !== 3 && shape.length !== 4) {
     throw new UserError(`${file}: heatmaps must be n×C×H×W or n×H×W, found shape [${shape.join(', ')}]`);
   }
   const [channels, height, width] = shape.length === 4 ? shape.slice(1) : [1, ...shape.slice(1)];
-  return { data: tensor.data as Float32Array | Float64Array, n: shape[0]!, channels: channels!, height: height!, width: width! };
+  const n = shape[0]!;
+  const list = <T>(key: string, valid: (v: unknown) => v is T): T[] | null => {
+    if (metadata[key] === undefined) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(metadata[key]!);
+    } catch {
+      value = null;
+    }
+    if (!Array.isArray(value) || value.length !== n || !value.every(valid)) {
+      throw new UserError(`${file}: metadata "${key}" must be a JSON array of ${n} entries, one per heatmap`);
+    }
+    return value;
+  };
+  const isClass = (v: unknown): v is number => Number.isInteger(v);
+  const info = {
+    ids: list('ids', (v): v is string => typeof v === 'string'),
+    labels: list('labels', isClass),
+    predicted: list('predicted', isClass),
+  };
+  return { data: tensor.data as Float32Array | Float64Array, n, channels: channels!, height: height!, width: width!, info };
 }
 
 /** Reads heatmaps from a file or a folder of shards (concatenated in name order); see readHeatmapFile. */
@@ -54,7 +91,7 @@ export async function readHeatmaps(path: string, tensorName?: string): Promise<H
   const files = await tensorFilesAt(path);
   const parts: HeatmapBatch[] = [];
   for (const file of files) {
-    const part = await readHeatmapFile(file, tensorName);
+    const { info: _info, ...part } = await readHeatmapFile(file, tensorName);
     const first = parts[0] ?? part;
     if (part.channels !== first.channels || part.height !== first.height || part.width !== first.width) {
       throw new UserError(`${file}: heatmaps are ${part.channels}×${part.height}×${part.width} but ${files[0]} has ${first.channels}×${first.height}×${first.width}`);
@@ -86,6 +123,26 @@ export async function readTruthFile(path: string, tensorName?: string): Promise<
   if (shape.length !== 3) throw new UserError(`${path}: ground truth must be n×H×W, found shape [${tensor.shape.join(', ')}]`);
   if (tensor.dtype === 'I64') throw new UserError(`${path}: int64 ground truth is not supported; save bands as uint8`);
   return { bands: toTruthBands(tensor.data as TruthData, path), n: shape[0]!, height: shape[1]!, width: shape[2]! };
+}
+
+/** Ground truth of a fiveband dataset split: its bands (shards in order), sample ids and true classes. */
+export async function readDatasetTruth(dir: string, split: string): Promise<{ truth: TruthBatch; ids: string[]; y0: number[] }> {
+  if (!(SPLITS as readonly string[]).includes(split)) throw new UserError(`unknown split "${split}" (known: ${SPLITS.join(', ')})`);
+  const dataset = await openDataset(dir);
+  const refs = dataset.shards[split as Split];
+  const n = refs.reduce((sum, ref) => sum + ref.samples, 0);
+  if (n === 0) throw new UserError(`${dir}: split ${split} has no samples`);
+  const pixels = dataset.size * dataset.size;
+  const bands = new Int8Array(n * pixels);
+  const ids: string[] = [];
+  const y0: number[] = [];
+  for (const ref of refs) {
+    const shard = await dataset.readShard(split as Split, ref.index);
+    bands.set(toTruthBands(shard.bands, ref.path), ids.length * pixels);
+    ids.push(...shard.ids);
+    y0.push(...shard.labels);
+  }
+  return { truth: { bands, n, height: dataset.size, width: dataset.size }, ids, y0 };
 }
 
 /** Sample ids from a text file, one per line (blank trailing lines ignored). */

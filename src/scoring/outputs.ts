@@ -55,7 +55,8 @@ export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { fil
   const thresholds = thresholdSweep(run.setting);
   const T = run.setting.steps;
   const labelOf = (i: number) => run.labels?.[i] ?? { y0: null, yPred: null };
-  const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred);
+  // The reference writes int(pred_is_correct): 1 or 0.
+  const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred ? 1 : 0);
   const summary: ScoreSummaryFile = {
     setting: { ...run.setting, thresholds: Array.from({ length: T }, (_, m) => Array.from(thresholds.subarray(4 * m, 4 * m + 4))) },
     ground_truth_thresholds: GROUND_TRUTH_THRESHOLDS,
@@ -126,7 +127,7 @@ export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { fil
     summary.files.metrics = 'metrics.csv';
   }
   summary.files.summary = 'summary.json';
-  files.set('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
+  files.set('summary.json', `${compactJson(summary)}\n`);
   return { files, summary };
 }
 
@@ -175,4 +176,9 @@ function chunked(lines: readonly string[]): Buffer[] {
   }
   if (batch.length > 0) out.push(Buffer.from(batch.join(''), 'utf8'));
   return out;
+}
+
+/** JSON with two-space indentation, but arrays of plain values (thresholds, id lists) kept on one line. */
+function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/\[\n\s+([^[\]{}]*?)\n\s*\]/g, (_, inner: string) => `[${inner.split(/,\n\s+/).join(', ')}]`);
 }

@@ -3,7 +3,7 @@ import { FivebandScorer, type SampleScores } from './fiveband.js';
 import { resolveMetrics } from './metrics/index.js';
 import type { ScoreSetting } from './settings.js';
 
-/** One worker task: `count` consecutive samples and their ground truth. */
+/** One worker task: `count` consecutive samples and their ground truth (views on shared staging buffers). */
 export interface ScoreChunkTask {
   setting: ScoreSetting;
   height: number;

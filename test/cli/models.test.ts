@@ -24,7 +24,7 @@ test('fiveband models without --arch prints all five architectures', () => {
 });
 
 test('fiveband models: bad arguments are one line on stderr and exit code 2', () => {
-  for (const args of [['--arch', 'lenet'], ['--size', '0'], ['--size', 'abc'], ['--width', '-1'], ['--classes', '1'], ['--arch', 'vgg16', '--size', '16'], ['--depth', 'x']]) {
+  for (const args of [['--arch', 'lenet'], ['--size', '0'], ['--size', 'abc'], ['--width', '-1'], ['--classes', '1'], ['--arch', 'vgg16', '--size', '16'], ['--depth', 'x'], ['--arch', 'spa', '--depth', '3']]) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stdout, '');

@@ -5,7 +5,7 @@
  */
 import type { BackgroundDraw, CellDraw, Rgb } from '../../src/data/draw.js';
 import type { Geometry } from '../../src/data/geometry.js';
-import { clip01, norm3, rotatePlane, shiftPlane, upsampleGrid } from '../../src/data/primitives.js';
+import { clip01, norm3, quantise, rotatePlane, shiftPlane, upsampleGrid } from '../../src/data/primitives.js';
 
 type Image = Float64Array; // H×W×3, channel last
 type Plane = Float64Array; // H×W
@@ -192,8 +192,8 @@ export function specBackground(g: Geometry, bg: BackgroundDraw): Image | null {
   return clip(out);
 }
 
-/** Per-channel compositing, clip, then the stored uint8 quantisation round(255·v). */
+/** Per-channel compositing, clip, then the stored uint8 quantisation. */
 export function specCompose(cell: Image, bg: Image | null): Uint8Array {
   const out = cell.map((v, i) => clip01(bg && v < 0.01 ? v + bg[i]! : v));
-  return Uint8Array.from(out, (v) => Math.round(v * 255));
+  return Uint8Array.from(out, quantise);
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, initBackend, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { TensorOps } from '../../src/nn/layers.js';
 import { maxRelativeError, randomImages, SMALL, spec, useCpu } from './helpers.js';
 
 await useCpu();
@@ -97,5 +98,30 @@ test('wasm agrees with cpu on every model: forward (eval, training) and gradient
     const largest = Math.max(...cpu.paramGrads.map(maxAbs));
     cpu.paramGrads.forEach((g, i) => assert.ok(scaledError(wasm.paramGrads[i]!, g, 1e-3 * largest) < gradientTolerance, `${s.arch} ${names[i]} gradient`));
     m.dispose();
+  }
+});
+
+test('BatchNorm\'s written-out gradient equals autodiff of the plain formula (training and eval)', () => {
+  const C = 5;
+  const x = tf.randomNormal([3, 4, 4, C], 1, 2, 'float32', 1);
+  const weights = tf.randomNormal([3, 4, 4, C], 0, 1, 'float32', 4);
+  const gamma = tf.variable(tf.randomNormal([C], 1, 0.5, 'float32', 2)), beta = tf.variable(tf.randomNormal([C], 0, 1, 'float32', 3));
+  const runningMean = tf.variable(tf.randomNormal([C], 0, 1, 'float32', 5), false);
+  const runningVar = tf.variable(tf.randomUniform([C], 0.5, 2, 'float32', 6), false);
+  const vars = new Map([['b.weight', gamma], ['b.bias', beta], ['b.running_mean', runningMean], ['b.running_var', runningVar],
+    ['b.num_batches_tracked', tf.variable(tf.scalar(0, 'int32'), false)]]);
+  for (const training of [true, false]) {
+    const ops = new TensorOps(vars, { training });
+    // A non-linear loss so every term of the gradient matters.
+    const ours = (t: tf.Tensor) => tf.sum(tf.mul(tf.square(ops.batchNorm2d('b', t, C)), weights)) as tf.Scalar;
+    const plain = (t: tf.Tensor) => {
+      const { mean, variance } = training ? tf.moments(t, [0, 1, 2]) : { mean: runningMean, variance: runningVar };
+      const y = tf.add(tf.mul(tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta);
+      return tf.sum(tf.mul(tf.square(y), weights)) as tf.Scalar;
+    };
+    const a = tf.variableGrads(() => ours(x), [gamma, beta]).grads, b = tf.variableGrads(() => plain(x), [gamma, beta]).grads;
+    const label = training ? 'training' : 'eval';
+    assert.ok(maxRelativeError(tf.grad(ours)(x).dataSync(), tf.grad(plain)(x).dataSync()) < 1e-4, `${label} dx`);
+    for (const k of Object.keys(b)) assert.ok(maxRelativeError(a[k]!.dataSync(), b[k]!.dataSync()) < 1e-4, `${label} ${k}`);
   }
 });

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, UserError, writeSafetensors } from '../../src/io/index.js';
-import { createModel, describeArch, loadModel, readModelInfo, saveModel, type Model } from '../../src/nn/index.js';
-import { permuteAxes } from '../../src/nn/weights.js';
+import { cloneModel, createModel, describeArch, loadModel, readModelInfo, saveModel, type Model, type ParamInfo } from '../../src/nn/index.js';
+import { fromTorchLayout, toTorchLayout } from '../../src/nn/weights.js';
 import { randomImages, SMALL, spec, useCpu } from './helpers.js';
 
 await useCpu();
@@ -21,14 +21,30 @@ function trainBatchNorm(model: Model): void {
   tf.dispose(Object.values(model.forward(randomImages(2, model.spec.inputSize, 3), { training: true, dropoutSeed: 1 })));
 }
 
-test('permuteAxes agrees with index arithmetic', () => {
-  const shape = [2, 3, 4, 5];
-  const data = Float32Array.from({ length: 120 }, (_, i) => i);
-  const out = permuteAxes(data, shape, [3, 2, 0, 1]);
-  // out[a][b][c][d] = in[c][d][b][a] with out shape [5, 4, 2, 3]
-  for (let a = 0; a < 5; a++) for (let b = 0; b < 4; b++) for (let c = 0; c < 2; c++) for (let d = 0; d < 3; d++) {
-    assert.equal(out[((a * 4 + b) * 2 + c) * 3 + d], data[((c * 3 + d) * 4 + b) * 5 + a]);
+test('layout conversion agrees with index arithmetic and inverts', () => {
+  const param = (layout: ParamInfo['layout'], shape: number[], flattenedFrom?: [number, number, number]): ParamInfo => ({
+    name: 'p', shape, torchShape: [], layout, trainable: true, dtype: 'float32', init: { kind: 'constant', value: 0 },
+    ...(flattenedFrom ? { flattenedFrom } : {}),
+  });
+  const iota = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
+  // conv: tfjs [kh, kw, in, out] = [2, 3, 4, 37] → PyTorch [out, in, kh, kw]; 37 crosses the 32-wide blocks.
+  const conv = param('conv', [2, 3, 4, 37]);
+  const t = toTorchLayout(conv, iota(2 * 3 * 4 * 37));
+  for (let o = 0; o < 37; o++) for (let i = 0; i < 4; i++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) {
+    assert.equal(t[((o * 4 + i) * 2 + y) * 3 + x], ((y * 3 + x) * 4 + i) * 37 + o);
   }
+  assert.deepEqual(fromTorchLayout(conv, t), iota(2 * 3 * 4 * 37));
+  // linear after flatten: tfjs [(h, w, c), out] = [(3, 2, 5), 33] → PyTorch [out, (c, h, w)].
+  const fc = param('linear', [30, 33], [3, 2, 5]);
+  const l = toTorchLayout(fc, iota(30 * 33));
+  for (let o = 0; o < 33; o++) for (let c = 0; c < 5; c++) for (let h = 0; h < 3; h++) for (let w = 0; w < 2; w++) {
+    assert.equal(l[o * 30 + (c * 3 + h) * 2 + w], ((h * 2 + w) * 5 + c) * 33 + o);
+  }
+  assert.deepEqual(fromTorchLayout(fc, l), iota(30 * 33));
+  const plain = param('linear', [70, 3]);
+  const p = toTorchLayout(plain, iota(210));
+  for (let o = 0; o < 3; o++) for (let i = 0; i < 70; i++) assert.equal(p[o * 70 + i], i * 3 + o);
+  assert.deepEqual(fromTorchLayout(plain, p), iota(210));
 });
 
 test('save → load round trip keeps every parameter, buffer and the forward pass, for every architecture', async () => {
@@ -50,6 +66,20 @@ test('save → load round trip keeps every parameter, buffer and the forward pas
     model.dispose();
     loaded.dispose();
   }
+});
+
+test('cloneModel copies parameters and buffers into independent variables', () => {
+  const model = createModel(spec('resnet34', 32, 10, 0.0625), 6);
+  trainBatchNorm(model);
+  const copy = cloneModel(model);
+  const x = randomImages(1, 32, 8);
+  assert.deepEqual(copy.forward(x).logits.dataSync(), model.forward(x).logits.dataSync());
+  const name = 'backbone.bn1.running_mean';
+  assert.deepEqual(copy.buffers.get(name)!.dataSync(), model.buffers.get(name)!.dataSync());
+  copy.trainable.get('fc.bias')!.assign(tf.zeros([10]));
+  assert.ok(model.trainable.get('fc.bias')!.dataSync().some((v) => v !== 0), 'the original is untouched');
+  model.dispose();
+  copy.dispose();
 });
 
 test('weights use PyTorch names, layouts and dtypes', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/io/index.js';
 import { Rng } from '../../src/rng/index.js';
-import { findNonFiniteSamples, presetSetting, scoreHeatmaps, type HeatmapBatch, type TruthBatch } from '../../src/scoring/index.js';
+import { createScoringPool, findNonFiniteSamples, presetSetting, scoreHeatmaps, type HeatmapBatch, type TruthBatch } from '../../src/scoring/index.js';
 
 function batch(n: number, seed: number): { heatmaps: HeatmapBatch; truth: TruthBatch } {
   const rng = Rng.derive(seed, 'batch');
@@ -21,8 +21,16 @@ test('scores are identical whatever the number of worker threads and the chunk s
   assert.equal(single.length, 23);
   assert.deepEqual(pooled, single);
   assert.equal(progress.at(-1), 23);
-  // The caller's arrays are untouched by the transfer to workers.
-  assert.equal(heatmaps.data.length, 23 * 3 * 120);
+  // A pool kept across calls reuses its staging buffers; results stay the same, also for another batch.
+  const pool = createScoringPool(2);
+  try {
+    assert.deepEqual(await scoreHeatmaps(heatmaps, truth, { setting, metrics: 'all', pool, chunkSize: 2 }), single);
+    assert.deepEqual(await scoreHeatmaps(heatmaps, truth, { setting, metrics: 'all', pool, chunkSize: 2 }), single);
+    const other = batch(5, 9);
+    assert.deepEqual(await scoreHeatmaps(other.heatmaps, other.truth, { setting, pool }), await scoreHeatmaps(other.heatmaps, other.truth, { setting }));
+  } finally {
+    await pool.destroy();
+  }
 });
 
 test('shape and count mismatches and NaN are user errors; findNonFiniteSamples lists every bad sample', async () => {

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { writeNpy, writeSafetensors } from '../../src/io/index.js';
+import { generateDataset, openDataset } from '../../src/data/index.js';
+import { readNpy, writeNpy, writeSafetensors } from '../../src/io/index.js';
+import { readHeatmaps } from '../../src/scoring/index.js';
 import { Rng } from '../../src/rng/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,7 +48,7 @@ test('score writes the V1, long, ROC, metrics CSVs and summary.json; bands and v
   const v1 = (await readFile(join(out, 'saliency.csv'), 'utf8')).trimEnd().split('\n');
   assert.equal(v1[0], 'id,y0,y_pred,pred_is_correct,Amu,Au,Au1,Rmu,Ru,Ru1,Pmu,Pu,Pu1');
   assert.equal(v1.length, N + 1);
-  assert.match(v1[2]!, /^b,2,3,False,0\.\d+,/);
+  assert.match(v1[2]!, /^b,2,3,0,0\.\d+,/); // pred_is_correct as the reference writes it: int(bool)
   const long = (await readFile(join(out, 'scores_long.csv'), 'utf8')).trimEnd().split('\n');
   assert.equal(long.length, 1 + 2 * N * 56);
   const roc = (await readFile(join(out, 'roc_DeepLift.csv'), 'utf8')).trimEnd().split('\n');
@@ -140,6 +142,14 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
     },
     message: /wrong\.csv: row 4 has id "x" where sample 2 is "c"/,
   },
+  {
+    name: 'output folder is a file',
+    args: async (dir) => {
+      await writeFile(join(dir, 'taken'), 'x');
+      return ['--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', join(dir, 'taken', 'sub')];
+    },
+    message: /taken\/sub: cannot write the outputs \(ENOTDIR/,
+  },
   { name: 'no ground truth', args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy')], message: /ground truth/ },
 ];
 
@@ -147,7 +157,7 @@ for (const c of errorCases) {
   test(`score fails with a one-line message and exit code 2, writing nothing: ${c.name}`, async () => {
     const dir = await fixture();
     const out = join(dir, 'out');
-    const r = fiveband(...(await c.args(dir)), '--out', out, '--workers', '1');
+    const r = fiveband('--out', out, '--workers', '1', ...(await c.args(dir))); // a case's own --out wins
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('fiveband:'));
     assert.equal(lines.length, 1, r.stderr);
@@ -155,3 +165,75 @@ for (const c of errorCases) {
     assert.equal(existsSync(out), false, 'nothing may be written');
   });
 }
+
+test('score --data reads the split\'s bands, ids and true classes; a labels file then needs only y_pred', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-score-data-'));
+  const data = join(dir, 'cells');
+  await generateDataset({ out: data, size: 64, seed: 2, shards: { train: 1, val: 1, test: 2 }, perShard: 3, workers: 1 });
+  const dataset = await openDataset(data);
+  const shards = [await dataset.readShard('test', 0), await dataset.readShard('test', 1)];
+  const ids = shards.flatMap((s) => s.ids);
+  const labels = shards.flatMap((s) => Array.from(s.labels));
+  const bands = new Uint8Array(6 * 64 * 64);
+  shards.forEach((s, k) => bands.set(s.bands, k * 3 * 64 * 64));
+  // A "heatmap" equal to the ground-truth values scores perfectly at the first v1 threshold set when it is not
+  // divided by its max (with the division, a sample without 0.9 pixels would have its 0.4 lifted to band 2).
+  await writeNpy(join(dir, 'perfect.npy'), Float32Array.from(bands, (b) => [0, 0.4, 0.9][b]!), [6, 64, 64]);
+  await writeFile(join(dir, 'labels.csv'), `y_pred\n${labels.map((y, i) => (i === 1 ? (y + 1) % 10 : y)).join('\n')}\n`);
+  const out = join(dir, 'out');
+  const r = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--split', 'test', '--labels', join(dir, 'labels.csv'), '--out', out, '--workers', '1', '--no-normalise');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = (await readFile(join(out, 'perfect.csv'), 'utf8')).trimEnd().split('\n').slice(1).map((line) => line.split(','));
+  assert.deepEqual(rows.map((row) => row[0]), ids);
+  assert.deepEqual(rows.map((row) => Number(row[1])), labels);
+  assert.deepEqual(rows.map((row) => row[3]), ['1', '0', '1', '1', '1', '1']);
+  for (const row of rows) assert.deepEqual([row[5], row[6]], ['1.0', '0'], 'best pixel accuracy of the ground truth itself');
+
+  await writeFile(join(dir, 'bad-y0.csv'), `y0,y_pred\n${labels.map((y) => `${(y + 1) % 10},${y}`).join('\n')}\n`);
+  const bad = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--labels', join(dir, 'bad-y0.csv'), '--out', join(dir, 'bad'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad-y0\.csv: row 2 has y0 \d+ but the dataset labels sample "test\/shard-0000\/0" as \d+/);
+  const split = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--split', 'dev', '--out', join(dir, 'bad'));
+  assert.equal(split.status, 2);
+  assert.match(split.stderr, /unknown split "dev"/);
+  const both = fiveband('--heatmaps', join(dir, 'perfect.npy'), '--data', data, '--truth', join(dir, 'perfect.npy'), '--out', join(dir, 'bad'));
+  assert.equal(both.status, 2);
+  assert.equal(existsSync(join(dir, 'bad')), false);
+});
+
+test('safetensors heatmaps carrying ids and classes in their metadata (as explain writes) fill y0 / y_pred; wrong ids fail', async () => {
+  const dir = await fixture();
+  const heatmaps = Float32Array.from({ length: N * 3 * H * W }, (_, i) => Math.sin(i));
+  const metadata = (ids: string[]) => ({ ids: JSON.stringify(ids), labels: JSON.stringify([1, 2, 9, 0, 4]), predicted: JSON.stringify([1, 3, 9, 0, 5]) });
+  await writeSafetensors(join(dir, 'explained.safetensors'), { attributions: { dtype: 'F32', shape: [N, 3, H, W], data: heatmaps } }, metadata(['a', 'b', 'c', 'd', 'e']));
+  const out = join(dir, 'out');
+  const r = fiveband('--heatmaps', join(dir, 'explained.safetensors'), '--truth', join(dir, 'truth.npy'), '--ids', join(dir, 'ids.txt'), '--out', out, '--metrics', 'none');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = (await readFile(join(out, 'explained.csv'), 'utf8')).trimEnd().split('\n').slice(1).map((line) => line.split(',').slice(0, 4).join(','));
+  assert.deepEqual(rows, ['a,1,1,1', 'b,2,3,0', 'c,9,9,1', 'd,0,0,1', 'e,4,5,0']);
+  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.methods.explained.groups.correct_excluding_class_9.n, 2);
+
+  await writeSafetensors(join(dir, 'other.safetensors'), { attributions: { dtype: 'F32', shape: [N, 3, H, W], data: heatmaps } }, metadata(['a', 'b', 'x', 'd', 'e']));
+  const bad = fiveband('--heatmaps', join(dir, 'other.safetensors'), '--truth', join(dir, 'truth.npy'), '--ids', join(dir, 'ids.txt'), '--out', join(dir, 'bad'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /other\.safetensors: heatmap 2 is sample "x" but ground-truth map 2 is "c"/);
+  assert.equal(existsSync(join(dir, 'bad')), false);
+});
+
+test('a folder of heatmap shards is read in name order and scores like the single file', async () => {
+  const dir = await fixture();
+  const whole = await readNpy(join(dir, 'saliency.npy'));
+  const size = 3 * H * W;
+  await writeNpy(join(dir, 'shards', 'shard-0000.npy'), (whole.data as Float32Array).subarray(0, 2 * size), [2, 3, H, W]);
+  await writeNpy(join(dir, 'shards', 'shard-0001.npy'), (whole.data as Float32Array).subarray(2 * size), [3, 3, H, W]);
+  const joined = await readHeatmaps(join(dir, 'shards'));
+  assert.equal(joined.n, N);
+  assert.deepEqual(joined.data, whole.data);
+  const args = ['--truth', join(dir, 'truth.npy'), '--metrics', 'none', '--workers', '1'];
+  assert.equal(fiveband('--heatmaps', `M=${join(dir, 'shards')}`, ...args, '--out', join(dir, 'a')).status, 0);
+  assert.equal(fiveband('--heatmaps', `M=${join(dir, 'saliency.npy')}`, ...args, '--out', join(dir, 'b')).status, 0);
+  for (const file of ['M.csv', 'roc_M.csv', 'scores_long.csv']) {
+    assert.equal(await readFile(join(dir, 'a', file), 'utf8'), await readFile(join(dir, 'b', file), 'utf8'), file);
+  }
+});

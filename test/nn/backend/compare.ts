@@ -47,3 +47,27 @@ export async function assertWasmMatchesCpu(label: string, build: () => tf.Tensor
   assert.equal(actual.length, expected.length);
   actual.forEach((a, i) => assertClose(a, expected[i]!, tol, `${label} [output ${i}]`));
 }
+
+/** Gradients of a strided conv → maxPool → squared loss w.r.t. its input and filter, as plain arrays. */
+export function convStepGradients(): number[][] {
+  const grads = tf.tidy(() => {
+    const x = tf.tensor4d(randomValues('worker/x', [2, 9, 9, 3]), [2, 9, 9, 3]);
+    const w = tf.tensor4d(randomValues('worker/w', [3, 3, 3, 4]), [3, 3, 3, 4]);
+    return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.square(tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), 2, 2, 'valid'))))([x, w]);
+  });
+  const values = grads.map((g) => Array.from(g.dataSync()));
+  tf.dispose(grads);
+  return values;
+}
+
+/**
+ * The gradient of Σ op(x)·weights w.r.t. x for a per-image linear op, computed from the forward alone: column i
+ * of the op's matrix is op applied to the i-th unit image. `weights` is [n, ...outShape]; returns [n, h·w·c].
+ */
+export function adjointByImpulses(op: (x: tf.Tensor4D) => tf.Tensor4D, imageShape: [number, number, number], weights: tf.Tensor): tf.Tensor {
+  const size = imageShape[0] * imageShape[1] * imageShape[2];
+  const impulses = tf.reshape(tf.cast(tf.oneHot(tf.range(0, size, 1, 'int32'), size), 'float32'), [size, ...imageShape]) as tf.Tensor4D;
+  const columns = tf.reshape(op(impulses), [size, -1]);
+  return tf.matMul(tf.reshape(weights, [weights.shape[0]!, -1]), columns, false, true);
+}
