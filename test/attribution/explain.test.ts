@@ -143,7 +143,7 @@ describe('fiveband explain', () => {
     const predicted = JSON.parse(stored.metadata.predicted!) as number[];
     csv.slice(1, 4).forEach((line, i) => {
       const [id, y0, yPred, correct] = line.split(',');
-      assert.deepEqual([id, Number(y0), Number(yPred), correct], [shard.ids[i], shard.labels[i], predicted[i], shard.labels[i] === predicted[i] ? 'True' : 'False']);
+      assert.deepEqual([id, Number(y0), Number(yPred), correct], [shard.ids[i], shard.labels[i], predicted[i], shard.labels[i] === predicted[i] ? '1' : '0']);
     });
     const roc = (await readFile(join(out, 'scores', 'mab', 'roc_mab.csv'), 'utf8')).trim().split('\n');
     assert.equal(roc.length, 1 + 1, 'one threshold set for mab');
