@@ -145,6 +145,10 @@ describe('fiveband explain', () => {
       const [id, y0, yPred, correct] = line.split(',');
       assert.deepEqual([id, Number(y0), Number(yPred), correct], [shard.ids[i], shard.labels[i], predicted[i], shard.labels[i] === predicted[i] ? '1' : '0']);
     });
+    // The same files through `fiveband score --data` (the scoring stage's own reading of our shards).
+    const viaScore = fiveband('score', '--heatmaps', `Saliency=${join(out, 'attributions', 'Saliency')}`, '--data', data, '--setting', 'v2', '--workers', '1', '--out', join(root, 'via-score'));
+    assert.equal(viaScore.code, 0, viaScore.stderr);
+    assert.equal(await readFile(join(root, 'via-score', 'Saliency.csv'), 'utf8'), await readFile(join(out, 'scores', 'v2', 'Saliency.csv'), 'utf8'));
     const roc = (await readFile(join(out, 'scores', 'mab', 'roc_mab.csv'), 'utf8')).trim().split('\n');
     assert.equal(roc.length, 1 + 1, 'one threshold set for mab');
   });
