@@ -1,0 +1,145 @@
+import type { Command } from 'commander';
+import { openDataset } from '../data/index.js';
+import { ensure, UserError } from '../io/index.js';
+import { createModel, describeArch, loadModel, saveModel, validateSpec, type Arch, type ArchSpec } from '../nn/index.js';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../nn/backend/index.js';
+import {
+  defaultMode, hyperFor, trainBranches, trainContinuous, trainingDataOf, trainMab,
+  type Hyper, type Mode, type ModelStore, type Profile, type TrainProgress,
+} from '../train/index.js';
+import { parseCount } from './generate.js';
+import { createProgress } from './progress.js';
+
+const ARCHS: readonly Arch[] = ['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'];
+const MODES: readonly Mode[] = ['continuous', 'branches', 'mab'];
+
+export function parseChoice<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
+  return (text) => {
+    ensure((choices as readonly string[]).includes(text), `${name} must be one of ${choices.join(', ')}, got "${text}"`);
+    return text as T;
+  };
+}
+
+/** A finite number > 0 (or >= 0 with `allowZero`) from an option's text. */
+export function parsePositive(name: string, allowZero = false): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    ensure(text.trim() !== '' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0),
+      `${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got "${text}"`);
+    return value;
+  };
+}
+
+export const modelStore: ModelStore = { save: saveModel, load: loadModel };
+
+interface TrainOptions {
+  arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number;
+  epochs?: number; baseEpochs?: number; batch?: number; lr?: number; seed: number; backend: BackendName; branches?: number;
+  lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
+}
+
+/** The progress bar's status: loss, validation accuracy and phase. */
+export function progressReporter(update: (done: number, total: number, status?: string) => void): TrainProgress {
+  return (iteration, total, status) => {
+    const parts = [
+      status.phase,
+      status.loss === undefined ? undefined : `loss ${status.loss.toFixed(4)}`,
+      status.validationAccuracy === undefined ? undefined : `val ${(100 * status.validationAccuracy).toFixed(1)}%`,
+    ].filter((p) => p !== undefined);
+    update(iteration, total, parts.join(' | '));
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a classifier on a dataset (resumes an interrupted run in --out from its checkpoint)')
+    .requiredOption('--arch <name>', `architecture: ${ARCHS.join(', ')}`, parseChoice('--arch', ARCHS))
+    .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
+    .requiredOption('--out <dir>', 'run folder: model (weights.safetensors + arch.json), curves.csv, summary.json')
+    .option('--mode <mode>', 'continuous (base model), branches (regular evaluation + early stopping, §2.5) or mab (SPA only); default mab for spa, else continuous', parseChoice('--mode', MODES))
+    .option('--profile <name>', 'small (fast defaults for 2 cores) or paper (the paper\'s sizes and epochs)', parseChoice('--profile', ['small', 'paper'] as const), 'small' as Profile)
+    .option('--size <N>', 'model input side (data are resized to it; at most the data\'s size)', parseCount('--size', 1))
+    .option('--width <w>', 'channel width multiplier (1 = the reference architecture)', parsePositive('--width'))
+    .option('--depth <k>', 'alexnet-depth: number of extra Conv(3→3) + LeakyReLU blocks', parseCount('--depth', 0))
+    .option('--epochs <n>', 'epochs (continuous, the branches of branches mode, or the mab maximum)', parseCount('--epochs', 1))
+    .option('--base-epochs <n>', 'branches mode: epochs of the base model', parseCount('--base-epochs', 1))
+    .option('--batch <n>', 'batch size', parseCount('--batch', 1))
+    .option('--lr <x>', 'Adam learning rate', parsePositive('--lr'))
+    .option('--seed <s>', 'seed of the initialisation, data order and dropout', parseCount('--seed', 0), 0)
+    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
+    .option('--branches <k>', 'branches mode: number of branches', parseCount('--branches', 1))
+    .option('--lambda <x>', 'mab mode: weight of the band loss', parsePositive('--lambda', true))
+    .option('--min-epoch <n>', 'mab mode: stop at the target only after this epoch', parseCount('--min-epoch', -1))
+    .option('--classes <n>', 'expected number of classes (checked against the data)', parseCount('--classes', 2))
+    .option('--base <dir>', 'branches mode: an existing base model folder (default: train one into <out>/base)')
+    .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100)
+    .action(async (opts: TrainOptions) => {
+      const dataset = await openDataset(opts.data);
+      const data = trainingDataOf(dataset);
+      ensure(opts.classes === undefined || opts.classes === data.numClasses,
+        `${opts.data} has ${data.numClasses} classes, --classes asks for ${opts.classes}`);
+      const mode = opts.mode ?? defaultMode(opts.arch);
+      ensure(mode !== 'mab' || opts.arch === 'spa', `--mode mab needs the spa model (it trains the heatmap head), not ${opts.arch}`);
+      const hyper = resolveHyper(opts, data.size, mode);
+      const spec: ArchSpec = validateSpec({
+        arch: opts.arch, inputSize: hyper.inputSize, numClasses: data.numClasses, width: hyper.width,
+        ...(opts.arch === 'alexnet-depth' && opts.depth !== undefined ? { depth: opts.depth } : {}),
+      }, 'model');
+      describeArch(spec); // a size too small for the architecture fails here, before any work
+      await initBackend(opts.backend);
+
+      const progress = createProgress(`train ${opts.arch}`);
+      const onProgress = progressReporter(progress.update);
+      const t0 = Date.now();
+      const common = { data, hyper, seed: opts.seed, out: opts.out, store: modelStore, checkpointEvery: opts.checkpointEvery, onProgress };
+      let report: string;
+      try {
+        if (mode === 'branches') {
+          const result = await trainBranches(() => createModel(spec, opts.seed), { ...common, baseDir: opts.base });
+          report = result.branches.map((b) => `  branch ${b.branch}: total validation ${(100 * b.totalValidationAccuracy).toFixed(2)}%, best ${(100 * b.bestAccuracy).toFixed(2)}%, ${b.earlyStoppingMessage}${b.earlyStopping ? ` (${b.earlyStopping})` : ''} at iteration ${b.iterations}`).join('\n');
+        } else {
+          const model = createModel(spec, opts.seed);
+          try {
+            if (mode === 'mab') {
+              const s = await trainMab(model, common);
+              report = `  best validation accuracy ${(100 * s.bestAccuracy).toFixed(2)}% at epoch ${s.bestEpoch} (${s.epochs} epochs, ${s.iterations} iterations${s.stoppedAtTarget ? ', target reached' : ''})`;
+            } else {
+              const s = await trainContinuous(model, common);
+              report = `  ${s.epochs} epochs, ${s.iterations} iterations, final average loss ${s.finalAverageLoss?.toFixed(4) ?? '-'}`;
+            }
+          } finally {
+            model.dispose();
+          }
+        }
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(`trained ${opts.arch} (${mode}, input ${spec.inputSize}, width ${spec.width}) into ${opts.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n${report}\n`);
+    });
+}
+
+/** The profile's hyper-parameters with the command line's overrides; the input size checked against the data. */
+export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
+  const hyper = hyperFor(opts.arch, opts.profile);
+  if (opts.size !== undefined) {
+    if (opts.size > dataSize) throw new UserError(`--size ${opts.size} is larger than the data's ${dataSize}×${dataSize} images`);
+    hyper.inputSize = opts.size;
+  } else {
+    // SPA trains at the data's own size in the paper; otherwise the profile's size, never above the data's.
+    hyper.inputSize = opts.arch === 'spa' && opts.profile === 'paper' ? dataSize : Math.min(hyper.inputSize, dataSize);
+  }
+  if (opts.width !== undefined) hyper.width = opts.width;
+  if (opts.batch !== undefined) hyper.batchSize = opts.batch;
+  if (opts.lr !== undefined) hyper.lr = opts.lr;
+  if (opts.branches !== undefined) hyper.branches = opts.branches;
+  if (opts.lambda !== undefined) hyper.lambda = opts.lambda;
+  if (opts.minEpoch !== undefined) hyper.minEpoch = opts.minEpoch;
+  if (mode === 'branches') {
+    if (opts.epochs !== undefined) hyper.branchEpochs = opts.epochs;
+    if (opts.baseEpochs !== undefined) hyper.epochs = opts.baseEpochs;
+  } else if (opts.epochs !== undefined) {
+    hyper.epochs = opts.epochs;
+  }
+  return hyper;
+}

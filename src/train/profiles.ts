@@ -1,0 +1,64 @@
+import type { Arch } from '../nn/model.js';
+
+export type Mode = 'continuous' | 'branches' | 'mab';
+export type Profile = 'small' | 'paper';
+
+/** Every hyper-parameter of a training run (the CLI overrides single fields). */
+export interface Hyper {
+  /** Model input side N (data of another size is resized, §2.3). */
+  inputSize: number;
+  width: number;
+  lr: number;
+  betas: [number, number];
+  weightDecay: number;
+  batchSize: number;
+  /** Continuous mode ("TC"), or the mab loop's maximum. */
+  epochs: number;
+  /** Each branch's epochs ("TR"). */
+  branchEpochs: number;
+  branches: number;
+  /** Early stopping (§2.5). */
+  target: number;
+  limit: number;
+  refresh: number;
+  /** mab loop (§4.2). */
+  lambda: number;
+  minEpoch: number;
+  mabTarget: number;
+  /** Loss averaging / regular evaluation period in iterations. */
+  every: number;
+}
+
+const common = { betas: [0.9, 0.999] as [number, number], weightDecay: 1e-5, branches: 5, target: 0.96, every: 4,
+  lambda: 5, minEpoch: 12, mabTarget: 0.975 };
+
+/** The paper's settings: table I, §2.2, §2.5, §4.2 (SPA trains at the data's own size, 512 in the paper). */
+const paper: Record<Arch, Hyper> = {
+  resnet34: { ...common, inputSize: 512, width: 1, lr: 1e-3, batchSize: 4, epochs: 2, branchEpochs: 4, limit: 24, refresh: 0.4 },
+  alexnet: { ...common, inputSize: 224, width: 1, lr: 1e-4, batchSize: 16, epochs: 16, branchEpochs: 16, limit: 48, refresh: 0.3 },
+  'alexnet-depth': { ...common, inputSize: 224, width: 1, lr: 1e-4, batchSize: 16, epochs: 16, branchEpochs: 16, limit: 48, refresh: 0.3 },
+  vgg16: { ...common, inputSize: 224, width: 1, lr: 1e-4, batchSize: 16, epochs: 4, branchEpochs: 4, limit: 48, refresh: 0.3 },
+  spa: { ...common, inputSize: 512, width: 1, lr: 1e-3, betas: [0.5, 0.999], weightDecay: 0, batchSize: 16, epochs: 128,
+    branchEpochs: 4, limit: 24, refresh: 0.4 },
+};
+
+/**
+ * The small profile: sizes, widths and epochs that train each model to ≥ 90 % test accuracy on the small
+ * dataset in minutes on two cores (found by experiment, see README); optimiser settings stay the paper's.
+ */
+const small: Record<Arch, Hyper> = {
+  resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, epochs: 6, branchEpochs: 4 },
+  alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
+  'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
+  vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 8, branchEpochs: 4 },
+  spa: { ...paper.spa, inputSize: 64, epochs: 40, minEpoch: 4 },
+};
+
+export function hyperFor(arch: Arch, profile: Profile): Hyper {
+  return structuredClone((profile === 'paper' ? paper : small)[arch]);
+}
+
+/** The mode an architecture trains in by default (SPA is the mabCAM model). */
+export function defaultMode(arch: Arch): Mode {
+  return arch === 'spa' ? 'mab' : 'continuous';
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
+
+function fiveband(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The last non-empty stderr line (tfjs prints a banner before it). */
+function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('====') && !l.startsWith('Hi, looks like'));
+  assert.equal(lines.length, 1, `one error line expected, got:\n${stderr}`);
+  return lines[0]!;
+}
+
+let root: string;
+let data: string;
+let data3: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fiveband-train-cli-'));
+  data = join(root, 'ds');
+  data3 = join(root, 'ds3');
+  for (const [out, classes] of [[data, '10'], [data3, '3']] as const) {
+    const r = fiveband('generate', '--out', out, '--size', '64', '--shards', '1/1/1', '--per-shard', '6', '--classes', classes, '--workers', '1');
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+describe('fiveband train / eval-model', () => {
+  it('trains, evaluates, and writes the model, curves, summary and evaluation JSON', async () => {
+    const out = join(root, 'alex');
+    const t = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--size', '64', '--width', '0.1', '--epochs', '2', '--batch', '4');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /trained alexnet \(continuous, input 64, width 0.1\)/);
+    assert.match(t.stdout, /2 epochs, 4 iterations/);
+    for (const f of ['weights.safetensors', 'arch.json', 'curves.csv', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
+    assert.ok(!existsSync(join(out, 'checkpoint.safetensors')));
+    const e = fiveband('eval-model', '--model', out, '--data', data, '--backend', 'cpu');
+    assert.equal(e.code, 0, e.stderr);
+    const result = JSON.parse(await readFile(join(out, 'eval-test.json'), 'utf8'));
+    assert.equal(result.total, 6);
+    assert.equal(result.confusion.flat().reduce((a: number, b: number) => a + b, 0), 6);
+    assert.equal(result.correct, result.confusion.reduce((s: number, row: number[], i: number) => s + row[i]!, 0));
+    assert.match(e.stdout, new RegExp(`test accuracy ${(100 * result.accuracy).toFixed(2)}% \\(${result.correct}/6\\)`));
+    // a finished run is not retrained
+    const again = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--size', '64', '--width', '0.1', '--epochs', '2', '--batch', '4');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).iterations, 4);
+  });
+
+  it('bad arguments and mismatched data: one line on stderr, exit code 2', async () => {
+    const alex = join(root, 'alex');
+    const cases: Array<[string[], RegExp]> = [
+      [['train', '--arch', 'lenet', '--data', data, '--out', join(root, 'x')], /--arch must be one of/],
+      [['train', '--arch', 'spa', '--data', data, '--out', join(root, 'x'), '--size', '128'], /--size 128 is larger than the data's 64×64/],
+      [['train', '--arch', 'spa', '--data', data, '--out', join(root, 'x'), '--classes', '3'], /has 10 classes, --classes asks for 3/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--mode', 'mab'], /--mode mab needs the spa model/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--lr', 'fast'], /--lr must be a number > 0/],
+      [['train', '--arch', 'alexnet', '--data', join(root, 'missing'), '--out', join(root, 'x')], /missing/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--backend', 'gpu'], /--backend must be one of wasm, cpu/],
+      [['eval-model', '--model', alex, '--data', data3], /classifies 10 classes, .* has 3/],
+      [['eval-model', '--model', join(root, 'nothing'), '--data', data], /nothing/],
+      [['eval-model', '--model', alex, '--data', data, '--split', 'holdout'], /--split must be one of train, val, test/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = fiveband(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      assert.match(errorLine(r.stderr), pattern);
+    }
+    assert.ok(!existsSync(join(root, 'x')));
+  });
+});

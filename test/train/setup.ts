@@ -1,0 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/nn/backend/index.js';
+
+/** Training tests run on the cpu backend (the oracle), with tfjs's gradients registered by initBackend. */
+await initBackend('cpu');
+export { tf };
