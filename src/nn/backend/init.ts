@@ -8,6 +8,7 @@ import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-ba
 import { GRADIENT_FIXES } from './gradient-fixes.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { resizeGradConfigs } from './resize-grad.js';
+import { sliceConfig } from './slice.js';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -20,6 +21,7 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
 const WASM_PATCHES: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
+  sliceConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
