@@ -25,6 +25,8 @@ const CASES: MatMulCase[] = [
   { name: 'batch broadcast: b rank 2', batchA: [2, 2], batchB: [], m: 100, k: 9, n: 300 },
   { name: 'batch broadcast: b batch dims a suffix of a', batchA: [2, 3], batchB: [3], m: 64, k: 70, n: 65 },
   { name: 'small product (stays stock)', batchA: [2], batchB: [2], m: 5, k: 7, n: 6 },
+  { name: 'small product, a broadcast (stays stock)', batchA: [1], batchB: [3], m: 5, k: 7, n: 6 },
+  { name: 'small product, b broadcast (stays stock)', batchA: [2, 3], batchB: [], m: 4, k: 3, n: 5 },
 ];
 
 for (const c of CASES) {
