@@ -3,8 +3,8 @@
  * stock, at AlexNet-, VGG-, ResNet- and SPA-like shapes. Stock tfjs-backend-wasm 4.22 has no
  * Conv2DBackpropFilter at all (training fails); the cpu backend's one is far too slow to time here (over a
  * minute for one AlexNet conv1 image), so the filter gradient is reported against the forward conv.
- * Then BatchMatMul (dense layers' forward and gradients, SPA's attention product) and Slice (SPA's crop and
- * channel halves), patched vs stock.
+ * Then BatchMatMul (dense layers' forward and gradients, SPA's attention product), Slice (SPA's crop and
+ * channel halves) and Sum/Mean over leading axes (bias gradients, batch-norm statistics), patched vs stock.
  *
  *   npm run bench:kernels [-- --batch 16 --reps 3]
  */
@@ -99,6 +99,13 @@ const SLICE_SHAPES: SliceShape[] = [
   { name: 'channel half, thin [16,125,125,14] → 7', x: [16, 125, 125, 14], begin: [0, 0, 0, 7], size: [16, 125, 125, 7] },
 ];
 
+/** Reductions over the leading axes: conv bias gradients (Sum) and batch-norm statistics (Mean). */
+const REDUCE_SHAPES: Array<{ name: string; x: number[]; mean: boolean }> = [
+  { name: 'Sum: VGG16 224 conv1 bias gradient [16,224,224,16] → 16', x: [16, 224, 224, 16], mean: false },
+  { name: 'Sum: AlexNet 224 conv2 bias gradient [16,27,27,48] → 48', x: [16, 27, 27, 48], mean: false },
+  { name: 'Mean: ResNet 224 stem batch-norm [16,112,112,16] → 16', x: [16, 112, 112, 16], mean: true },
+];
+
 /** Times `run` patched, then stock, and prints a table row with the speedup. */
 function patchedVsStock(name: string, run: () => tf.Tensor, reps: number): void {
   process.stderr.write(`${name}\n`);
@@ -159,6 +166,16 @@ async function main(): Promise<void> {
   for (const s of SLICE_SHAPES) {
     const x = randomTensor(rng, s.x);
     patchedVsStock(s.name, () => tf.slice(x, s.begin, s.size), reps);
+    x.dispose();
+  }
+
+  console.log(`\nSum and Mean over the leading axes, ms (median of ${reps} after a warm-up)`);
+  console.log('| reduction | stock | patched | speedup |');
+  console.log('|---|---|---|---|');
+  for (const s of REDUCE_SHAPES) {
+    const x = randomTensor(rng, s.x);
+    const axes = s.x.slice(0, -1).map((_, i) => i);
+    patchedVsStock(s.name, () => (s.mean ? tf.mean(x, axes) : tf.sum(x, axes)), reps);
     x.dispose();
   }
 }

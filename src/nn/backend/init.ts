@@ -7,6 +7,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
 import { GRADIENT_FIXES } from './gradient-fixes.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
+import { meanConfig, sumConfig } from './reduce-leading.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -22,6 +23,8 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 const WASM_PATCHES: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   sliceConfig,
+  sumConfig,
+  meanConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
