@@ -77,23 +77,28 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   if (jobs.length === 0) return { dir, manifest, written: 0, kept };
 
   const { size, classes, seed } = manifest.config;
-  const pool = new Piscina<ChunkTask, SampleBatch>({
+  const pool = new Piscina<ChunkTask, Record<string, unknown>[]>({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: workers,
     maxThreads: workers,
   });
   let manifestWrites = Promise.resolve();
-  const runShard = async ({ split, index }: Job): Promise<void> => {
+  const largestShard = Math.max(...jobs.map(({ split, index }) => manifest.splits[split].shards[index]!.samples));
+  const runShard = async ({ split, index }: Job, buffers: SampleBatch): Promise<void> => {
     const entry = manifest.splits[split].shards[index]!;
-    const batch = allocateBatch(size, entry.samples);
+    const px = size * size;
+    const pixelsOnly: SampleBatch = {
+      images: buffers.images.subarray(0, entry.samples * px * 3),
+      labels: buffers.labels.subarray(0, entry.samples),
+      bands: buffers.bands.subarray(0, entry.samples * px),
+      variables: [],
+    };
+    const batch: SampleBatch = { ...pixelsOnly, variables: [] };
     const chunks: Promise<void>[] = [];
     for (let start = 0; start < entry.samples; start += CHUNK) {
       const count = Math.min(CHUNK, entry.samples - start);
-      chunks.push(pool.run({ size, classes, seed, split, shard: index, start, count }).then((part) => {
-        batch.images.set(part.images, start * size * size * 3);
-        batch.bands.set(part.bands, start * size * size);
-        batch.labels.set(part.labels, start);
-        part.variables.forEach((v, i) => (batch.variables[start + i] = v));
+      chunks.push(pool.run({ size, classes, seed, split, shard: index, start, count, batch: pixelsOnly }).then((variables) => {
+        variables.forEach((v, i) => (batch.variables[start + i] = v));
         done += count;
         options.onProgress?.(done, total, `${split} shard ${index}`);
       }));
@@ -103,16 +108,20 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
     const parts = encodeShard(batch, { split, shardIndex: index, seed, size, classes, ids });
     const hash = createHash('sha256');
     for (const part of parts) hash.update(part);
-    await writeFileAtomic(join(dir, entry.file), parts);
+    await writeFileAtomic(join(dir, entry.file), parts).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot write ${join(dir, entry.file)} (${err.code ?? err.message})`);
+    });
     entry.sha256 = hash.digest('hex');
     manifestWrites = manifestWrites.then(() => writeManifest(dir, manifest));
     await manifestWrites;
   };
   try {
-    // Two shards in flight keep every worker busy across shard boundaries while memory stays at two shards.
+    // Two shards in flight keep every worker busy across shard boundaries; each lane reuses one set of
+    // shared buffers, so memory stays at two shards however many are generated.
     let next = 0;
     const lanes = Array.from({ length: Math.min(2, jobs.length) }, async () => {
-      while (next < jobs.length) await runShard(jobs[next++]!);
+      const buffers = allocateBatch(size, largestShard, true);
+      while (next < jobs.length) await runShard(jobs[next++]!, buffers);
     });
     await Promise.all(lanes);
   } finally {

@@ -36,10 +36,15 @@ export function upsampleTaps(k: number, n: number): AxisTaps {
 
 /**
  * NoiseField's upsampling (§1.2.1): a k×k grid (row-major) to n×n, bilinear, separable (columns first, then
- * rows), clipped to the grid's [min, max] as the reference does. Writes into `out` when given.
+ * rows), clipped to the grid's [min, max] as the reference does. Writes into `out` when given; with `rows`
+ * and `cols` ([first, last], inclusive) only that window of the output is computed.
  */
-export function upsampleGrid(grid: ArrayLike<number>, k: number, n: number, out: Float64Array = new Float64Array(n * n)): Float64Array {
+export function upsampleGrid(
+  grid: ArrayLike<number>, k: number, n: number, out: Float64Array = new Float64Array(n * n),
+  rows: [number, number] = [0, n - 1], cols: [number, number] = [0, n - 1],
+): Float64Array {
   const taps = upsampleTaps(k, n);
+  const [c0, c1] = cols;
   const rowsAcross = new Float64Array(k * n);
   let lo = Infinity;
   let hi = -Infinity;
@@ -48,22 +53,29 @@ export function upsampleGrid(grid: ArrayLike<number>, k: number, n: number, out:
     hi = Math.max(hi, grid[i]!);
   }
   for (let gr = 0; gr < k; gr++) {
-    for (let o = 0; o < n; o++) {
+    for (let o = c0; o <= c1; o++) {
       const f = taps.weight[o]!;
       rowsAcross[gr * n + o] = (1 - f) * grid[gr * k + taps.lower[o]!]! + f * grid[gr * k + taps.upper[o]!]!;
     }
   }
-  for (let o = 0; o < n; o++) {
+  for (let o = rows[0]; o <= rows[1]; o++) {
     const f = taps.weight[o]!;
     const top = taps.lower[o]! * n;
     const bottom = taps.upper[o]! * n;
     const row = o * n;
-    for (let q = 0; q < n; q++) {
+    for (let q = c0; q <= c1; q++) {
       const v = (1 - f) * rowsAcross[top + q]! + f * rowsAcross[bottom + q]!;
       out[row + q] = v < lo ? lo : v > hi ? hi : v;
     }
   }
   return out;
+}
+
+/** The largest |value| of a grid: no upsampled value (clipped to the grid's range) exceeds it. */
+export function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
+  return m;
 }
 
 /** Bilinear sample of plane `a` (n×n) at (row, col); neighbours outside the plane count as 0. */
@@ -91,12 +103,12 @@ export function rotationSource(n: number, thetaDeg: number, r: number, q: number
 
 /**
  * Rotate (§1.2.2, scikit-image `rotate` defaults): about (N/2 − 0.5, N/2 − 0.5), bilinear, zero fill, output
- * clipped to the input's value range. Positive angles turn the content counter-clockwise as displayed.
+ * clipped to the input's value range except for pixels equal to the fill 0 (`range`: the whole multi-channel image's [min, max] when rotating one of its
+ * channels). Positive angles turn the content counter-clockwise as displayed.
  */
-export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number): Float64Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < n * n; i++) {
+export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number, range?: [number, number]): Float64Array {
+  let [lo, hi] = range ?? [Infinity, -Infinity];
+  for (let i = 0; !range && i < n * n; i++) {
     lo = Math.min(lo, a[i]!);
     hi = Math.max(hi, a[i]!);
   }
@@ -105,7 +117,8 @@ export function rotatePlane(a: ArrayLike<number>, n: number, thetaDeg: number): 
     for (let q = 0; q < n; q++) {
       const [sr, sc] = rotationSource(n, thetaDeg, r, q);
       const v = bilinearZero(a, n, sr, sc);
-      out[r * n + q] = v < lo ? lo : v > hi ? hi : v;
+      // scikit-image keeps pixels equal to the fill value 0 even when 0 is outside the input's range.
+      out[r * n + q] = v === 0 ? 0 : v < lo ? lo : v > hi ? hi : v;
     }
   }
   return out;
@@ -123,6 +136,16 @@ export function shiftPlane(a: ArrayLike<number>, n: number, rows: number, cols: 
     }
   }
   return out;
+}
+
+/**
+ * Stored pixel value of v: round(255·clip01(v)) with ties to even, as a Uint8ClampedArray store does
+ * (the fast compositor writes through one).
+ */
+export function quantise(v: number): number {
+  const x = Math.min(255, Math.max(0, v * 255));
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 === 1 ? r - 1 : r;
 }
 
 export function clip01(v: number): number {

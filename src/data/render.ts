@@ -1,6 +1,6 @@
 import type { BackgroundDraw, CellDraw, Rgb, RoundCellDraw, RectCellDraw } from './draw.js';
 import type { Geometry } from './geometry.js';
-import { norm3, upsampleGrid } from './primitives.js';
+import { maxAbs, norm3, upsampleGrid } from './primitives.js';
 
 /** Heat thresholds and band codes (§1.3): strict `>`; bands 0/1/2 stand for 0 / 0.4 / 0.9. */
 export const THRESHOLD_LOCALISATION = 0.05;
@@ -34,8 +34,11 @@ export class CellPainter {
   private readonly bits: Uint8Array;
   private readonly fields: Float64Array[];
   private readonly rendering: CellRendering;
-  /** Colour per bit pattern (8 patterns × RGB) and the cell's norm3 per part. */
+  /** Image colour per mask-bit pattern (8 patterns × RGB). */
   private readonly palette = new Float64Array(24);
+  /** Windows written by the previous cell, cleared before the next one (instead of whole planes). */
+  private bitsWindow: Box | null = null;
+  private imageWindow: Box | null = null;
 
   constructor(private readonly g: Geometry) {
     const n = g.size;
@@ -47,8 +50,7 @@ export class CellPainter {
 
   paint(cell: CellDraw): CellRendering {
     const out = this.rendering;
-    out.image.fill(0);
-    out.bands.fill(0);
+    this.clear();
     out.tailPercent = 0;
     if (cell.family === 'empty') return out;
     const box = cell.family === 'round' ? this.roundBits(cell) : this.rectBits(cell);
@@ -59,18 +61,62 @@ export class CellPainter {
     return out;
   }
 
+  private clear(): void {
+    const { n } = this;
+    const { image, bands } = this.rendering;
+    if (this.bitsWindow) {
+      const w = this.bitsWindow;
+      for (let i = w.rowMin; i <= w.rowMax; i++) this.bits.fill(0, i * n + w.colMin, i * n + w.colMax + 1);
+    }
+    if (this.imageWindow) {
+      const w = this.imageWindow;
+      for (let i = w.rowMin; i <= w.rowMax; i++) {
+        image.fill(0, (i * n + w.colMin) * 3, (i * n + w.colMax + 1) * 3);
+        bands.fill(0, i * n + w.colMin, i * n + w.colMax + 1);
+      }
+    }
+    this.bitsWindow = null;
+    this.imageWindow = null;
+  }
+
+  /**
+   * The window of the lattice a cell can reach: |X| ≤ reachX, |Y| ≤ reachY around (offsetX, offsetY),
+   * clipped to the image. Outside it every mask is 0, so neither noise nor masks are computed there.
+   */
+  private window(reachX: number, reachY: number, offsetX = 0, offsetY = 0): Box {
+    const { n } = this;
+    const c = this.g.centre;
+    const w = {
+      rowMin: Math.max(0, Math.floor(c + offsetY - reachY) - 1),
+      rowMax: Math.min(n - 1, Math.ceil(c + offsetY + reachY) + 1),
+      colMin: Math.max(0, Math.floor(c + offsetX - reachX) - 1),
+      colMax: Math.min(n - 1, Math.ceil(c + offsetX + reachX) + 1),
+    };
+    this.bitsWindow = w;
+    return w;
+  }
+
   /** Mask bits of a round cell (base ball, plus bar/pole/tails), unrotated, centred on (c, c). */
   private roundBits(cell: RoundCellDraw): Box {
     const { n, bits } = this;
     const c = this.g.centre;
     const [dNoise, xJitter, yJitter] = this.fields as [Float64Array, Float64Array, Float64Array];
-    upsampleGrid(cell.noise[0]!.values, cell.noise[0]!.k, n, dNoise);
     const jittered = cell.noise.length === 3;
-    if (jittered) {
-      upsampleGrid(cell.noise[1]!.values, cell.noise[1]!.k, n, xJitter);
-      upsampleGrid(cell.noise[2]!.values, cell.noise[2]!.k, n, yJitter);
-    }
     const { r, vs, t } = cell;
+    // Reach: the ball (sqrt(X² + (Y/vs)²) ≤ r + |noise|), the bar/pole (within r, r·vs of the centre) and the
+    // tails (within the far end's distance), each widened by the jitter fields' largest displacement.
+    const ballReach = r + maxAbs(cell.noise[0]!.values);
+    const jitter = jittered ? Math.max(maxAbs(cell.noise[1]!.values), maxAbs(cell.noise[2]!.values)) : 0;
+    const tailReach = cell.tt !== undefined ? Math.hypot(cell.tt / 2, 1.5 * vs * r + t) : 0;
+    const featureReach = jittered ? Math.max(r * Math.max(1, vs), tailReach) + jitter : 0;
+    const w = this.window(Math.max(ballReach, featureReach), Math.max(ballReach * vs, featureReach));
+    const rows: [number, number] = [w.rowMin, w.rowMax];
+    const cols: [number, number] = [w.colMin, w.colMax];
+    upsampleGrid(cell.noise[0]!.values, cell.noise[0]!.k, n, dNoise, rows, cols);
+    if (jittered) {
+      upsampleGrid(cell.noise[1]!.values, cell.noise[1]!.k, n, xJitter, rows, cols);
+      upsampleGrid(cell.noise[2]!.values, cell.noise[2]!.k, n, yJitter, rows, cols);
+    }
     const inner = r - t;
     const barHalf = cell.tb !== undefined ? Math.floor(cell.tb / 2) : -1;
     const poleHalf = cell.tp !== undefined ? Math.floor(cell.tp / 2) : -1;
@@ -78,13 +124,15 @@ export class CellPainter {
     const tailHalf = cell.tt !== undefined ? cell.tt / 2 : -1;
     const tailNear = 0.8 * vs * r;
     const tailFar = 1.5 * vs * r + t;
-    const tails = (cell.tailAngles ?? []).map((phi) => [Math.cos((phi * Math.PI) / 180), Math.sin((phi * Math.PI) / 180)] as const);
+    const angles = cell.tailAngles ?? [];
+    const tailCos = Float64Array.from(angles, (phi) => Math.cos((phi * Math.PI) / 180));
+    const tailSin = Float64Array.from(angles, (phi) => Math.sin((phi * Math.PI) / 180));
     const box = emptyBox();
-    for (let i = 0; i < n; i++) {
+    for (let i = w.rowMin; i <= w.rowMax; i++) {
       const Y = i - c;
       const yScaled = Y / vs;
       const yy = yScaled * yScaled;
-      for (let j = 0; j < n; j++) {
+      for (let j = w.colMin; j <= w.colMax; j++) {
         const p = i * n + j;
         const X = j - c;
         const d = Math.sqrt(X * X + yy) + dNoise[p]!;
@@ -94,8 +142,9 @@ export class CellPainter {
           const yj = Y + yJitter[p]!;
           let feature = barHalf >= 0 && -r <= xj && xj <= r && -barHalf <= yj && yj <= barHalf;
           if (!feature && poleHalf >= 0) feature = -poleReach <= yj && yj <= poleReach && -poleHalf <= xj && xj <= poleHalf;
-          for (let k = 0; !feature && k < tails.length; k++) {
-            const [cos, sin] = tails[k]!;
+          for (let k = 0; !feature && k < angles.length; k++) {
+            const cos = tailCos[k]!;
+            const sin = tailSin[k]!;
             const x1 = cos * xj - sin * yj;
             const y1 = sin * xj + cos * yj;
             feature = Math.abs(x1) <= tailHalf && tailNear <= y1 && y1 <= tailFar;
@@ -114,14 +163,16 @@ export class CellPainter {
     const { n, bits } = this;
     const c = this.g.centre;
     const noise = this.fields[0]!;
-    upsampleGrid(cell.noise[0]!.values, cell.noise[0]!.k, n, noise);
     const halfW = Math.floor(cell.w / 2);
     const halfH = Math.floor(cell.h / 2);
     const { t, x0, y0 } = cell;
+    const jitter = maxAbs(cell.noise[0]!.values);
+    const w = this.window(halfW + jitter, halfH + jitter, x0, y0);
+    upsampleGrid(cell.noise[0]!.values, cell.noise[0]!.k, n, noise, [w.rowMin, w.rowMax], [w.colMin, w.colMax]);
     const box = emptyBox();
-    for (let i = 0; i < n; i++) {
+    for (let i = w.rowMin; i <= w.rowMax; i++) {
       const Y = i - c;
-      for (let j = 0; j < n; j++) {
+      for (let j = w.colMin; j <= w.colMax; j++) {
         const p = i * n + j;
         const X = j - c;
         const dx = X + noise[p]! - x0;
@@ -158,6 +209,7 @@ export class CellPainter {
     const sin = Math.sin(t);
     const centre = n / 2 - 0.5;
     const region = reachableRegion(box, cos, sin, centre, rows, cols, n);
+    this.imageWindow = region;
     const nBorder = norm3(cell.border[0], cell.border[1], cell.border[2]);
     const nInner = norm3(cell.inner[0], cell.inner[1], cell.inner[2]);
     const feature = cell.family === 'round' ? cell.feature : undefined;
@@ -271,22 +323,23 @@ export function paintBackground(g: Geometry, bg: BackgroundDraw, planes?: Float6
   if (bg.type === 0) return null;
   const n = g.size;
   const out = planes ?? [0, 1, 2].map(() => new Float64Array(n * n));
-  for (let ch = 0; ch < 3; ch++) {
-    const grid = bg.grids[ch]!;
-    const plane = out[ch]!;
-    upsampleGrid(grid.values, grid.k, n, plane);
-    if (bg.type === 2) {
-      const s = bg.frequencies[ch]!;
-      for (let i = 0; i < n; i++) {
-        const dy = i - g.centre - bg.yb;
-        for (let j = 0; j < n; j++) {
-          const dx = j - g.centre - bg.xb;
-          const d = Math.sqrt(dx * dx + dy * dy) / g.scale;
-          const p = i * n + j;
-          const v = 0.5 * (0.5 * Math.sin(((s * (d + plane[p]! * d)) * 180) / Math.PI) + 0.5);
-          plane[p] = v < 0 ? 0 : v > 1 ? 1 : v;
-        }
-      }
+  for (let ch = 0; ch < 3; ch++) upsampleGrid(bg.grids[ch]!.values, bg.grids[ch]!.k, n, out[ch]!);
+  if (bg.type === 1) return out;
+  const [red, green, blue] = out as [Float64Array, Float64Array, Float64Array];
+  const [sRed, sGreen, sBlue] = bg.frequencies as [number, number, number];
+  const ring = (s: number, d: number, distortion: number): number => {
+    const v = 0.5 * (0.5 * Math.sin(((s * (d + distortion * d)) * 180) / Math.PI) + 0.5);
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+  };
+  for (let i = 0; i < n; i++) {
+    const dy = i - g.centre - bg.yb;
+    for (let j = 0; j < n; j++) {
+      const dx = j - g.centre - bg.xb;
+      const d = Math.sqrt(dx * dx + dy * dy) / g.scale;
+      const p = i * n + j;
+      red[p] = ring(sRed, d, red[p]!);
+      green[p] = ring(sGreen, d, green[p]!);
+      blue[p] = ring(sBlue, d, blue[p]!);
     }
   }
   return out;
@@ -294,16 +347,23 @@ export function paintBackground(g: Geometry, bg: BackgroundDraw, planes?: Float6
 
 /**
  * Composites cell and background per channel (§1.6: where the cell's channel < 0.01 the background's channel
- * is added), clips to [0, 1] and quantises to uint8 as round(255·v) into `target` at `offset`.
+ * is added), then stores round(255·clip01(v)) (ties to even: the Uint8ClampedArray store clamps and rounds)
+ * into `target` at `offset`.
  */
 export function composeInto(cellImage: Float64Array, background: Float64Array[] | null, target: Uint8Array, offset: number): void {
   const pixels = cellImage.length / 3;
-  for (let p = 0; p < pixels; p++) {
-    for (let ch = 0; ch < 3; ch++) {
-      let v = cellImage[p * 3 + ch]!;
-      if (background && v < 0.01) v += background[ch]![p]!;
-      v = v < 0 ? 0 : v > 1 ? 1 : v;
-      target[offset + p * 3 + ch] = Math.round(v * 255);
-    }
+  const out = new Uint8ClampedArray(target.buffer, target.byteOffset + offset, pixels * 3);
+  if (!background) {
+    for (let q = 0; q < pixels * 3; q++) out[q] = cellImage[q]! * 255;
+    return;
+  }
+  const [red, green, blue] = background as [Float64Array, Float64Array, Float64Array];
+  for (let p = 0, q = 0; p < pixels; p++, q += 3) {
+    const r = cellImage[q]!;
+    const g = cellImage[q + 1]!;
+    const b = cellImage[q + 2]!;
+    out[q] = (r < 0.01 ? r + red[p]! : r) * 255;
+    out[q + 1] = (g < 0.01 ? g + green[p]! : g) * 255;
+    out[q + 2] = (b < 0.01 ? b + blue[p]! : b) * 255;
   }
 }

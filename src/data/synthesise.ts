@@ -11,13 +11,13 @@ export interface SampleBatch {
   variables: Record<string, unknown>[];
 }
 
-export function allocateBatch(size: number, count: number): SampleBatch {
-  return {
-    images: new Uint8Array(count * size * size * 3),
-    labels: new Uint8Array(count),
-    bands: new Uint8Array(count * size * size),
-    variables: [],
-  };
+/**
+ * Buffers for `count` samples. With `shared`, the arrays live in SharedArrayBuffers so worker threads can
+ * write their samples in place (no copies of the pixel data between threads).
+ */
+export function allocateBatch(size: number, count: number, shared = false): SampleBatch {
+  const bytes = (n: number) => new Uint8Array(shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
+  return { images: bytes(count * size * size * 3), labels: bytes(count), bands: bytes(count * size * size), variables: [] };
 }
 
 /** The random stream of one stored sample: independent of worker count, chunking and shard size. */

@@ -129,9 +129,9 @@ export interface ArchDefinition {
   firstConv(spec: ArchSpec): string;
 }
 
-/** Channel count at width multiplier `width` (at least 1). */
+/** Channel count at width multiplier `width`: rounded half up, at least 1. */
 export function scaled(channels: number, width: number): number {
-  return Math.max(1, Math.round(channels * width));
+  return Math.max(1, Math.floor(channels * width + 0.5));
 }
 
 /** PyTorch's default bound 1/√fan_in for Conv/ConvTranspose/Linear weights and biases. */

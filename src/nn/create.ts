@@ -81,3 +81,10 @@ export function modelFromValues(spec: ArchSpec, values: ReadonlyMap<string, Floa
     return v;
   });
 }
+
+/** An independent copy of a model's parameters and buffers (e.g. branches trained from one base model). */
+export function cloneModel(model: Model): Model {
+  const values = new Map<string, Float32Array | Int32Array>();
+  for (const [name, v] of [...model.trainable, ...model.buffers]) values.set(name, (v.dataSync() as Float32Array | Int32Array).slice());
+  return modelFromValues(model.spec, values);
+}

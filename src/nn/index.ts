@@ -3,9 +3,10 @@ export type {
   Arch, ArchSpec, ForwardOptions, ForwardResult, Model, NonlinearityKind, NonlinearityRule, Tap,
 } from './model.js';
 export { ARCHS, describeArch, validateSpec, type ArchDescription, type LayerInfo, type ParamInfo } from './arch.js';
-export { createModel } from './create.js';
+export { cloneModel, createModel } from './create.js';
 export { plainRule, BN_EPS, BN_MOMENTUM, LEAKY_SLOPE } from './layers.js';
 export { DEFAULT_ALEXNET_DEPTH } from './models/alexnet.js';
 export {
   saveModel, loadModel, readModelInfo, toStateDict, fromStateDict, ARCH_FILE, WEIGHTS_FILE, type ModelInfo,
 } from './weights.js';
+export * from './backend/index.js';

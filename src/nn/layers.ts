@@ -27,13 +27,35 @@ export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Arra
   return m;
 }
 
-/** A 3×3-style kernel [k, k, in, out] spread out to dilation d, with zeros in between. */
-function dilateKernel(w: tf.Tensor4D, d: number): tf.Tensor4D {
-  const [k, , i, o] = w.shape;
-  const spread = (k - 1) * d + 1;
-  // [k,1,k,1,i,o] padded to [k,d,k,d,i,o], reshaped to [k·d, k·d, i, o], trimmed to the dilated extent.
-  const padded = tf.pad(tf.reshape(w, [k, 1, k, 1, i, o]), [[0, 0], [0, d - 1], [0, 0], [0, d - 1], [0, 0], [0, 0]]);
-  return tf.slice(tf.reshape(padded, [k * d, k * d, i, o]), [0, 0, 0, 0], [spread, spread, i, o]) as tf.Tensor4D;
+/**
+ * BatchNorm over NHWC channels with its gradient written out: tfjs-core's FusedBatchNorm gradient tiles the
+ * statistics to the full map and makes about twice the passes (its Tile/Multiply/Sum kernels were ~20 % of
+ * an SPA training step on wasm).
+ * With `batchStatistics`, mean and variance are the batch's own (biased), and the gradient includes their
+ * dependence on x: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)); otherwise they are constants: dx = γ/σ · dy.
+ */
+function batchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, batchStatistics: boolean): tf.Tensor {
+  const op = tf.customGrad((...args) => {
+    const [input, scale, offset] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    const save = args[3] as tf.GradSaveFunc;
+    const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
+    save([input, mean, invStd, scale]);
+    return {
+      value: tf.batchNorm(input, mean, variance, offset, scale, BN_EPS),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, mu, inv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const xhat = tf.mul(tf.sub(xs, mu), inv);
+        const dOffset = tf.sum(dy, [0, 1, 2]);
+        const dScale = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+        const perChannel = tf.mul(g, inv);
+        if (!batchStatistics) return [tf.mul(dy, perChannel), dScale, dOffset];
+        const m = dy.size / dOffset.size;
+        const centred = tf.sub(dy, tf.add(tf.mul(xhat, tf.div(dScale, m)), tf.div(dOffset, m)));
+        return [tf.mul(centred, perChannel), dScale, dOffset];
+      },
+    };
+  });
+  return op(x, gamma, beta);
 }
 
 /** Executes an architecture on tensors: named variables, the nonlinearity rule, taps, BN and dropout modes. */
@@ -59,11 +81,9 @@ export class TensorOps implements Ops<tf.Tensor> {
   }
 
   conv2d(name: string, x: tf.Tensor, c: ConvConfig): tf.Tensor {
-    let w = this.param(`${name}.weight`) as tf.Tensor4D;
-    // tfjs has no conv gradient for dilation > 1, so a dilated conv is a plain conv with a spread-out kernel.
-    if ((c.dilation ?? 1) > 1) w = dilateKernel(w, c.dilation!);
     const pad = c.padding ? c.padding : 'valid';
-    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, w, c.stride ?? 1, pad);
+    // Dilation > 1 (alexnet-depth) needs the backend layer's Conv2D gradient (tfjs-core's refuses it).
+    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, this.param(`${name}.weight`) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
     if (c.bias) y = tf.add(y, this.param(`${name}.bias`));
     return this.out(name, y);
   }
@@ -79,7 +99,7 @@ export class TensorOps implements Ops<tf.Tensor> {
   batchNorm2d(name: string, x: tf.Tensor, channels: number): tf.Tensor {
     const gamma = this.param(`${name}.weight`), beta = this.param(`${name}.bias`);
     const runningMean = this.param(`${name}.running_mean`), runningVar = this.param(`${name}.running_var`);
-    if (!this.training) return this.out(name, tf.batchNorm(x as tf.Tensor4D, runningMean, runningVar, beta, gamma, BN_EPS));
+    if (!this.training) return this.out(name, batchNorm(x, runningMean, runningVar, gamma, beta, false));
     const count = x.size / channels;
     if (count < 2) throw new UserError(`${name}: BatchNorm needs more than 1 value per channel in training mode (batch × height × width = ${count})`);
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
@@ -88,7 +108,7 @@ export class TensorOps implements Ops<tf.Tensor> {
     runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
     const tracked = this.param(`${name}.num_batches_tracked`);
     tracked.assign(tf.add(tracked, tf.scalar(1, 'int32')));
-    return this.out(name, tf.batchNorm(x as tf.Tensor4D, mean, variance, beta, gamma, BN_EPS));
+    return this.out(name, batchNorm(x, mean, variance, gamma, beta, true));
   }
 
   relu(name: string, x: tf.Tensor): tf.Tensor {

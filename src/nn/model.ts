@@ -23,8 +23,8 @@ export interface NonlinearityRule {
 
 /**
  * A tap sees the named activation and returns the tensor the model continues with. Identity plus a side
- * effect records it; adding a zero tensor that one differentiates against gives d(output)/d(activation)
- * (Grad-CAM).
+ * effect records it (forward runs inside tf.tidy: `tf.keep` what you record); adding a zero tensor that one
+ * differentiates against gives d(output)/d(activation) (Grad-CAM).
  */
 export type Tap = (activation: tf.Tensor) => tf.Tensor;
 
@@ -35,7 +35,10 @@ export interface ForwardOptions {
   rule?: NonlinearityRule;
   /** Taps by layer name (one of `model.layerNames`). */
   taps?: Record<string, Tap>;
-  /** Seed for dropout masks in training mode (deterministic training). */
+  /**
+   * Seed for dropout masks in training mode, required there by models with dropout: each layer's mask is
+   * drawn from `Rng.derive(dropoutSeed, 'dropout', layerName)`, so pass a different seed per step.
+   */
   dropoutSeed?: number;
 }
 
@@ -62,11 +65,17 @@ export interface ArchSpec {
 
 export interface Model {
   readonly spec: ArchSpec;
-  /** Names of the activations that can be tapped, in forward order (PyTorch module names). */
+  /**
+   * Names of the activations that can be tapped, in forward order: the PyTorch module paths of the
+   * reference's classes (e.g. `backbone.features.0`, `backbone.layer1.0.relu2`, `convs.0`, `mab.3`).
+   */
   readonly layerNames: readonly string[];
   /** Name of the first convolution's output (the reference's GuidedGradCam layer). */
   readonly firstConv: string;
-  /** Trainable parameters under PyTorch names, in PyTorch layouts' order of registration. */
+  /**
+   * Trainable parameters under PyTorch state-dict names, in forward order. Values are in tfjs layouts
+   * (conv HWIO, transposed conv [kh, kw, out, in], linear [in, out]); weights.ts converts to PyTorch's.
+   */
   readonly trainable: ReadonlyMap<string, tf.Variable>;
   /** Non-trainable state (BatchNorm running mean / var) under PyTorch names. */
   readonly buffers: ReadonlyMap<string, tf.Variable>;

@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import type { ArchSpec } from '../../src/nn/index.js';
+import { initBackend, type ArchSpec } from '../../src/nn/index.js';
 import { Rng } from '../../src/rng/index.js';
 
-/** Tests run on the cpu backend (the oracle). */
+/** Tests run on the cpu backend (the oracle), with gradients registered. */
 export async function useCpu(): Promise<void> {
-  await tf.setBackend('cpu');
-  await tf.ready();
+  await initBackend('cpu');
 }
 
 /** A seeded uniform [0, 1) NHWC batch. */

@@ -2,12 +2,17 @@
 fiveband model folder (arch.json + weights.safetensors) using only json + numpy + torch.
 
 Usage as a script (used by test/nn/torch.test.ts):
-    python3 torch_models.py MODEL_DIR INPUT.npy OUT_DIR
-reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
-OUT_DIR/heatmap.npy, n x 3 x N x N, for spa); then, for models without dropout, one training-mode forward:
-OUT_DIR/train_logits.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
+    python3 torch_models.py MODEL_DIR INPUT.npy OUT_DIR [MODEL_DIR INPUT.npy OUT_DIR ...]
+for each triple reads an n x 3 x N x N float32 input, runs the model in eval mode and writes OUT_DIR/logits.npy (and
+OUT_DIR/heatmap.npy, n x 3 x N x N, for spa) and the input gradient of the summed class-0 logits
+(OUT_DIR/input_grad.npy); then, for models without dropout, one training-mode forward:
+OUT_DIR/train_logits.npy, the parameter gradients of (class-0 logits summed + mean heatmap logit) as
+OUT_DIR/grad.<name>.npy and the updated BatchNorm running statistics OUT_DIR/<state-dict key>.npy.
+It also exports a torch-initialised twin as a fiveband model folder OUT_DIR/from_torch (with its eval logits
+on the same input in from_torch/logits.npy).
 """
 import json
+import math
 import os
 import sys
 
@@ -34,8 +39,34 @@ def read_safetensors(path):
     return out
 
 
+def write_safetensors(path, state_dict, metadata=None):
+    """Writes a state dict as safetensors with json + numpy (float32 / int64 tensors)."""
+    names = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in state_dict.items():
+        arr = t.detach().numpy().copy(order="C")  # (ascontiguousarray would turn 0-d into 1-d)
+        header[name] = {"dtype": names[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
+        chunks.append(arr.tobytes())
+        offset += arr.nbytes
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + b"".join(chunks))
+
+
+def export(model, spec, model_dir):
+    """A fiveband model folder from a torch module (arch.json without a checksum is accepted)."""
+    os.makedirs(model_dir, exist_ok=True)
+    write_safetensors(os.path.join(model_dir, "weights.safetensors"), model.state_dict())
+    with open(os.path.join(model_dir, "arch.json"), "w") as f:
+        json.dump({"format": "fiveband-model", "version": 1, "spec": spec}, f)
+
+
 def scaled(c, width):
-    return max(1, round(c * width))
+    """Channels at width multiplier `width`: round half up, at least 1 (as fiveband's scaled())."""
+    return max(1, math.floor(c * width + 0.5))
 
 
 class AlexNetBackbone(nn.Module):
@@ -224,11 +255,21 @@ def load(model_dir):
     return model.eval()
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    model_dir, input_path, out_dir = sys.argv[1:4]
+def run(model_dir, input_path, out_dir):
     x = torch.from_numpy(np.load(input_path))
     model = load(model_dir)
+
+    # The other direction: a torch-initialised twin (BN statistics moved off 0/1) exported for fiveband.
+    with open(os.path.join(model_dir, "arch.json")) as f:
+        spec = json.load(f)["spec"]
+    torch.manual_seed(0)
+    twin = build(spec)
+    with torch.no_grad():
+        twin.train()(torch.rand_like(x))
+        twin.eval()
+        out = twin(x)
+    export(twin, spec, os.path.join(out_dir, "from_torch"))
+    np.save(os.path.join(out_dir, "from_torch", "logits.npy"), (out[0] if isinstance(out, tuple) else out).numpy())
 
     def save(name, t):
         np.save(os.path.join(out_dir, name + ".npy"), t.detach().numpy())
@@ -236,14 +277,30 @@ if __name__ == "__main__":
     def outputs(out):
         return out if isinstance(out, tuple) else (out, None)
 
+    xg = x.clone().requires_grad_(True)
+    logits, _ = outputs(model(xg))
+    logits[:, 0].sum().backward()
+    save("input_grad", xg.grad)
     with torch.no_grad():
         logits, heatmap = outputs(model(x))
         save("logits", logits)
         if heatmap is not None:
             save("heatmap", heatmap)
-        if not any(isinstance(m, nn.Dropout) for m in model.modules()):
-            logits, _ = outputs(model.train()(x))
-            save("train_logits", logits)
-            for key, value in model.state_dict().items():
-                if key.endswith("running_mean") or key.endswith("running_var") or key.endswith("num_batches_tracked"):
-                    save(key, value)
+    if not any(isinstance(m, nn.Dropout) for m in model.modules()):
+        model.zero_grad()  # drop what the input-gradient pass accumulated
+        logits, heatmap = outputs(model.train()(x))
+        loss = logits[:, 0].sum() + (heatmap.mean() if heatmap is not None else 0)
+        loss.backward()
+        save("train_logits", logits)
+        for key, param in model.named_parameters():
+            save("grad." + key, param.grad)
+        for key, value in model.state_dict().items():
+            if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
+                save(key, value)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    args = sys.argv[1:]
+    for i in range(0, len(args), 3):
+        run(*args[i:i + 3])
