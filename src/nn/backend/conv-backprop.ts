@@ -68,9 +68,36 @@ function conv2DBackpropFilter(args: WasmKernelArgs<ConvGradAttrs & { filterShape
 }
 
 /**
- * dx is a forward convolution (stride 1, the forward dilation) of the stride-dilated, padded dy with the
- * spatially flipped filter whose in/out channels are swapped. dy's row oh lands at row
- * oh·sh + (kh−1)·dh − top of a zero buffer with H + (kh−1)·dh rows; rows outside it feed no dx.
+ * The input gradient along one axis, split by stride phase: dx row i, with φ = (i + padBefore) mod s and
+ * Q = ⌊(i + padBefore) / s⌋, receives dy rows Q − m·d through taps k = φ + m·s (m < taps, k < kernel).
+ * Over Q = first … first + count − 1 that is a stride-1 correlation of dy, zero-padded by `before` rows to
+ * `length` rows, with the phase's flipped taps.
+ */
+interface AxisPlan {
+  stride: number;
+  taps: number;
+  first: number;
+  count: number;
+  before: number;
+  length: number;
+  padBefore: number;
+}
+
+function planAxis(inSize: number, kernel: number, stride: number, dilation: number, padBefore: number): AxisPlan {
+  if (stride > 1 && dilation > 1) throw new Error('Conv2DBackpropInput: strides and dilations cannot both exceed 1');
+  const taps = Math.ceil(kernel / stride);
+  const first = Math.floor(padBefore / stride);
+  const count = Math.floor((inSize - 1 + padBefore) / stride) - first + 1;
+  const before = (taps - 1) * dilation - first;
+  return { stride, taps, first, count, before, length: count + (taps - 1) * dilation, padBefore };
+}
+
+/**
+ * dx as one forward convolution ("sub-pixel" form): dy, shifted and zero-padded, convolved (stride 1, the
+ * forward dilation) with the flipped filter split into its stride phases, which are stacked along the output
+ * channels (s_h·s_w·c_in of them); the phases are then interleaved into dx's rows and columns. This skips the
+ * multiplications by the zeros of a stride-dilated dy and keeps the GEMM wide even for 3-channel inputs.
+ * With stride 1 the convolution's output is dx itself.
  */
 function conv2DBackpropInput(args: WasmKernelArgs<ConvGradAttrs & { inputShape: [number, number, number, number] }>): tf.TensorInfo {
   const { backend, attrs } = args;
@@ -80,40 +107,69 @@ function conv2DBackpropInput(args: WasmKernelArgs<ConvGradAttrs & { inputShape: 
   const info = tf.backend_util.computeConv2DInfo(
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad,
     attrs.dimRoundingMode);
-  const { batchSize: n, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { batchSize: n, inHeight: H, inWidth: W, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
-  const rowShift = (kh - 1) * dh - info.padInfo.top;
-  const colShift = (kw - 1) * dw - info.padInfo.left;
-  const padH = info.inHeight + (kh - 1) * dh;
-  const padW = info.inWidth + (kw - 1) * dw;
+  const rows = planAxis(H, kh, sh, dh, info.padInfo.top);
+  const cols = planAxis(W, kw, sw, dw, info.padInfo.left);
+  const phases = sh * sw;
 
-  const spread = makeFilled(backend, [n, padH, padW, co], 'float32', [dy], (out, dyv) => {
+  const shifted = makeFilled(backend, [n, rows.length, cols.length, co], 'float32', [dy], (out, dyv) => {
+    const c0 = Math.max(0, -cols.before);
+    const c1 = Math.min(ow, cols.length - cols.before);
+    if (c1 <= c0) return;
     for (let b = 0; b < n; b++) {
       for (let r = 0; r < oh; r++) {
-        const pr = r * sh + rowShift;
-        if (pr < 0 || pr >= padH) continue;
-        for (let c = 0; c < ow; c++) {
-          const pc = c * sw + colShift;
-          if (pc < 0 || pc >= padW) continue;
-          const src = ((b * oh + r) * ow + c) * co;
-          out.set(dyv!.subarray(src, src + co), ((b * padH + pr) * padW + pc) * co);
+        const pr = r + rows.before;
+        if (pr < 0 || pr >= rows.length) continue;
+        const src = ((b * oh + r) * ow + c0) * co;
+        out.set(dyv!.subarray(src, src + (c1 - c0) * co), ((b * rows.length + pr) * cols.length + c0 + cols.before) * co);
+      }
+    }
+  });
+  const stacked = makeFilled(backend, [rows.taps, cols.taps, co, phases * ci], 'float32', [filter], (out, w) => {
+    for (let a = 0; a < rows.taps; a++) {
+      for (let e = 0; e < cols.taps; e++) {
+        for (let pr = 0; pr < sh; pr++) {
+          const k = pr + (rows.taps - 1 - a) * sh;
+          if (k >= kh) continue;
+          for (let pc = 0; pc < sw; pc++) {
+            const l = pc + (cols.taps - 1 - e) * sw;
+            if (l >= kw) continue;
+            const src = (k * kw + l) * ci * co;
+            const dst = (a * cols.taps + e) * co * phases * ci + (pr * sw + pc) * ci;
+            for (let o = 0; o < co; o++) {
+              for (let i = 0; i < ci; i++) out[dst + o * phases * ci + i] = w![src + i * co + o]!;
+            }
+          }
         }
       }
     }
   });
-  const flipped = makeFilled(backend, [kh, kw, co, ci], 'float32', [filter], (out, w) => {
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        const src = ((kh - 1 - a) * kw + (kw - 1 - b)) * ci * co;
-        const dst = (a * kw + b) * co * ci;
-        for (let i = 0; i < ci; i++) {
-          for (let o = 0; o < co; o++) out[dst + o * ci + i] = w![src + i * co + o]!;
+  const conv = forwardConv(backend, shifted, stacked, [1, 1], [dh, dw], { top: 0, bottom: 0, left: 0, right: 0 });
+  disposeIntermediate(backend, shifted, stacked);
+  if (phases === 1 && rows.count === H && cols.count === W) return conv;
+
+  const dx = makeFilled(backend, [n, H, W, ci], 'float32', [conv], (out, part) => {
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < rows.count; t++) {
+        for (let pr = 0; pr < sh; pr++) {
+          const i = sh * (rows.first + t) + pr - rows.padBefore;
+          if (i < 0 || i >= H) continue;
+          for (let u = 0; u < cols.count; u++) {
+            const src = ((b * rows.count + t) * cols.count + u) * phases * ci + pr * sw * ci;
+            for (let pc = 0; pc < sw; pc++) {
+              const j = sw * (cols.first + u) + pc - cols.padBefore;
+              if (j < 0 || j >= W) continue;
+              const dst = ((b * H + i) * W + j) * ci;
+              const from = src + pc * ci;
+              for (let k = 0; k < ci; k++) out[dst + k] = part![from + k]!;
+            }
+          }
         }
       }
     }
   });
-  const dx = forwardConv(backend, spread, flipped, [1, 1], [dh, dw], { top: 0, bottom: 0, left: 0, right: 0 });
-  disposeIntermediate(backend, spread, flipped);
+  disposeIntermediate(backend, conv);
   return dx;
 }
 

@@ -4,8 +4,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
-import { conv2DGradConfig } from './dilated-conv-grad.js';
+import { GRADIENT_FIXES } from './gradient-fixes.js';
 import { maxPoolGradConfig } from './pool-grad.js';
+import { resizeGradConfigs } from './resize-grad.js';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -23,6 +24,7 @@ const WASM_PATCHES: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
+  ...resizeGradConfigs('wasm'),
 ];
 
 /** The kernels fiveband replaces or adds on the wasm backend. */
@@ -35,15 +37,22 @@ let patchesInstalled = false;
 let gradientsRegistered: Promise<void> | undefined;
 
 /**
- * tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs umbrella package normally does), so
- * tfjs-core's own gradient definitions are loaded from its ESM build, then fiveband's Conv2D gradient
- * (dilations > 1) replaces the stock one. Once per thread.
+ * tfjs-core's Node bundle registers no gradients and no chained tensor methods (the @tensorflow/tfjs umbrella
+ * package normally does), so tfjs-core's own definitions are loaded from its ESM build; then fiveband's
+ * gradient fixes replace or add to them, and the cpu backend gets correct resize gradients (see resize-grad.ts).
+ * Once per thread.
  */
 function registerGradients(): Promise<void> {
   gradientsRegistered ??= (async () => {
     register(new URL('./tfjs-core-esm-hooks.js', import.meta.url));
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-    tf.registerGradient(conv2DGradConfig);
+    // Chained methods (t.reshape(...)); some of tfjs-core's gradients call them.
+    await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
+    for (const config of GRADIENT_FIXES) tf.registerGradient(config);
+    for (const config of resizeGradConfigs('cpu')) {
+      tf.unregisterKernel(config.kernelName, 'cpu');
+      tf.registerKernel(config);
+    }
   })();
   return gradientsRegistered;
 }

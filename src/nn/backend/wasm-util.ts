@@ -35,7 +35,7 @@ export function sliceInfo(backend: BackendWasm, x: tf.TensorInfo, begin: number[
 }
 
 /**
- * A new float32 output filled by `fill` with views of the inputs' and the output's memory. The views are taken
+ * A new zero-filled output completed by `fill` with views of the inputs' and the output's memory. The views are taken
  * after the allocation: growing the wasm heap detaches earlier views.
  */
 export function makeFilled(
@@ -50,11 +50,6 @@ export function makeFilled(
   outView.fill(0);
   fill(outView, ...inputs.map((info) => backend.typedArrayFromHeap(info)));
   return out;
-}
-
-export function pair(value: number | [number, number] | undefined, fallback = 1): [number, number] {
-  if (value === undefined || value === null) return [fallback, fallback];
-  return typeof value === 'number' ? [value, value] : [value[0], value[1]];
 }
 
 export function requireChannelsLast(kernelName: string, dataFormat: string | undefined): void {

@@ -47,3 +47,16 @@ export async function assertWasmMatchesCpu(label: string, build: () => tf.Tensor
   assert.equal(actual.length, expected.length);
   actual.forEach((a, i) => assertClose(a, expected[i]!, tol, `${label} [output ${i}]`));
 }
+
+/** Gradients of a strided conv → maxPool → squared loss w.r.t. its input and filter, as plain arrays. */
+export function convStepGradients(): number[][] {
+  const grads = tf.tidy(() => {
+    const x = tf.tensor4d(randomValues('worker/x', [2, 9, 9, 3]), [2, 9, 9, 3]);
+    const w = tf.tensor4d(randomValues('worker/w', [3, 3, 3, 4]), [3, 3, 3, 4]);
+    return tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.square(tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), 2, 2, 'valid'))))([x, w]);
+  });
+  const values = grads.map((g) => Array.from(g.dataSync()));
+  tf.dispose(grads);
+  return values;
+}

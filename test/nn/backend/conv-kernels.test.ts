@@ -22,6 +22,9 @@ const CASES: ConvCase[] = [
   { name: 'alexnet conv1 11x11 s4 p2', x: [2, 31, 31, 3], filter: [11, 11, 3, 4], strides: 4, pad: 2 },
   { name: '7x7 s2 valid (SPA stage 0)', x: [2, 21, 21, 3], filter: [7, 7, 3, 7], strides: 2, pad: 'valid' },
   { name: '1x1 s1', x: [2, 5, 5, 4], filter: [1, 1, 4, 3], strides: 1, pad: 'valid' },
+  { name: '1x1 s2 (ResNet downsample; phases without taps)', x: [2, 7, 8, 3], filter: [1, 1, 3, 4], strides: 2, pad: 'valid' },
+  { name: '3x3 s3 same', x: [1, 10, 8, 2], filter: [3, 3, 2, 3], strides: 3, pad: 'same' },
+  { name: '5x5 s2 pad 3 (padding wider than half the filter)', x: [2, 7, 9, 2], filter: [5, 5, 2, 3], strides: 2, pad: 3 },
 ];
 
 function conv2DBackpropFilter(x: tf.Tensor, dy: tf.Tensor, c: ConvCase, dilations?: number): tf.Tensor {

@@ -1,0 +1,97 @@
+/**
+ * Kernel benchmark: forward conv vs the input and filter gradients on the wasm backend, patched (fiveband) vs
+ * stock, at AlexNet-, VGG- and SPA-like shapes. Stock tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, so
+ * its stand-in is the cpu backend's kernel (what a wasm user would otherwise fall back to).
+ *
+ *   npm run bench:kernels [-- --batch 16 --reps 3]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { backendInfo, initBackend, setWasmKernelPatches } from '../src/nn/backend/index.js';
+import { Rng } from '../src/rng/index.js';
+
+type Shape4 = [number, number, number, number];
+interface ConvShape {
+  name: string;
+  /** Input [h, w, c] (batch added). */
+  input: [number, number, number];
+  filter: Shape4;
+  stride: number;
+  pad: 'same' | 'valid' | number;
+}
+
+const SHAPES: ConvShape[] = [
+  { name: 'AlexNet conv1 224 (11x11 s4 p2, 3→64)', input: [224, 224, 3], filter: [11, 11, 3, 64], stride: 4, pad: 2 },
+  { name: 'AlexNet conv2 27 (5x5 s1 p2, 64→192)', input: [27, 27, 64], filter: [5, 5, 64, 192], stride: 1, pad: 2 },
+  { name: 'VGG 3x3 56 (s1 p1, 64→64)', input: [56, 56, 64], filter: [3, 3, 64, 64], stride: 1, pad: 1 },
+  { name: 'ResNet 3x3 s2 56 (p1, 64→128)', input: [56, 56, 64], filter: [3, 3, 64, 128], stride: 2, pad: 1 },
+  { name: 'SPA stage 0 256 (7x7 s2, 3→7)', input: [256, 256, 3], filter: [7, 7, 3, 7], stride: 2, pad: 'valid' },
+  { name: 'SPA stage 3 30 (3x3 s2, 17→96)', input: [30, 30, 17], filter: [3, 3, 17, 96], stride: 2, pad: 'valid' },
+  // conv2dTranspose of the mab head = Conv2DBackpropInput with the head's input as dy (256 input: 14→33, 67→135→271).
+  { name: 'SPA head ConvT k7 14→33 (48→17)', input: [33, 33, 17], filter: [7, 7, 17, 48], stride: 2, pad: 'valid' },
+  { name: 'SPA head ConvT k3 135→271 (7→3)', input: [271, 271, 3], filter: [3, 3, 3, 7], stride: 2, pad: 'valid' },
+];
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
+  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  for (let i = 0; i < values.length; i++) values[i] = rng.normal(0, 1);
+  return tf.tensor(values, shape);
+}
+
+/** Median wall time in ms of `run` (after one warm-up call) over `reps` calls. */
+function time(run: () => tf.Tensor, reps: number): number {
+  const warmUp = run();
+  warmUp.dataSync();
+  warmUp.dispose();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    const out = run();
+    out.dataSync();
+    times.push(performance.now() - start);
+    out.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const batch = option('batch', 16);
+  const reps = option('reps', 3);
+  await initBackend('wasm');
+  const info = await backendInfo();
+  console.log(`wasm backend: SIMD ${info.simd}, threads ${info.threads}; batch ${batch}; median of ${reps} (after a warm-up); ms`);
+  console.log('| shape | forward conv | input grad patched | input grad stock | speedup | filter grad patched | filter grad stock (cpu backend) | speedup |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const rng = Rng.derive(1, 'bench-kernels');
+  for (const s of SHAPES) {
+    const xShape: Shape4 = [batch, ...s.input];
+    const info4 = tf.backend_util.computeConv2DInfo(xShape, s.filter, s.stride, 1, s.pad);
+    const x = randomTensor(rng, xShape);
+    const w = randomTensor(rng, s.filter);
+    const dy = randomTensor(rng, info4.outShape);
+    const attrs = { strides: s.stride, pad: s.pad, dataFormat: 'NHWC' };
+    const forward = () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s.stride, s.pad);
+    const input = () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as tf.Tensor;
+    const filter = () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: s.filter } as never) as tf.Tensor;
+
+    const forwardMs = time(forward, reps);
+    const inputMs = time(input, reps);
+    const filterMs = time(filter, reps);
+    setWasmKernelPatches(false);
+    const inputStockMs = time(input, Math.min(reps, 1));
+    setWasmKernelPatches(true);
+    await initBackend('cpu');
+    const filterStockMs = time(filter, 1);
+    await initBackend('wasm');
+    const f = (v: number) => v.toFixed(v < 10 ? 1 : 0);
+    console.log(`| ${s.name} | ${f(forwardMs)} | ${f(inputMs)} | ${f(inputStockMs)} | ${(inputStockMs / inputMs).toFixed(1)}× | ${f(filterMs)} | ${f(filterStockMs)} | ${(filterStockMs / filterMs).toFixed(1)}× |`);
+    tf.dispose([x, w, dy]);
+  }
+}
+
+await main();
