@@ -47,11 +47,11 @@ const paper: Record<Arch, Hyper> = {
  * dataset in minutes on two cores (found by experiment, see README); optimiser settings stay the paper's.
  */
 const small: Record<Arch, Hyper> = {
-  resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, epochs: 6, branchEpochs: 4 },
+  resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, lr: 2e-3, batchSize: 16, epochs: 12, branchEpochs: 4 },
   alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
   'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
   vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 8, branchEpochs: 4 },
-  spa: { ...paper.spa, inputSize: 64, epochs: 40, minEpoch: 4 },
+  spa: { ...paper.spa, inputSize: 128, epochs: 40, minEpoch: 4 },
 };
 
 export function hyperFor(arch: Arch, profile: Profile): Hyper {
