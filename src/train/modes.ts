@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../io/index.js';
+import { Rng } from '../rng/index.js';
 import type { Model } from '../nn/model.js';
 import { Adam } from './adam.js';
 import type { TrainingData } from './data.js';
@@ -182,7 +183,7 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
 
 /** Seed of branch b: its own data order, validation draws and dropout masks. */
 export function branchSeed(seed: number, branch: number): number {
-  return (seed * 1000 + branch) >>> 0;
+  return Rng.derive(seed, 'train', 'branch', branch).nextUint32();
 }
 
 /**
