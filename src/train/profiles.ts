@@ -48,9 +48,9 @@ const paper: Record<Arch, Hyper> = {
  */
 const small: Record<Arch, Hyper> = {
   resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, lr: 2e-3, batchSize: 16, epochs: 12, branchEpochs: 4 },
-  alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
-  'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
-  vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 8, branchEpochs: 4 },
+  alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, epochs: 12, branchEpochs: 4 },
+  'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, epochs: 12, branchEpochs: 4 },
+  vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, epochs: 8, branchEpochs: 4 },
   spa: { ...paper.spa, inputSize: 128, epochs: 40, minEpoch: 4 },
 };
 
