@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../io/index.js';
 import { register as generate } from './generate.js';
 import { register as models } from './models.js';
+import { register as score } from './score.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
 import { register as train } from './train.js';
@@ -16,7 +17,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start, models, train, evalModel];
+const commands: Array<(p: Command) => void> = [generate, show, start, models, score, train, evalModel];
 for (const register of commands) register(program);
 
 try {

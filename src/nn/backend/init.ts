@@ -5,7 +5,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
 import { GRADIENT_FIXES } from './gradient-fixes.js';
-import { maxPoolGradConfig } from './pool-grad.js';
+import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
@@ -21,6 +21,7 @@ const WASM_PATCHES: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
+  avgPoolGradConfig('wasm'),
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
@@ -39,7 +40,8 @@ let gradientsRegistered: Promise<void> | undefined;
 /**
  * tfjs-core's Node bundle registers no gradients and no chained tensor methods (the @tensorflow/tfjs umbrella
  * package normally does), so tfjs-core's own definitions are loaded from its ESM build; then fiveband's
- * gradient fixes replace or add to them, and the cpu backend gets correct resize gradients (see resize-grad.ts).
+ * gradient fixes replace or add to them, and the cpu backend gets correct average-pool and resize gradients
+ * (see pool-grad.ts, resize-grad.ts).
  * Once per thread.
  */
 function registerGradients(): Promise<void> {
@@ -49,7 +51,7 @@ function registerGradients(): Promise<void> {
     // Chained methods (t.reshape(...)); some of tfjs-core's gradients call them.
     await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
     for (const config of GRADIENT_FIXES) tf.registerGradient(config);
-    for (const config of resizeGradConfigs('cpu')) {
+    for (const config of [avgPoolGradConfig('cpu'), ...resizeGradConfigs('cpu')]) {
       tf.unregisterKernel(config.kernelName, 'cpu');
       tf.registerKernel(config);
     }

@@ -22,6 +22,8 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  const best = new Float32Array(C);
+  const at = new Int32Array(C);
   return makeFilled(backend, x.shape, 'float32', [dy, x], (dx, dyv, xv) => {
     for (let b = 0; b < batchSize; b++) {
       for (let r = 0; r < OH; r++) {
@@ -30,21 +32,23 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
         for (let c = 0; c < OW; c++) {
           const c0 = Math.max(0, c * sw - left);
           const c1 = Math.min(W, c * sw - left + kw);
-          const dyBase = ((b * OH + r) * OW + c) * C;
-          for (let ch = 0; ch < C; ch++) {
-            let best = Number.NEGATIVE_INFINITY;
-            let at = -1;
-            for (let i = r0; i < r1; i++) {
-              for (let j = c0; j < c1; j++) {
-                const k = ((b * H + i) * W + j) * C + ch;
-                if (xv![k]! > best) {
-                  best = xv![k]!;
-                  at = k;
+          best.fill(Number.NEGATIVE_INFINITY);
+          at.fill(-1);
+          // Channels innermost: contiguous reads, one running maximum per channel.
+          for (let i = r0; i < r1; i++) {
+            for (let j = c0; j < c1; j++) {
+              const base = ((b * H + i) * W + j) * C;
+              for (let ch = 0; ch < C; ch++) {
+                const v = xv![base + ch]!;
+                if (v > best[ch]!) {
+                  best[ch] = v;
+                  at[ch] = base + ch;
                 }
               }
             }
-            if (at >= 0) dx[at] += dyv![dyBase + ch]!;
           }
+          const dyBase = ((b * OH + r) * OW + c) * C;
+          for (let ch = 0; ch < C; ch++) if (at[ch]! >= 0) dx[at[ch]!] += dyv![dyBase + ch]!;
         }
       }
     }
@@ -56,3 +60,45 @@ export const maxPoolGradConfig: tf.KernelConfig = {
   backendName: 'wasm',
   kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
 };
+
+/**
+ * The adjoint of tfjs's average pooling, which divides each window by the number of its pixels inside the
+ * image (padding excluded). Stock AvgPoolGrad, on both backends, divides by the full window size instead, so
+ * with 'same' or numeric padding its gradient at the borders did not match the forward.
+ */
+function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
+  const backend = args.backend as tf.KernelBackend;
+  const attrs = args.attrs as PoolGradAttrs;
+  const dy = args.inputs.dy!;
+  const x = args.inputs.input!;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const dyv = backend.readSync(dy.dataId) as Float32Array;
+  const dx = new Float32Array(tf.util.sizeFromShape(x.shape));
+  for (let b = 0; b < batchSize; b++) {
+    for (let r = 0; r < OH; r++) {
+      const r0 = Math.max(0, r * sh - top);
+      const r1 = Math.min(H, r * sh - top + kh);
+      for (let c = 0; c < OW; c++) {
+        const c0 = Math.max(0, c * sw - left);
+        const c1 = Math.min(W, c * sw - left + kw);
+        const scale = 1 / ((r1 - r0) * (c1 - c0));
+        const dyBase = ((b * OH + r) * OW + c) * C;
+        for (let i = r0; i < r1; i++) {
+          for (let j = c0; j < c1; j++) {
+            const base = ((b * H + i) * W + j) * C;
+            for (let ch = 0; ch < C; ch++) dx[base + ch] += dyv[dyBase + ch]! * scale;
+          }
+        }
+      }
+    }
+  }
+  return { dataId: backend.write(dx, x.shape, 'float32'), shape: x.shape, dtype: 'float32' };
+}
+
+export function avgPoolGradConfig(backendName: string): tf.KernelConfig {
+  return { kernelName: tf.AvgPoolGrad, backendName, kernelFunc: avgPoolGrad as unknown as tf.KernelFunc };
+}

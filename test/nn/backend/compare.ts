@@ -60,3 +60,14 @@ export function convStepGradients(): number[][] {
   tf.dispose(grads);
   return values;
 }
+
+/**
+ * The gradient of Σ op(x)·weights w.r.t. x for a per-image linear op, computed from the forward alone: column i
+ * of the op's matrix is op applied to the i-th unit image. `weights` is [n, ...outShape]; returns [n, h·w·c].
+ */
+export function adjointByImpulses(op: (x: tf.Tensor4D) => tf.Tensor4D, imageShape: [number, number, number], weights: tf.Tensor): tf.Tensor {
+  const size = imageShape[0] * imageShape[1] * imageShape[2];
+  const impulses = tf.reshape(tf.cast(tf.oneHot(tf.range(0, size, 1, 'int32'), size), 'float32'), [size, ...imageShape]) as tf.Tensor4D;
+  const columns = tf.reshape(op(impulses), [size, -1]);
+  return tf.matMul(tf.reshape(weights, [weights.shape[0]!, -1]), columns, false, true);
+}

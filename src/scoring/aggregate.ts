@@ -1,0 +1,111 @@
+import type { Degeneracy } from './adjust.js';
+import type { SampleScores } from './fiveband.js';
+import { argmax, npMean, npStd } from './numpy.js';
+
+/** Per-sample aggregate over the sweep (spec §3.6): mu = mean, u = best, u1 = index of the first best. */
+export interface SampleSummary {
+  Amu: number; Au: number; Au1: number;
+  Rmu: number; Ru: number; Ru1: number;
+  Pmu: number; Pu: number; Pu1: number;
+}
+
+export function summariseSample(scores: SampleScores): SampleSummary {
+  const { A, R, P } = scores;
+  return {
+    Amu: npMean(A), Au: A[argmax(A)]!, Au1: argmax(A),
+    Rmu: npMean(R), Ru: R[argmax(R)]!, Ru1: argmax(R),
+    Pmu: npMean(P), Pu: P[argmax(P)]!, Pu1: argmax(P),
+  };
+}
+
+/** True and predicted class of a sample, when known. */
+export interface SampleLabels {
+  y0: number | null;
+  yPred: number | null;
+}
+
+/** ROC points of one method: per threshold set, mean recall and mean FPR over all samples. */
+export function rocPoints(samples: readonly SampleScores[]): { recall: Float64Array; fpr: Float64Array } {
+  const steps = samples[0]?.A.length ?? 0;
+  const recall = new Float64Array(steps);
+  const fpr = new Float64Array(steps);
+  for (let m = 0; m < steps; m++) {
+    recall[m] = npMean(samples.map((s) => s.R[m]!));
+    fpr[m] = npMean(samples.map((s) => s.FPR[m]!));
+  }
+  return { recall, fpr };
+}
+
+/** Means and population standard deviations of the per-sample values of one group of samples. */
+export interface GroupStatistics {
+  n: number;
+  mean: Record<string, number | null>;
+  std: Record<string, number | null>;
+  /** For columns that can be undefined (extra metrics): how many samples had a value. */
+  defined: Record<string, number>;
+}
+
+export interface MethodSummary {
+  method: string;
+  n: number;
+  /** Heatmaps whose channel adjustment was degenerate, scored as all band 0 (ids listed). */
+  degenerate: Record<Exclude<Degeneracy, 'none'>, string[]>;
+  /**
+   * The §3.7 filters: all samples; only correct predictions; excluding class 9 (the empty cell type, whose
+   * ground truth is all 0 so R = P = 0 by construction); both. Filters needing labels are null without them.
+   */
+  groups: {
+    all: GroupStatistics;
+    correct: GroupStatistics | null;
+    excluding_class_9: GroupStatistics | null;
+    correct_excluding_class_9: GroupStatistics | null;
+  };
+}
+
+export const SUMMARY_COLUMNS = ['Amu', 'Au', 'Rmu', 'Ru', 'Pmu', 'Pu'] as const;
+
+export function summariseMethod(
+  method: string, ids: readonly string[], samples: readonly SampleScores[], summaries: readonly SampleSummary[],
+  labels: readonly SampleLabels[] | null, metricColumns: readonly string[],
+): MethodSummary {
+  const degenerate: MethodSummary['degenerate'] = { 'all-zero': [], cancelled: [] };
+  samples.forEach((s, i) => {
+    if (s.degeneracy !== 'none') degenerate[s.degeneracy].push(ids[i]!);
+  });
+  const all = samples.map((_, i) => i);
+  const group = (keep: (label: SampleLabels) => boolean): GroupStatistics | null => {
+    if (!labels) return null;
+    return statistics(all.filter((i) => keep(labels[i]!)), samples, summaries, metricColumns);
+  };
+  const hasLabels = labels !== null && labels.every((l) => l.y0 !== null && l.yPred !== null);
+  const hasTrue = labels !== null && labels.every((l) => l.y0 !== null);
+  return {
+    method,
+    n: samples.length,
+    degenerate,
+    groups: {
+      all: statistics(all, samples, summaries, metricColumns),
+      correct: hasLabels ? group((l) => l.y0 === l.yPred) : null,
+      excluding_class_9: hasTrue ? group((l) => l.y0 !== 9) : null,
+      correct_excluding_class_9: hasLabels ? group((l) => l.y0 === l.yPred && l.y0 !== 9) : null,
+    },
+  };
+}
+
+function statistics(
+  indices: readonly number[], samples: readonly SampleScores[], summaries: readonly SampleSummary[],
+  metricColumns: readonly string[],
+): GroupStatistics {
+  const stats: GroupStatistics = { n: indices.length, mean: {}, std: {}, defined: {} };
+  const put = (column: string, values: number[]) => {
+    stats.mean[column] = values.length > 0 ? npMean(values) : null;
+    stats.std[column] = values.length > 0 ? npStd(values) : null;
+  };
+  for (const column of SUMMARY_COLUMNS) put(column, indices.map((i) => summaries[i]![column]));
+  for (const column of metricColumns) {
+    const values = indices.map((i) => samples[i]!.metrics[column]).filter((v): v is number => v !== null && v !== undefined);
+    put(column, values);
+    stats.defined[column] = values.length;
+  }
+  return stats;
+}

@@ -1,0 +1,26 @@
+// Five-band scoring (spec §3.2–3.7): plain arrays in, scores out; no tfjs.
+export {
+  PRESETS, GROUND_TRUTH_THRESHOLDS, presetSetting, thresholdSweep, validateSetting,
+  type ScoreSetting, type Thresholds, type ChannelAdjustment,
+} from './settings.js';
+export { adjustHeatmap, type Degeneracy, type HeatmapData } from './adjust.js';
+export { band, toTruthBands, type TruthData } from './bands.js';
+export { FivebandScorer, EPS, type SampleScores } from './fiveband.js';
+export {
+  scoreHeatmaps, findNonFiniteSamples, defaultWorkerCount, createScoringPool,
+  type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions, type ProgressCallback,
+} from './batch.js';
+export {
+  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
+  type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics,
+} from './aggregate.js';
+export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
+export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
+export { pythonFloat } from './csv.js';
+export {
+  renderOutputs, writeOutputs, formatSummaryTable, methodFiles,
+  type ScoreRun, type OutputOptions, type ScoreSummaryFile,
+} from './outputs.js';
+export {
+  readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+} from './inputs.js';

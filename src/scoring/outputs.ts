@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import { UserError, writeFileAtomic } from '../io/index.js';
+import {
+  rocPoints, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
+} from './aggregate.js';
+import { csvField, csvFloat, csvLine } from './csv.js';
+import { EPS, type SampleScores } from './fiveband.js';
+import { GROUND_TRUTH_THRESHOLDS, thresholdSweep, type ScoreSetting } from './settings.js';
+
+/** Everything one scoring run produced: per method, the scores of samples 0 … n−1 (same order as `ids`). */
+export interface ScoreRun {
+  setting: ScoreSetting;
+  ids: readonly string[];
+  /** Per sample true/predicted class, or null when no labels were given. */
+  labels: readonly SampleLabels[] | null;
+  methods: ReadonlyArray<{ method: string; scores: readonly SampleScores[] }>;
+  metricColumns: readonly string[];
+}
+
+export interface OutputOptions {
+  /** Write the reference's unnamed pandas index column (0, 1, …) first in the V1 per-sample CSVs. */
+  pandasIndex?: boolean;
+  /** Write the long per-threshold CSV (one row per sample × method × threshold set); default true. */
+  long?: boolean;
+}
+
+/** The summary.json content: the run's setting and, per method, the MethodSummary. */
+export interface ScoreSummaryFile {
+  setting: ScoreSetting & { thresholds: number[][] };
+  ground_truth_thresholds: readonly number[];
+  eps: number;
+  channel_sum: 'float64';
+  n: number;
+  labels: boolean;
+  metric_columns: readonly string[];
+  files: Record<string, string>;
+  methods: Record<string, MethodSummary & { roc_file: string; per_sample_file: string }>;
+}
+
+const METHOD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+
+/** File names written for a method (checked to be safe as file names). */
+export function methodFiles(method: string): { perSample: string; roc: string } {
+  if (!METHOD_NAME.test(method)) throw new UserError(`method name "${method}" must be letters, digits and _ . + - only`);
+  return { perSample: `${method}.csv`, roc: `roc_${method}.csv` };
+}
+
+/**
+ * Renders every output file of a run in memory: per method `<method>.csv` (the reference V1 columns) and
+ * `roc_<method>.csv`; `scores_long.csv`; `metrics.csv` when extra metrics ran; `summary.json`.
+ * Returns file name → content (string or byte parts), so that nothing is written before all is ready.
+ */
+export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { files: Map<string, string | string[]>; summary: ScoreSummaryFile } {
+  const files = new Map<string, string | string[]>();
+  const thresholds = thresholdSweep(run.setting);
+  const T = run.setting.steps;
+  const labelOf = (i: number) => run.labels?.[i] ?? { y0: null, yPred: null };
+  // The reference writes int(pred_is_correct): 1 or 0.
+  const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred ? 1 : 0);
+  const summary: ScoreSummaryFile = {
+    setting: { ...run.setting, thresholds: Array.from({ length: T }, (_, m) => Array.from(thresholds.subarray(4 * m, 4 * m + 4))) },
+    ground_truth_thresholds: GROUND_TRUTH_THRESHOLDS,
+    eps: EPS,
+    channel_sum: 'float64',
+    n: run.ids.length,
+    labels: run.labels !== null,
+    metric_columns: run.metricColumns,
+    files: {},
+    methods: {},
+  };
+
+  const v1Header = ['id', 'y0', 'y_pred', 'pred_is_correct', 'Amu', 'Au', 'Au1', 'Rmu', 'Ru', 'Ru1', 'Pmu', 'Pu', 'Pu1'];
+  const longParts: string[] = [csvLine(['id', 'y0', 'y_pred', 'pred_is_correct', 'xai_method', 'threshold_index', 'g0', 'g1', 'g2', 'g3',
+    'pixel_acc', 'recall', 'precision', 'FPR', 'TP', 'FP', 'TN', 'FN'])];
+  const metricParts: string[] = [csvLine(['id', 'y0', 'y_pred', 'xai_method', 'degeneracy', 'best_threshold_index', ...run.metricColumns])];
+
+  for (const { method, scores } of run.methods) {
+    if (scores.length !== run.ids.length) throw new Error(`${method}: ${scores.length} scores for ${run.ids.length} ids`);
+    const names = methodFiles(method);
+    const summaries = scores.map(summariseSample);
+    const rows = [csvLine(options.pandasIndex ? ['', ...v1Header] : v1Header)];
+    scores.forEach((s, i) => {
+      const l = labelOf(i);
+      const q = summaries[i]!;
+      const fields = [
+        csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(correctOf(l)),
+        csvFloat(q.Amu), csvFloat(q.Au), String(q.Au1), csvFloat(q.Rmu), csvFloat(q.Ru), String(q.Ru1),
+        csvFloat(q.Pmu), csvFloat(q.Pu), String(q.Pu1),
+      ];
+      rows.push(csvLine(options.pandasIndex ? [String(i), ...fields] : fields));
+      if (options.long ?? true) {
+        const prefix = `${fields.slice(0, 4).join(',')},${csvField(method)}`;
+        for (let m = 0; m < T; m++) {
+          const c = s.counts;
+          longParts.push(`${prefix},${m},${csvFloat(thresholds[4 * m]!)},${csvFloat(thresholds[4 * m + 1]!)},${csvFloat(thresholds[4 * m + 2]!)},` +
+            `${csvFloat(thresholds[4 * m + 3]!)},${csvFloat(s.A[m]!)},${csvFloat(s.R[m]!)},${csvFloat(s.P[m]!)},${csvFloat(s.FPR[m]!)},` +
+            `${c[4 * m]},${c[4 * m + 1]},${c[4 * m + 2]},${c[4 * m + 3]}\n`);
+        }
+      }
+      if (run.metricColumns.length > 0) {
+        let best = 0;
+        for (let m = 1; m < T; m++) if (s.A[m]! > s.A[best]!) best = m;
+        metricParts.push(csvLine([csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(method), s.degeneracy, String(best),
+          ...run.metricColumns.map((column) => csvFloat(s.metrics[column] ?? null))]));
+      }
+    });
+    files.set(names.perSample, rows);
+
+    const roc = rocPoints(scores);
+    const rocRows = [csvLine(['threshold_index', 'g0', 'g1', 'g2', 'g3', 'mean_recall', 'mean_FPR'])];
+    for (let m = 0; m < T; m++) {
+      rocRows.push(csvLine([String(m), ...Array.from(thresholds.subarray(4 * m, 4 * m + 4), csvFloat), csvFloat(roc.recall[m]!), csvFloat(roc.fpr[m]!)]));
+    }
+    files.set(names.roc, rocRows);
+    summary.methods[method] = {
+      ...summariseMethod(method, run.ids, scores, summaries, run.labels, run.metricColumns),
+      per_sample_file: names.perSample,
+      roc_file: names.roc,
+    };
+  }
+  if (options.long ?? true) {
+    files.set('scores_long.csv', longParts);
+    summary.files.long = 'scores_long.csv';
+  }
+  if (run.metricColumns.length > 0) {
+    files.set('metrics.csv', metricParts);
+    summary.files.metrics = 'metrics.csv';
+  }
+  summary.files.summary = 'summary.json';
+  files.set('summary.json', `${compactJson(summary)}\n`);
+  return { files, summary };
+}
+
+/** Renders all outputs, then writes each atomically into `dir`; returns the paths written. */
+export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOptions = {}): Promise<{ paths: string[]; summary: ScoreSummaryFile }> {
+  const { files, summary } = renderOutputs(run, options);
+  const paths: string[] = [];
+  for (const [name, content] of files) {
+    const path = join(dir, name);
+    await writeFileAtomic(path, typeof content === 'string' ? content : chunked(content));
+    paths.push(path);
+  }
+  return { paths, summary };
+}
+
+/** A plain-text table of the per-method means (± population std) over all samples. */
+export function formatSummaryTable(summary: ScoreSummaryFile): string {
+  const columns = [...SUMMARY_COLUMNS, ...summary.metric_columns.filter((c) => c.endsWith('_b2'))];
+  const header = ['method', 'n', ...columns, 'degenerate'];
+  const rows = Object.entries(summary.methods).map(([method, s]) => [
+    method, String(s.n),
+    ...columns.map((c) => {
+      const mean = s.groups.all.mean[c];
+      const std = s.groups.all.std[c];
+      return mean === null || mean === undefined ? '-' : `${mean.toFixed(3)}±${(std ?? 0).toFixed(3)}`;
+    }),
+    String(s.degenerate['all-zero'].length + s.degenerate.cancelled.length),
+  ]);
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, k) => cell.padEnd(widths[k]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** Joins many short lines into ~1 MB buffers, so large CSVs are written in few calls. */
+function chunked(lines: readonly string[]): Buffer[] {
+  const out: Buffer[] = [];
+  let batch: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    batch.push(line);
+    length += line.length;
+    if (length >= 1 << 20) {
+      out.push(Buffer.from(batch.join(''), 'utf8'));
+      batch = [];
+      length = 0;
+    }
+  }
+  if (batch.length > 0) out.push(Buffer.from(batch.join(''), 'utf8'));
+  return out;
+}
+
+/** JSON with two-space indentation, but arrays of plain values (thresholds, id lists) kept on one line. */
+function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/\[\n\s+([^[\]{}]*?)\n\s*\]/g, (_, inner: string) => `[${inner.split(/,\n\s+/).join(', ')}]`);
+}
