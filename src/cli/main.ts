@@ -1,12 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../io/index.js';
+import { register as evalModel } from './eval-model.js';
+import { register as explain } from './explain.js';
 import { register as generate } from './generate.js';
 import { register as models } from './models.js';
 import { register as score } from './score.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
 import { register as train } from './train.js';
-import { register as evalModel } from './eval-model.js';
 
 /**
  * The `fiveband` command line: a thin layer over the library. Each command lives in its own file and
@@ -17,7 +18,7 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start, models, score, train, evalModel];
+const commands: Array<(p: Command) => void> = [generate, show, start, models, train, evalModel, score, explain];
 for (const register of commands) register(program);
 
 try {

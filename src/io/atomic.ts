@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { cannotRead } from './errors.js';
 import { dirname } from 'node:path';
 
 /** The temporary name used while `path` is being written; never mistaken for a finished file. */
@@ -39,4 +40,13 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Reads a whole file the user named; failure is a one-line UserError naming it. */
+export async function readUserFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
 }

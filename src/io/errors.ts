@@ -15,3 +15,8 @@ export class UserError extends Error {
 export function ensure(condition: unknown, message: string | (() => string)): asserts condition {
   if (!condition) throw new UserError(typeof message === 'function' ? message() : message);
 }
+
+/** The one-line error for a file that cannot be opened, naming the path and the system's reason. */
+export function cannotRead(path: string, err: unknown): UserError {
+  return new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+}

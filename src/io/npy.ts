@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { readUserFile, writeFileAtomic } from './atomic.js';
 import { UserError } from './errors.js';
 import { dtypeOf, type DType, type Tensor, type TypedArray } from './safetensors.js';
 
@@ -58,13 +57,7 @@ export function encodeNpy(data: TypedArray, shape: readonly number[]): Uint8Arra
 }
 
 export async function readNpy(path: string): Promise<Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  return decodeNpy(bytes, path);
+  return decodeNpy(await readUserFile(path), path);
 }
 
 export async function writeNpy(path: string, data: TypedArray, shape: readonly number[]): Promise<void> {

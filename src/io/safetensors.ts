@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { readUserFile, writeFileAtomic } from './atomic.js';
 import { UserError } from './errors.js';
 
 /** safetensors dtype names (https://github.com/huggingface/safetensors) that fiveband reads and writes. */
@@ -124,11 +123,5 @@ export async function writeSafetensors(path: string, tensors: Record<string, Ten
 }
 
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(await readUserFile(path), path);
 }

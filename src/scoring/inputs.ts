@@ -1,7 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { openDataset, SPLITS, type Split } from '../data/index.js';
-import { readNpy, readSafetensors, UserError, type Tensor } from '../io/index.js';
+import { cannotRead, readNpy, readSafetensors, readUserFile, UserError, type Tensor } from '../io/index.js';
 import { toTruthBands, type TruthData } from './bands.js';
 import type { HeatmapBatch, TruthBatch } from './batch.js';
 
@@ -36,7 +36,7 @@ export async function tensorFilesAt(path: string): Promise<string[]> {
   try {
     info = await stat(path);
   } catch (err) {
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw cannotRead(path, err);
   }
   if (!info.isDirectory()) return [path];
   const files = (await readdir(path)).filter((f) => TENSOR_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
@@ -176,11 +176,7 @@ export async function readLabelsFile(path: string): Promise<{ ids: string[] | nu
 }
 
 async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  return (await readUserFile(path)).toString('utf8');
 }
 
 /** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. Blank lines are skipped. */

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:explain`: ms per image of every attribution method, per model of the small (default)
+ * training profile, at its input size and at 224 (same width). With PyTorch importable by python3, the same
+ * methods written in plain torch autograd (bench/explain_torch.py, same weights) are timed too and
+ * our/torch ratios printed (> 1: we are slower). Torch runs 1 thread by default, like one wasm backend
+ * (explain parallelises over worker threads instead); `--torch-threads 2` to give it both cores.
+ *
+ * Protocol, both sides: one warm-up call on one image, then the best of `--repeats` timed calls on `--batch`
+ * images; target = predicted class; IG 50 steps, internal batch 16 rows; SHAP 4 baselines (GradientShap 5 draws).
+ *
+ *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backend wasm --torch-threads 1]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { predictedClasses, resolveMethods } from '../src/attribution/index.js';
+import { backendInfo, createModel, initBackend, saveModel, type Arch, type ArchSpec, type BackendName } from '../src/nn/index.js';
+import { Rng } from '../src/rng/index.js';
+import { hyperFor } from '../src/train/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    archs: { type: 'string', default: 'alexnet,vgg16,resnet34,spa' },
+    sizes: { type: 'string', default: 'default,224' },
+    methods: { type: 'string', default: 'all' },
+    backend: { type: 'string', default: 'wasm' },
+    batch: { type: 'string', default: '2' },
+    repeats: { type: 'string', default: '3' },
+    torch: { type: 'boolean', default: true },
+    'torch-threads': { type: 'string', default: '1' },
+  },
+});
+const BATCH = Number(args.batch);
+const REPEATS = Number(args.repeats);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+tf.env().set('PROD', true);
+await initBackend(args.backend as BackendName);
+const info = await backendInfo();
+const withTorch = args.torch && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
+  + `best of ${REPEATS}, ${withTorch ? `torch ${args['torch-threads']} thread(s)` : 'torch not available (python3 -c "import torch" failed)'}; ms per image\n`);
+
+const scratch = await mkdtemp(join(tmpdir(), 'fiveband-bench-explain-'));
+const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+try {
+  for (const arch of args.archs.split(',') as Arch[]) {
+    const small = hyperFor(arch, 'small');
+    for (const size of args.sizes.split(',')) {
+      const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
+      const model = createModel(spec, 0);
+      const methods = resolveMethods(args.methods, model).filter((m) => m.name !== 'mab');
+      const rng = Rng.derive(0, 'bench-explain', arch, spec.inputSize);
+      const n = spec.inputSize;
+      const x = tf.tensor4d(Float32Array.from({ length: BATCH * n * n * 3 }, () => rng.next()), [BATCH, n, n, 3]);
+      const first = tf.slice(x, [0], [1]);
+      const targets = predictedClasses(model, x);
+      const ours: Record<string, number> = {};
+      for (const method of methods) {
+        method.attribute(model, first, targets.slice(0, 1), { seed: 0 });
+        let best = Infinity;
+        for (let r = 0; r < REPEATS; r++) {
+          const t0 = performance.now();
+          method.attribute(model, x, targets, { seed: 0 });
+          best = Math.min(best, performance.now() - t0);
+        }
+        ours[method.name] = best / BATCH;
+      }
+      let theirs: Record<string, number> | null = null;
+      if (withTorch) {
+        const dir = join(scratch, `${arch}-${n}`);
+        await saveModel(dir, model);
+        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--threads', args['torch-threads'],
+          '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
+        if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+        else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);
+      }
+      tf.dispose([x, first]);
+      model.dispose();
+      const header = ['method', 'ours ms/img', ...(theirs ? ['torch ms/img', 'ours/torch'] : [])];
+      process.stdout.write(`\n${arch} ${n}×${n}, width ${spec.width}\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
+      for (const m of methods) {
+        const row = [m.name, f(ours[m.name]!)];
+        if (theirs) row.push(f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2));
+        process.stdout.write(`| ${row.join(' | ')} |\n`);
+      }
+    }
+  }
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../io/index.js';
+import type { Model } from '../nn/index.js';
+import { inputGradient, internalBatchSize, mapChunks, resolveTargets, targetScore, toAttribution } from './common.js';
+import { guidedBackpropRule } from './rules.js';
+import type { AttributionMethod } from './types.js';
+
+/**
+ * Captum LayerGradCam on the output of `layer` for rows `x`: Σ_channels (spatial mean of d target /
+ * d activation) · activation, as [n, h, w, 1] (NHWC), optionally through a ReLU.
+ */
+export function layerGradCam(model: Model, x: tf.Tensor4D, targets: readonly number[], layer: string, relu: boolean): tf.Tensor4D {
+  if (!model.layerNames.includes(layer)) {
+    throw new UserError(`unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
+  }
+  let activation: tf.Tensor | undefined;
+  tf.tidy(() => {
+    model.forward(x, { taps: { [layer]: (a) => { activation = tf.keep(a.clone()); return a; } } });
+  });
+  if (!activation) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
+  const seen = activation;
+  try {
+    if (seen.rank !== 4) throw new UserError(`layer "${layer}" is not a spatial (convolutional) layer`);
+    return tf.tidy(() => {
+      const gradient = tf.grad((zero: tf.Tensor) =>
+        targetScore(model.forward(x, { taps: { [layer]: (a) => tf.add(a, zero) } }).logits, targets))(tf.zerosLike(seen));
+      const weights = tf.mean(gradient, [1, 2], true);
+      const cam = tf.sum(tf.mul(weights, seen), 3, true) as tf.Tensor4D;
+      return relu ? tf.relu(cam) : cam;
+    });
+  } finally {
+    seen.dispose(); // kept past the tidy above, so released by hand
+  }
+}
+
+/**
+ * Source index of every output index for PyTorch's `interpolate(mode='nearest')` given a size:
+ * floor(i · (in / out)) in float32, capped at in − 1 (exact shortcuts for equal size and 2×, as PyTorch).
+ */
+export function nearestIndices(inSize: number, outSize: number): number[] {
+  const scale = Math.fround(inSize / outSize);
+  return Array.from({ length: outSize }, (_, i) => {
+    if (outSize === inSize) return i;
+    if (outSize === 2 * inSize) return i >> 1;
+    return Math.min(Math.floor(Math.fround(i * scale)), inSize - 1);
+  });
+}
+
+/**
+ * Captum GuidedGradCam: ReLU(LayerGradCam(layer)) upsampled to the input size with nearest interpolation,
+ * times GuidedBackprop. Layer: the model's first convolution (the reference's `select_first_layer`) unless
+ * `options.layer` names another.
+ */
+export const guidedGradCam: AttributionMethod = {
+  name: 'GuidedGradCam',
+  random: false,
+  appliesTo: () => true,
+  attribute(model, inputs, target, options) {
+    const targets = resolveTargets(model, inputs, target);
+    const layer = options?.layer ?? model.firstConv;
+    const size = model.spec.inputSize;
+    return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
+      const x = tf.slice(inputs, [start], [end - start]);
+      const rowTargets = targets.slice(start, end);
+      const cam = layerGradCam(model, x, rowTargets, layer, true);
+      const upsampled = tf.gather(tf.gather(cam, nearestIndices(cam.shape[1], size), 1), nearestIndices(cam.shape[2], size), 2);
+      return tf.mul(inputGradient(model, x, rowTargets, guidedBackpropRule), upsampled) as tf.Tensor4D;
+    })));
+  },
+};

@@ -1,0 +1,13 @@
+// Attribution methods with Captum's semantics (spec §3.1) and the mabCAM decode (§4.3).
+export type { Attribution, AttributeOptions, AttributionMethod } from './types.js';
+export { getMethod, methodNames, resolveMethods } from './registry.js';
+export { predictedClasses } from './common.js';
+export { guidedBackpropRule, deconvolutionRule, DeepLiftRescaleRule, DEEPLIFT_EPS } from './rules.js';
+export { gaussLegendre01 } from './gauss-legendre.js';
+export { layerGradCam, nearestIndices } from './guided-gradcam.js';
+export { MAB_BAND_VALUES } from './mab.js';
+export {
+  explainDataset, runExplainTask, attributionFile, ATTRIBUTIONS_DIR,
+  type ExplainOptions, type ExplainConfig, type ExplainResult, type ExplainProgress,
+} from './explain.js';
+export { scoreAttributions, paperPresets, type ScoreAttributionsOptions } from './explain-score.js';

@@ -1,0 +1,88 @@
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Command } from 'commander';
+import { explainDataset, methodNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
+import { SPLITS, type Split } from '../data/index.js';
+import { ensure } from '../io/index.js';
+import { formatSummaryTable } from '../scoring/index.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
+import { parseCount } from './generate.js';
+import { createProgress } from './progress.js';
+
+function parseChoice<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
+  return (text: string) => {
+    ensure((choices as readonly string[]).includes(text), `${name} must be one of ${choices.join(', ')}, got "${text}"`);
+    return text as T;
+  };
+}
+
+interface ExplainFlags {
+  model: string;
+  data: string;
+  split: Split;
+  methods: string;
+  out: string;
+  target: 'pred' | 'true';
+  score: boolean;
+  seed: number;
+  workers: number;
+  batch: number;
+  internalBatch?: number;
+  layer?: string;
+  steps: number;
+  backend: BackendName;
+}
+
+export function register(program: Command): void {
+  program
+    .command('explain')
+    .description('run attribution methods (Captum semantics) over a dataset split and write n×3×H×W safetensors per shard and method')
+    .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json, as written by fiveband train)')
+    .requiredOption('--data <dir>', 'dataset folder (as written by fiveband generate)')
+    .requiredOption('--out <dir>', 'output folder: attributions/<method>/shard-XXXX.safetensors (resumed if present)')
+    .option('--split <name>', `dataset split (${SPLITS.join(', ')})`, parseChoice('--split', SPLITS), 'test' as Split)
+    .option('--methods <list>', `all, or a comma-separated list of: ${methodNames.join(', ')}`, 'all')
+    .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
+    .option('--no-score', 'only write the attributions, do not score them')
+    .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
+    .option('--workers <k>', 'worker threads (default: all cores; the output does not depend on it)', parseCount('--workers', 1), availableParallelism())
+    .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
+    .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass (default: up to 16, fewer for large activations)', parseCount('--internal-batch', 1))
+    .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
+    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50)
+    .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
+    .action(async (flags: ExplainFlags) => {
+      const t0 = Date.now();
+      tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
+      const progress = createProgress('explain');
+      let result: ExplainResult;
+      try {
+        result = await explainDataset({
+          modelDir: flags.model, dataDir: flags.data, split: flags.split, methods: flags.methods, outDir: flags.out,
+          target: flags.target, seed: flags.seed, workers: flags.workers, batch: flags.batch,
+          internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend,
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(
+        `attributions ${flags.out}/attributions: ${result.methods.join(', ')} on ${flags.split}; ` +
+          `wrote ${result.computed.length} files, kept ${result.skipped.length} verified files in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
+      if (!flags.score) return;
+      const scoring = createProgress('score');
+      try {
+        const scored = await scoreAttributions({
+          outDir: flags.out, dataDir: flags.data, split: flags.split, arch: result.config.spec.arch, methods: result.methods,
+          workers: flags.workers, onProgress: scoring.update,
+        });
+        scoring.stop();
+        for (const { preset, summary } of scored) {
+          process.stdout.write(`\nscores, setting ${preset} (${summary.setting.steps} threshold sets), in ${flags.out}/scores/${preset}:\n${formatSummaryTable(summary)}\n`);
+        }
+      } finally {
+        scoring.stop();
+      }
+    });
+}

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { explainDataset, scoreAttributions, type ExplainOptions } from '../../src/attribution/index.js';
+import { generateDataset, openDataset } from '../../src/data/index.js';
+import { readSafetensors } from '../../src/io/index.js';
+import { createModel, initBackend, saveModel, type ArchSpec } from '../../src/nn/index.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
+const SIZE = 64;
+
+function fiveband(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let root: string;
+let data: string;
+const models: Record<string, string> = {};
+
+before(async () => {
+  await initBackend('cpu');
+  root = await mkdtemp(join(tmpdir(), 'fiveband-explain-'));
+  data = join(root, 'data');
+  await generateDataset({ out: data, size: SIZE, seed: 2, shards: { train: 0, val: 0, test: 2 }, perShard: 3, workers: 1 });
+  const specs: Record<string, ArchSpec> = {
+    spa: { arch: 'spa', inputSize: SIZE, numClasses: 10, width: 1 },
+    alexnet: { arch: 'alexnet', inputSize: SIZE, numClasses: 10, width: 0.0625 },
+    resized: { arch: 'spa', inputSize: 48, numClasses: 10, width: 1 },
+    wrongClasses: { arch: 'spa', inputSize: SIZE, numClasses: 3, width: 1 },
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    models[name] = join(root, name);
+    const model = createModel(spec, 1);
+    await saveModel(models[name], model);
+    model.dispose();
+  }
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const base = (out: string, extra: Partial<ExplainOptions> = {}): ExplainOptions => ({
+  modelDir: models.spa!, dataDir: data, split: 'test', methods: 'Saliency,GradientShap,mab', outDir: out, target: 'pred',
+  seed: 4, workers: 1, batch: 2, internalBatchSize: 16, steps: 4, backend: 'cpu', ...extra,
+});
+
+async function filesOf(out: string): Promise<Record<string, Buffer>> {
+  const result: Record<string, Buffer> = {};
+  for (const method of await readdir(join(out, 'attributions'), { withFileTypes: true })) {
+    if (!method.isDirectory()) continue;
+    for (const f of await readdir(join(out, 'attributions', method.name))) {
+      result[`${method.name}/${f}`] = await readFile(join(out, 'attributions', method.name, f));
+    }
+  }
+  return result;
+}
+
+describe('explainDataset', () => {
+  it('writes n×c×N×N float32 files with ids, labels, predictions and targets; target pred or true', async () => {
+    const out = join(root, 'pred');
+    const result = await explainDataset(base(out));
+    assert.deepEqual(result.methods, ['Saliency', 'GradientShap', 'mab']);
+    assert.equal(result.computed.length, 6);
+    const dataset = await openDataset(data);
+    const shard = await dataset.readShard('test', 1);
+    const saliency = await readSafetensors(join(out, 'attributions', 'Saliency', 'shard-0001.safetensors'));
+    assert.deepEqual(saliency.tensors.attributions!.shape, [3, 3, SIZE, SIZE]);
+    assert.equal(saliency.tensors.attributions!.dtype, 'F32');
+    assert.deepEqual(JSON.parse(saliency.metadata.ids!), shard.ids);
+    assert.deepEqual(JSON.parse(saliency.metadata.labels!), Array.from(shard.labels));
+    assert.deepEqual(JSON.parse(saliency.metadata.targets!), JSON.parse(saliency.metadata.predicted!));
+    assert.ok((saliency.tensors.attributions!.data as Float32Array).every((v) => v >= 0), 'Saliency is absolute');
+    const mab = await readSafetensors(join(out, 'attributions', 'mab', 'shard-0000.safetensors'));
+    assert.deepEqual(mab.tensors.attributions!.shape, [3, 1, SIZE, SIZE]);
+    assert.ok((mab.tensors.attributions!.data as Float32Array).every((v) => [0, Math.fround(0.4), Math.fround(0.9)].includes(v)));
+
+    // A model of another input size explains the resized images (as the reference's 224-pixel AlexNet / VGG).
+    const resizedOut = join(root, 'resized');
+    await explainDataset(base(resizedOut, { methods: 'Saliency', modelDir: models.resized! }));
+    const resized = await readSafetensors(join(resizedOut, 'attributions', 'Saliency', 'shard-0000.safetensors'));
+    assert.deepEqual(resized.tensors.attributions!.shape, [3, 3, 48, 48]);
+    const [scored] = await scoreAttributions({ outDir: resizedOut, dataDir: data, split: 'test', arch: 'spa', methods: ['Saliency'], workers: 1 });
+    assert.equal(scored!.preset, 'v2');
+    assert.equal(scored!.summary.n, 6);
+
+    const trueOut = join(root, 'true');
+    await explainDataset(base(trueOut, { methods: 'Saliency', target: 'true' }));
+    const byTrue = await readSafetensors(join(trueOut, 'attributions', 'Saliency', 'shard-0001.safetensors'));
+    assert.deepEqual(JSON.parse(byTrue.metadata.targets!), Array.from(shard.labels));
+  });
+
+  it('gives byte-identical files with 1 or 2 worker threads, and resumes only missing or damaged files', async () => {
+    const one = join(root, 'one');
+    const two = join(root, 'two');
+    await explainDataset(base(one, { methods: 'DeepLiftShap,GuidedGradCam', modelDir: models.alexnet! }));
+    await explainDataset(base(two, { methods: 'DeepLiftShap,GuidedGradCam', modelDir: models.alexnet!, workers: 2 }));
+    const reference = await filesOf(one);
+    assert.equal(Object.keys(reference).length, 4);
+    assert.deepEqual(await filesOf(two), reference);
+
+    await unlink(join(two, 'attributions', 'DeepLiftShap', 'shard-0000.safetensors'));
+    const damaged = join(two, 'attributions', 'GuidedGradCam', 'shard-0001.safetensors');
+    const bytes = await readFile(damaged);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(damaged, bytes);
+    const resumed = await explainDataset(base(two, { methods: 'DeepLiftShap,GuidedGradCam', modelDir: models.alexnet! }));
+    assert.deepEqual(resumed.computed.sort(), ['DeepLiftShap/shard-0000.safetensors', 'GuidedGradCam/shard-0001.safetensors']);
+    assert.equal(resumed.skipped.length, 2);
+    assert.deepEqual(await filesOf(two), reference);
+  });
+});
+
+describe('fiveband explain', () => {
+  it('runs end to end and says what it wrote', () => {
+    const out = join(root, 'cli');
+    const r = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'InputXGradient', '--no-score', '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /InputXGradient on test; wrote 2 files, kept 0 verified files/);
+    const again = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'InputXGradient', '--no-score', '--backend', 'cpu');
+    assert.match(again.stdout, /wrote 0 files, kept 2 verified files/);
+    const otherSeed = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'InputXGradient', '--no-score', '--seed', '9', '--backend', 'cpu');
+    assert.equal(otherSeed.code, 2);
+    assert.match(otherSeed.stderr, /^fiveband: .*holds attributions made with a different seed; use another --out or the same settings\n$/);
+  });
+
+  it('scores the attributions with the paper presets unless --no-score (SPA: v2 and mab)', async () => {
+    const out = join(root, 'scored');
+    const r = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'Saliency,mab', '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /setting v2 \(56 threshold sets\)[\s\S]*Saliency  6 [\s\S]*setting mab \(1 threshold sets\)[\s\S]*mab +6 /);
+    assert.deepEqual((await readdir(join(out, 'scores'))).sort(), ['mab', 'v2']);
+    const csv = (await readFile(join(out, 'scores', 'v2', 'Saliency.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv[0], 'id,y0,y_pred,pred_is_correct,Amu,Au,Au1,Rmu,Ru,Ru1,Pmu,Pu,Pu1');
+    assert.equal(csv.length, 1 + 6);
+    const dataset = await openDataset(data);
+    const shard = await dataset.readShard('test', 0);
+    const stored = await readSafetensors(join(out, 'attributions', 'Saliency', 'shard-0000.safetensors'));
+    const predicted = JSON.parse(stored.metadata.predicted!) as number[];
+    csv.slice(1, 4).forEach((line, i) => {
+      const [id, y0, yPred, correct] = line.split(',');
+      assert.deepEqual([id, Number(y0), Number(yPred), correct], [shard.ids[i], shard.labels[i], predicted[i], shard.labels[i] === predicted[i] ? '1' : '0']);
+    });
+    // The same files through `fiveband score --data` (the scoring stage's own reading of our shards).
+    const viaScore = fiveband('score', '--heatmaps', `Saliency=${join(out, 'attributions', 'Saliency')}`, '--data', data, '--setting', 'v2', '--workers', '1', '--out', join(root, 'via-score'));
+    assert.equal(viaScore.code, 0, viaScore.stderr);
+    assert.equal(await readFile(join(root, 'via-score', 'Saliency.csv'), 'utf8'), await readFile(join(out, 'scores', 'v2', 'Saliency.csv'), 'utf8'));
+    const roc = (await readFile(join(out, 'scores', 'mab', 'roc_mab.csv'), 'utf8')).trim().split('\n');
+    assert.equal(roc.length, 1 + 1, 'one threshold set for mab');
+  });
+
+  it('bad input: one line on stderr, exit code 2', () => {
+    const out = join(root, 'bad');
+    const cases: Array<[string[], RegExp]> = [
+      [['--model', models.spa!, '--methods', 'Saliency,LRP'], /unknown attribution method "LRP"/],
+      [['--model', models.alexnet!, '--methods', 'mab'], /method mab does not apply to a alexnet model/],
+      [['--model', models.wrongClasses!], /the model has 3 classes but the dataset has 10/],
+      [['--model', models.spa!, '--layer', 'features.0'], /unknown layer "features.0"; the model's layers are: convs.0/],
+      [['--model', models.spa!, '--target', 'best'], /--target must be one of pred, true/],
+      [['--model', join(root, 'nowhere')], /nowhere/],
+    ];
+    for (const [args, message] of cases) {
+      const r = fiveband('explain', '--data', data, '--out', out, '--no-score', '--backend', 'cpu', ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { predictedClasses, resolveMethods } from '../../src/attribution/index.js';
+import { readNpy, writeNpy } from '../../src/io/index.js';
+import { createModel, saveModel } from '../../src/nn/index.js';
+import { randomImages, SMALL } from '../nn/helpers.js';
+import { useCpu } from './helpers.js';
+
+/**
+ * Every deterministic method on every small architecture against a PyTorch twin of the method
+ * (bench/explain_torch.py: plain autograd + module hooks following Captum 0.5, checked against Captum itself
+ * when this was written) running the PyTorch twin of the model (test/nn/torch_models.py) on our weights.
+ * Registered only when python3 can import torch; captum-oracle.test.ts covers the methods without torch.
+ */
+const torchAvailable = spawnSync('python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+const script = fileURLToPath(new URL('../../../bench/explain_torch.py', import.meta.url));
+const DETERMINISTIC = 'Saliency,IntegratedGradients,InputXGradient,DeepLift,GuidedBackprop,GuidedGradCam,Deconvolution';
+
+function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+if (!torchAvailable) {
+  console.log('# note: python3 cannot import torch; the comparison with PyTorch twins is not registered');
+} else {
+  const root = await mkdtemp(join(tmpdir(), 'fiveband-attr-torch-'));
+  after(() => rm(root, { recursive: true, force: true }));
+
+  test('our methods equal PyTorch twins of Captum\'s methods on every small architecture (same weights)', async () => {
+    await useCpu();
+    for (const [i, spec] of SMALL.entries()) {
+      const dir = join(root, `${spec.arch}-${i}`);
+      const model = createModel(spec, 30 + i);
+      await saveModel(dir, model);
+      const x = randomImages(1, spec.inputSize, 40 + i);
+      const targets = predictedClasses(model, x);
+      const inputs = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
+      await writeNpy(join(dir, 'inputs.npy'), inputs, [1, 3, spec.inputSize, spec.inputSize]);
+      await writeNpy(join(dir, 'targets.npy'), Int32Array.from(targets), [1]);
+      const r = spawnSync('python3', [script, dir, '--threads', '1', '--steps', '8', '--layer', model.firstConv, '--methods', DETERMINISTIC, '--attribute',
+        join(dir, 'inputs.npy'), join(dir, 'targets.npy'), dir], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      for (const method of resolveMethods(DETERMINISTIC, model)) {
+        const ours = method.attribute(model, x, targets, { internalBatchSize: 16, steps: 8 });
+        const theirs = await readNpy(join(dir, `${method.name}.npy`));
+        assert.deepEqual(theirs.shape, ours.shape);
+        const error = relativeL2(ours.data, theirs.data as Float32Array);
+        // DeepLift switches branch at |Δin| < 1e-10 (see backends.test.ts); the others are smooth float32 noise.
+        const tolerance = method.name === 'DeepLift' ? 2e-2 : 1e-4;
+        assert.ok(error < tolerance, `${spec.arch} ${method.name}: relative L2 difference ${error}`);
+      }
+      x.dispose();
+      model.dispose();
+    }
+  });
+}
