@@ -3,6 +3,8 @@
  * stock, at AlexNet-, VGG-, ResNet- and SPA-like shapes. Stock tfjs-backend-wasm 4.22 has no
  * Conv2DBackpropFilter at all (training fails); the cpu backend's one is far too slow to time here (over a
  * minute for one AlexNet conv1 image), so the filter gradient is reported against the forward conv.
+ * Then BatchMatMul (dense layers' forward and gradients, SPA's attention product), Slice (SPA's crop and
+ * channel halves) and Sum/Mean over leading axes (bias gradients, batch-norm statistics), patched vs stock.
  *
  *   npm run bench:kernels [-- --batch 16 --reps 3]
  */
@@ -64,6 +66,57 @@ function time(label: string, run: () => tf.Tensor, reps: number, warmUp = true):
   return median;
 }
 
+interface MatMulShape {
+  name: string;
+  a: number[];
+  b: number[];
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** Dense layers at batch 16, width 0.25 (x·W forward, dW = xᵀ·dy, dx = dy·Wᵀ), and SPA's product attention. */
+const MATMUL_SHAPES: MatMulShape[] = [
+  { name: 'AlexNet fc1 224 forward x·W [16×2304]·[2304×1024]', a: [16, 2304], b: [2304, 1024], transposeA: false, transposeB: false },
+  { name: 'AlexNet fc1 224 dW = xᵀ·dy [2304×16]·[16×1024]', a: [16, 2304], b: [16, 1024], transposeA: true, transposeB: false },
+  { name: 'AlexNet fc1 224 dx = dy·Wᵀ [16×1024]·[1024×2304]', a: [16, 1024], b: [2304, 1024], transposeA: false, transposeB: true },
+  { name: 'AlexNet fc2 dW = xᵀ·dy [1024×16]·[16×1024]', a: [16, 1024], b: [16, 1024], transposeA: true, transposeB: false },
+  { name: 'VGG16 fc1 224 dW = xᵀ·dy [6272×16]·[16×1024]', a: [16, 6272], b: [16, 1024], transposeA: true, transposeB: false },
+  { name: 'VGG16 fc1 224 dx = dy·Wᵀ [16×1024]·[1024×6272]', a: [16, 1024], b: [6272, 1024], transposeA: false, transposeB: true },
+  { name: 'SPA 256 attention Aᵀ·B, batch 16 [48×196]·[196×48]', a: [16, 196, 48], b: [16, 196, 48], transposeA: true, transposeB: false },
+  { name: 'batch 16, both transposed [64×256]·[256×128]', a: [16, 256, 64], b: [16, 128, 256], transposeA: true, transposeB: true },
+];
+
+interface SliceShape {
+  name: string;
+  x: number[];
+  begin: number[];
+  size: number[];
+}
+
+const SLICE_SHAPES: SliceShape[] = [
+  { name: 'SPA 256 heatmap crop [16,271,271,3] → 256²', x: [16, 271, 271, 3], begin: [0, 0, 0, 0], size: [16, 256, 256, 3] },
+  { name: 'SPA 256 channel half [16,14,14,96] → 48', x: [16, 14, 14, 96], begin: [0, 0, 0, 48], size: [16, 14, 14, 48] },
+  { name: 'channel half, thin [16,125,125,14] → 7', x: [16, 125, 125, 14], begin: [0, 0, 0, 7], size: [16, 125, 125, 7] },
+];
+
+/** Reductions over the leading axes: conv bias gradients (Sum) and batch-norm statistics (Mean). */
+const REDUCE_SHAPES: Array<{ name: string; x: number[]; mean: boolean }> = [
+  { name: 'Sum: VGG16 224 conv1 bias gradient [16,224,224,16] → 16', x: [16, 224, 224, 16], mean: false },
+  { name: 'Sum: AlexNet 224 conv2 bias gradient [16,27,27,48] → 48', x: [16, 27, 27, 48], mean: false },
+  { name: 'Mean: ResNet 224 stem batch-norm [16,112,112,16] → 16', x: [16, 112, 112, 16], mean: true },
+];
+
+/** Times `run` patched, then stock, and prints a table row with the speedup. */
+function patchedVsStock(name: string, run: () => tf.Tensor, reps: number): void {
+  process.stderr.write(`${name}\n`);
+  const patchedMs = time('patched', run, reps);
+  setWasmKernelPatches(false);
+  const stockMs = time('stock', run, reps);
+  setWasmKernelPatches(true);
+  const f = (v: number) => v.toFixed(v < 10 ? 1 : 0);
+  console.log(`| ${name} | ${f(stockMs)} | ${f(patchedMs)} | ${(stockMs / patchedMs).toFixed(1)}× |`);
+}
+
 async function main(): Promise<void> {
   const batch = option('batch', 16);
   const reps = option('reps', 3);
@@ -95,6 +148,35 @@ async function main(): Promise<void> {
     const f = (v: number) => v.toFixed(v < 10 ? 1 : 0);
     console.log(`| ${s.name} | ${f(forwardMs)} | ${f(inputMs)} | ${f(inputStockMs)} | ${(inputStockMs / inputMs).toFixed(1)}× | ${f(filterMs)} | ${(filterMs / forwardMs).toFixed(2)} |`);
     tf.dispose([x, w, dy]);
+  }
+
+  console.log(`\nBatchMatMul, ms (median of ${reps} after a warm-up)`);
+  console.log('| product | stock | patched | speedup |');
+  console.log('|---|---|---|---|');
+  for (const s of MATMUL_SHAPES) {
+    const a = randomTensor(rng, s.a);
+    const b = randomTensor(rng, s.b);
+    patchedVsStock(s.name, () => tf.matMul(a, b, s.transposeA, s.transposeB), reps);
+    tf.dispose([a, b]);
+  }
+
+  console.log(`\nSlice, ms (median of ${reps} after a warm-up)`);
+  console.log('| slice | stock | patched | speedup |');
+  console.log('|---|---|---|---|');
+  for (const s of SLICE_SHAPES) {
+    const x = randomTensor(rng, s.x);
+    patchedVsStock(s.name, () => tf.slice(x, s.begin, s.size), reps);
+    x.dispose();
+  }
+
+  console.log(`\nSum and Mean over the leading axes, ms (median of ${reps} after a warm-up)`);
+  console.log('| reduction | stock | patched | speedup |');
+  console.log('|---|---|---|---|');
+  for (const s of REDUCE_SHAPES) {
+    const x = randomTensor(rng, s.x);
+    const axes = s.x.slice(0, -1).map((_, i) => i);
+    patchedVsStock(s.name, () => (s.mean ? tf.mean(x, axes) : tf.sum(x, axes)), reps);
+    x.dispose();
   }
 }
 

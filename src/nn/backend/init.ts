@@ -3,10 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
 import { GRADIENT_FIXES } from './gradient-fixes.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
+import { meanConfig, sumConfig } from './reduce-leading.js';
 import { resizeGradConfigs } from './resize-grad.js';
+import { sliceConfig } from './slice.js';
 import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
@@ -18,6 +21,10 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
 const WASM_PATCHES: readonly tf.KernelConfig[] = [
+  batchMatMulConfig,
+  sliceConfig,
+  sumConfig,
+  meanConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
