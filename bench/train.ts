@@ -61,7 +61,6 @@ function measure(model: Model, batch: Batch): Rates {
   const lambda = model.spec.arch === 'spa' ? hyper.lambda : undefined;
   let iteration = 0;
   const train = rate(() => trainStep(model, adam, batch, iteration++, lambda));
-  adam.dispose();
   const forward = rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
   const inputGrad = rate(() => tf.tidy(() => {
     const gradient = tf.grad((x: tf.Tensor) => {

@@ -37,6 +37,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # Without this, denormal floats make some small-input configurations 10-30x slower on x86.
+    torch.set_flush_denormal(True)
     torch.manual_seed(0)
     spec = json.loads(args.spec)
     n, size = args.batch, spec["inputSize"]

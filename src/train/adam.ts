@@ -8,7 +8,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-/** Plain arrays of the optimiser's state, for checkpoints (names are the parameters' names). */
+/** The optimiser's state, for checkpoints (names are the parameters' names). */
 export interface AdamState {
   step: number;
   m: Map<string, Float32Array>;
@@ -20,7 +20,8 @@ export interface AdamState {
  *   g ← g + wd·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
  *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε).
  * tfjs's AdamOptimizer has no weight decay and places ε differently (ε·√(1−β2^t) vs ε), so the update is
- * written out here.
+ * written out here: one pass over plain arrays per parameter (moments float32 like torch's, arithmetic
+ * float64), which is much faster than a dozen elementwise kernels per parameter on the wasm backend.
  */
 export class Adam {
   readonly lr: number;
@@ -29,8 +30,8 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   private stepCount = 0;
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
+  private readonly m = new Map<string, Float32Array>();
+  private readonly v = new Map<string, Float32Array>();
 
   constructor(private readonly params: ReadonlyMap<string, tf.Variable>, options: AdamOptions) {
     this.lr = options.lr;
@@ -38,8 +39,8 @@ export class Adam {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, new Float32Array(p.size));
+      this.v.set(name, new Float32Array(p.size));
     }
   }
 
@@ -54,43 +55,42 @@ export class Adam {
   apply(grads: ReadonlyMap<string, tf.Tensor>): void {
     this.stepCount += 1;
     const t = this.stepCount;
-    const stepSize = this.lr / (1 - this.beta1 ** t);
-    const sqrtBias2 = Math.sqrt(1 - this.beta2 ** t);
-    tf.tidy(() => {
-      for (const [name, p] of this.params) {
-        let g = grads.get(name);
-        if (!g) continue;
-        if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
-        const m = this.m.get(name)!;
-        const v = this.v.get(name)!;
-        const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBias2), this.eps);
-        m.assign(mNew);
-        v.assign(vNew);
-        p.assign(tf.sub(p, tf.mul(tf.div(mNew, denom), stepSize)));
+    const { beta1, beta2, eps, weightDecay } = this;
+    const stepSize = this.lr / (1 - beta1 ** t);
+    const sqrtBias2 = Math.sqrt(1 - beta2 ** t);
+    for (const [name, p] of this.params) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const grad = g.dataSync();
+      const value = p.dataSync();
+      const m = this.m.get(name)!;
+      const v = this.v.get(name)!;
+      const next = new Float32Array(value.length);
+      for (let i = 0; i < next.length; i++) {
+        const gi = grad[i]! + weightDecay * value[i]!;
+        m[i] = beta1 * m[i]! + (1 - beta1) * gi;
+        v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
+        next[i] = value[i]! - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBias2 + eps);
       }
-    });
+      const updated = tf.tensor(next, p.shape, 'float32');
+      p.assign(updated);
+      updated.dispose();
+    }
   }
 
   getState(): AdamState {
-    const read = (vars: Map<string, tf.Variable>) =>
-      new Map([...vars].map(([k, t]) => [k, t.dataSync() as Float32Array] as const));
-    return { step: this.stepCount, m: read(this.m), v: read(this.v) };
+    const copy = (moments: Map<string, Float32Array>) => new Map([...moments].map(([k, a]) => [k, a.slice()] as const));
+    return { step: this.stepCount, m: copy(this.m), v: copy(this.v) };
   }
 
   setState(state: AdamState): void {
-    for (const [vars, values, what] of [[this.m, state.m, 'm'], [this.v, state.v, 'v']] as const) {
-      for (const [name, variable] of vars) {
+    for (const [moments, values, what] of [[this.m, state.m, 'm'], [this.v, state.v, 'v']] as const) {
+      for (const [name, target] of moments) {
         const data = values.get(name);
-        if (!data || data.length !== variable.size) throw new Error(`Adam state: ${what} of ${name} missing or of the wrong size`);
-        tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
+        if (!data || data.length !== target.length) throw new Error(`Adam state: ${what} of ${name} missing or of the wrong size`);
+        target.set(data);
       }
     }
     this.stepCount = state.step;
-  }
-
-  dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
   }
 }

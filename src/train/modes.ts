@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../io/index.js';
+import { Rng } from '../rng/index.js';
 import type { Model } from '../nn/model.js';
 import { Adam } from './adam.js';
 import type { TrainingData } from './data.js';
@@ -77,25 +78,21 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
       return false;
     },
   };
-  try {
-    const result = await runLoop({
-      model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, batchSize: hyper.batchSize,
-      shuffleWithinShard: true, startIteration: 0, checkpointPath: join(out, CHECKPOINT),
-      checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
-      onProgress: (it, total, losses) => options.onProgress?.(it, total, { loss: losses?.loss }),
-    });
-    const summary: ContinuousSummary = {
-      mode: 'continuous', spec: model.spec, seed: options.seed, hyper, iterations: result.iteration, epochs: result.epochs,
-      finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null,
-    };
-    await options.store.save(out, model, { training: summary });
-    await writeCsv(join(out, 'curves.csv'), ['iteration', 'average_loss'], hooks.state.curve);
-    await writeJson(join(out, SUMMARY), summary);
-    await removeCheckpoint(join(out, CHECKPOINT));
-    return summary;
-  } finally {
-    adam.dispose();
-  }
+  const result = await runLoop({
+    model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, batchSize: hyper.batchSize,
+    shuffleWithinShard: true, startIteration: 0, checkpointPath: join(out, CHECKPOINT),
+    checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
+    onProgress: (it, total, losses) => options.onProgress?.(it, total, { loss: losses?.loss }),
+  });
+  const summary: ContinuousSummary = {
+    mode: 'continuous', spec: model.spec, seed: options.seed, hyper, iterations: result.iteration, epochs: result.epochs,
+    finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null,
+  };
+  await options.store.save(out, model, { training: summary });
+  await writeCsv(join(out, 'curves.csv'), ['iteration', 'average_loss'], hooks.state.curve);
+  await writeJson(join(out, SUMMARY), summary);
+  await removeCheckpoint(join(out, CHECKPOINT));
+  return summary;
 }
 
 export interface BranchSummary {
@@ -160,37 +157,33 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
       return step.stop !== null;
     },
   };
-  try {
-    const result = await runLoop({
-      model, adam, data, seed, epochs: hyper.branchEpochs, batchSize: hyper.batchSize, shuffleWithinShard: true,
-      startIteration, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
-      onProgress: (it, total, losses) => options.onProgress?.(it, total, {
-        loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
-      }),
-    });
-    const s = hooks.state;
-    options.onProgress?.(result.iteration, result.iteration, { phase: `branch ${branch}: full validation` });
-    const total = await evaluate(model, data.validation, undefined, hyper.batchSize);
-    if (!s.saved) await options.store.save(out, model, { branch, iteration: result.iteration });
-    const messages = { S1: 'target accuracy reached', S2: 'no improvement within the patience limit' };
-    const summary: BranchSummary = {
-      mode: 'branch', branch, seed, totalValidationAccuracy: total.accuracy, targetAccuracy: hyper.target,
-      bestAccuracy: s.early.bestAccuracy, earlyStopping: s.stop, earlyStoppingMessage: s.stop ? messages[s.stop] : 'ran all epochs',
-      reachedTarget: s.stop === 'S1', startIteration, iterations: result.iteration, epochs: result.epochs,
-    };
-    await writeCsv(join(out, 'curves.csv'),
-      ['iteration', 'average_loss', 'validation_shard', 'validation_accuracy', 'best_accuracy', 'n_early'], s.curve);
-    await writeJson(join(out, SUMMARY), summary);
-    await removeCheckpoint(join(out, CHECKPOINT));
-    return summary;
-  } finally {
-    adam.dispose();
-  }
+  const result = await runLoop({
+    model, adam, data, seed, epochs: hyper.branchEpochs, batchSize: hyper.batchSize, shuffleWithinShard: true,
+    startIteration, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
+    onProgress: (it, total, losses) => options.onProgress?.(it, total, {
+      loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
+    }),
+  });
+  const s = hooks.state;
+  options.onProgress?.(result.iteration, result.iteration, { phase: `branch ${branch}: full validation` });
+  const total = await evaluate(model, data.validation, undefined, hyper.batchSize);
+  if (!s.saved) await options.store.save(out, model, { branch, iteration: result.iteration });
+  const messages = { S1: 'target accuracy reached', S2: 'no improvement within the patience limit' };
+  const summary: BranchSummary = {
+    mode: 'branch', branch, seed, totalValidationAccuracy: total.accuracy, targetAccuracy: hyper.target,
+    bestAccuracy: s.early.bestAccuracy, earlyStopping: s.stop, earlyStoppingMessage: s.stop ? messages[s.stop] : 'ran all epochs',
+    reachedTarget: s.stop === 'S1', startIteration, iterations: result.iteration, epochs: result.epochs,
+  };
+  await writeCsv(join(out, 'curves.csv'),
+    ['iteration', 'average_loss', 'validation_shard', 'validation_accuracy', 'best_accuracy', 'n_early'], s.curve);
+  await writeJson(join(out, SUMMARY), summary);
+  await removeCheckpoint(join(out, CHECKPOINT));
+  return summary;
 }
 
 /** Seed of branch b: its own data order, validation draws and dropout masks. */
 export function branchSeed(seed: number, branch: number): number {
-  return (seed * 1000 + branch) >>> 0;
+  return Rng.derive(seed, 'train', 'branch', branch).nextUint32();
 }
 
 /**
@@ -278,25 +271,21 @@ export async function trainMab(model: Model, options: RunOptions): Promise<MabSu
       return mabShouldStop(s.bestAccuracy, epoch, hyper.minEpoch, hyper.mabTarget);
     },
   };
-  try {
-    const result = await runLoop({
-      model, adam, data, seed: options.seed, epochs: hyper.epochs, batchSize: hyper.batchSize, shuffleWithinShard: false,
-      lambda: hyper.lambda, startIteration: 0, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100,
-      config, hooks, onProgress: (it, total, losses) => options.onProgress?.(it, total, {
-        loss: losses?.loss, validationAccuracy: hooks.state.validation.at(-1)?.[1],
-      }),
-    });
-    const s = hooks.state;
-    const summary: MabSummary = {
-      mode: 'mab', spec: model.spec, seed: options.seed, hyper, bestAccuracy: s.bestAccuracy, bestEpoch: s.bestEpoch,
-      epochs: result.epochs, iterations: result.iteration, stoppedAtTarget: result.stopped,
-    };
-    await writeCsv(join(out, 'curves.csv'), ['iteration', 'loss', 'ce_loss', 'mab_loss'], s.curve);
-    await writeCsv(join(out, 'validation.csv'), ['epoch', 'validation_accuracy'], s.validation);
-    await writeJson(join(out, SUMMARY), summary);
-    await removeCheckpoint(join(out, CHECKPOINT));
-    return summary;
-  } finally {
-    adam.dispose();
-  }
+  const result = await runLoop({
+    model, adam, data, seed: options.seed, epochs: hyper.epochs, batchSize: hyper.batchSize, shuffleWithinShard: false,
+    lambda: hyper.lambda, startIteration: 0, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100,
+    config, hooks, onProgress: (it, total, losses) => options.onProgress?.(it, total, {
+      loss: losses?.loss, validationAccuracy: hooks.state.validation.at(-1)?.[1],
+    }),
+  });
+  const s = hooks.state;
+  const summary: MabSummary = {
+    mode: 'mab', spec: model.spec, seed: options.seed, hyper, bestAccuracy: s.bestAccuracy, bestEpoch: s.bestEpoch,
+    epochs: result.epochs, iterations: result.iteration, stoppedAtTarget: result.stopped,
+  };
+  await writeCsv(join(out, 'curves.csv'), ['iteration', 'loss', 'ce_loss', 'mab_loss'], s.curve);
+  await writeCsv(join(out, 'validation.csv'), ['epoch', 'validation_accuracy'], s.validation);
+  await writeJson(join(out, SUMMARY), summary);
+  await removeCheckpoint(join(out, CHECKPOINT));
+  return summary;
 }

@@ -43,15 +43,17 @@ const paper: Record<Arch, Hyper> = {
 };
 
 /**
- * The small profile: sizes, widths and epochs that train each model to ≥ 90 % test accuracy on the small
- * dataset in minutes on two cores (found by experiment, see README); optimiser settings stay the paper's.
+ * The small profile: input sizes, widths and epochs that train in minutes on two cores. Measured on the
+ * small dataset (800 training images, 128²): test accuracies 21-54 % (README), NOT the 90 % aimed for; from
+ * scratch these models need far more steps than minutes allow here. Optimiser settings are the paper's,
+ * except ResNet34's batch 16 / lr 2e-3 (more images per second on wasm, a little better than batch 4 here).
  */
 const small: Record<Arch, Hyper> = {
-  resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, epochs: 6, branchEpochs: 4 },
-  alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
-  'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, lr: 1e-3, epochs: 12, branchEpochs: 4 },
-  vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, lr: 1e-3, epochs: 8, branchEpochs: 4 },
-  spa: { ...paper.spa, inputSize: 64, epochs: 40, minEpoch: 4 },
+  resnet34: { ...paper.resnet34, inputSize: 64, width: 0.25, lr: 2e-3, batchSize: 16, epochs: 12, branchEpochs: 4 },
+  alexnet: { ...paper.alexnet, inputSize: 64, width: 0.25, epochs: 12, branchEpochs: 4 },
+  'alexnet-depth': { ...paper['alexnet-depth'], inputSize: 64, width: 0.25, epochs: 12, branchEpochs: 4 },
+  vgg16: { ...paper.vgg16, inputSize: 64, width: 0.25, epochs: 8, branchEpochs: 4 },
+  spa: { ...paper.spa, inputSize: 128, epochs: 40, minEpoch: 4 },
 };
 
 export function hyperFor(arch: Arch, profile: Profile): Hyper {

@@ -15,6 +15,7 @@ export function resizeImages(src: Float32Array, count: number, inSize: number, o
     return out;
   }
   const kernel = inSize > outSize ? gaussianKernel((inSize / outSize - 1) / 2) : [1];
+  const table = mirrorTable(inSize, (kernel.length - 1) / 2);
   const taps = linearTaps(inSize, outSize);
   const plane = inSize * inSize;
   const a = new Float64Array(plane);
@@ -25,8 +26,10 @@ export function resizeImages(src: Float32Array, count: number, inSize: number, o
       const base = img * plane * channels;
       for (let p = 0; p < plane; p++) a[p] = src[base + p * channels + c]!;
       // Separable Gaussian: along x (a → b), then along y (b → a).
-      convolveMirror(a, b, inSize, kernel, 1, inSize);
-      convolveMirror(b, a, inSize, kernel, inSize, 1);
+      if (kernel.length > 1) {
+        convolveMirror(a, b, inSize, kernel, 1, inSize, table);
+        convolveMirror(b, a, inSize, kernel, inSize, 1, table);
+      }
       // Bilinear: rows first (y), then columns (x).
       for (let oy = 0; oy < outSize; oy++) {
         const { i0, i1, w0, w1 } = taps[oy]!;
@@ -75,13 +78,22 @@ export function mirrorIndex(i: number, n: number): number {
   return j;
 }
 
-function convolveMirror(src: Float64Array, dst: Float64Array, n: number, kernel: number[], step: number, lineStep: number): void {
-  const radius = (kernel.length - 1) / 2;
+/** For each position, the mirrored source index of each kernel tap (computed once per size). */
+function mirrorTable(n: number, radius: number): Int32Array {
+  const width = 2 * radius + 1;
+  const table = new Int32Array(n * width);
+  for (let i = 0; i < n; i++) for (let k = -radius; k <= radius; k++) table[i * width + k + radius] = mirrorIndex(i + k, n);
+  return table;
+}
+
+function convolveMirror(src: Float64Array, dst: Float64Array, n: number, kernel: number[], step: number, lineStep: number, table: Int32Array): void {
+  const width = kernel.length;
   for (let line = 0; line < n; line++) {
     const start = line * lineStep;
     for (let i = 0; i < n; i++) {
       let acc = 0;
-      for (let k = -radius; k <= radius; k++) acc += kernel[k + radius]! * src[start + mirrorIndex(i + k, n) * step]!;
+      const row = i * width;
+      for (let k = 0; k < width; k++) acc += kernel[k]! * src[start + table[row + k]! * step]!;
       dst[start + i * step] = acc;
     }
   }

@@ -39,7 +39,6 @@ test('Adam matches the hand-written PyTorch update, with L2 weight decay added t
     got.forEach((g, i) => assert.ok(Math.abs(g - expected[i]!) < 1e-6 * Math.max(1, Math.abs(expected[i]!)), `lr ${lr}: p[${i}] ${g} vs ${expected[i]}`));
     assert.equal(adam.step, 5);
     // the first step moves every coordinate by about lr (Adam's normalised step)
-    adam.dispose();
     tf.dispose([p, coef]);
   }
 });
@@ -59,8 +58,6 @@ test('Adam state round-trips: a restored optimiser continues exactly like the or
   adamB.apply(new Map([['w', grad]]));
   assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
   assert.equal(adamB.step, 3);
-  adamA.dispose();
-  adamB.dispose();
   tf.dispose([a, b, grad]);
 });
 
@@ -69,6 +66,5 @@ test('Adam leaves a parameter without a gradient untouched (PyTorch skips grad N
   const adam = new Adam(new Map([['w', w]]), { lr: 0.1, betas: [0.9, 0.999], weightDecay: 0.1 });
   adam.apply(new Map());
   assert.deepEqual(Array.from(w.dataSync()), [1]);
-  adam.dispose();
   w.dispose();
 });

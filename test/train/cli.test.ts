@@ -57,6 +57,28 @@ describe('fiveband train / eval-model', () => {
     assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).iterations, 4);
   });
 
+  it('branches mode (base + branches from saved weights) and mab mode run end to end', async () => {
+    const out = join(root, 'branches');
+    const b = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--mode', 'branches', '--size', '64', '--width', '0.1',
+      '--base-epochs', '1', '--epochs', '2', '--batch', '2', '--branches', '2', '--backend', 'cpu');
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /branch 1: total validation/);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.branches.map((x: { branch: number }) => x.branch), [1, 2]);
+    for (const branch of summary.branches) {
+      assert.equal(branch.startIteration, 3);
+      assert.ok(existsSync(join(out, `branch-${branch.branch}`, 'weights.safetensors')));
+    }
+    const m = join(root, 'mab');
+    const r = fiveband('train', '--arch', 'spa', '--data', data3, '--out', m, '--epochs', '2', '--batch', '3');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /trained spa \(mab, input 64, width 1\)/);
+    const mab = JSON.parse(await readFile(join(m, 'summary.json'), 'utf8'));
+    assert.equal(mab.mode, 'mab');
+    assert.equal(mab.hyper.lambda, 5);
+    assert.ok(existsSync(join(m, 'validation.csv')));
+  });
+
   it('bad arguments and mismatched data: one line on stderr, exit code 2', async () => {
     const alex = join(root, 'alex');
     const cases: Array<[string[], RegExp]> = [

@@ -35,7 +35,6 @@ test('tensor memory does not grow across training steps', async () => {
   const before = tf.memory().numTensors;
   await evaluate(model, tinyData().validation);
   assert.equal(tf.memory().numTensors, before);
-  adam.dispose();
   model.dispose();
 });
 
