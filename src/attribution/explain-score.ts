@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { bandsToGroundTruth, openDataset, type Split } from '../data/index.js';
-import { resizeImages } from '../train/index.js';
+import { openDataset, type Split } from '../data/index.js';
+import { resizeBands } from '../train/index.js';
 import { UserError, readSafetensors } from '../io/index.js';
 import type { Arch } from '../nn/index.js';
 import {
@@ -23,8 +23,7 @@ export function paperPresets(arch: Arch, method: string): string[] {
  * truth is resized the same way and re-banded at [-0.7, -0.3, 0.3, 0.7], as the reference does (spec §3.1).
  */
 function truthBands(bands: Uint8Array, n: number, size: number, target: number): Int8Array {
-  if (size === target) return toTruthBands(bands);
-  return toTruthBands(resizeImages(bandsToGroundTruth(bands), n, size, target, 1));
+  return toTruthBands(resizeBands(bands, n, size, target));
 }
 
 export interface ScoreAttributionsOptions {

@@ -47,15 +47,17 @@ export function resizeImages(src: Float32Array, count: number, inSize: number, o
   return out;
 }
 
-/** Band labels (0/1/2) resized like the heatmap they encode (0 / 0.4 / 0.9), then mapped back to the nearest band. */
+/** Band labels (0/1/2) resized like the heatmap they encode (0 / 0.4 / 0.9), then re-banded at the ground-truth thresholds. */
 export function resizeBands(bands: Uint8Array, count: number, inSize: number, outSize: number): Uint8Array {
   if (inSize === outSize) return bands.slice();
   const levels = [0, 0.4, 0.9];
   const heat = new Float32Array(bands.length);
   for (let i = 0; i < bands.length; i++) heat[i] = levels[bands[i]!]!;
   const resized = resizeImages(heat, count, inSize, outSize, 1);
+  // Re-banded at the ground-truth thresholds 0.3 / 0.7 with the five-band rule (v <= g -> lower band), as the
+  // reference re-bands its resized ground truth (spec §3.1, §3.3).
   const out = new Uint8Array(resized.length);
-  for (let i = 0; i < resized.length; i++) out[i] = resized[i]! < 0.2 ? 0 : resized[i]! < 0.65 ? 1 : 2;
+  for (let i = 0; i < resized.length; i++) out[i] = resized[i]! <= 0.3 ? 0 : resized[i]! <= 0.7 ? 1 : 2;
   return out;
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resizeBands, resizeImages } from '../../src/train/index.js';
+import { toTruthBands } from '../../src/scoring/index.js';
 import { gaussianKernel, mirrorIndex } from '../../src/train/resize.js';
 import { Rng } from '../../src/rng/index.js';
 
@@ -77,7 +78,7 @@ test('Gaussian weights and mirror indices follow scipy.ndimage', () => {
   assert.deepEqual([-3, -2, -1, 0, 3, 4, 5, 6].map((i) => mirrorIndex(i, 4)), [3, 2, 1, 0, 3, 2, 1, 0]);
 });
 
-test('band labels are resized as their heatmap values and snapped back to bands', () => {
+test('band labels are resized as their heatmap values and re-banded at the ground-truth thresholds', () => {
   const size = 16;
   const bands = new Uint8Array(size * size);
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) bands[y * size + x] = x < 6 ? 0 : x < 11 ? 1 : 2;
@@ -89,4 +90,14 @@ test('band labels are resized as their heatmap values and snapped back to bands'
     assert.equal(out[y * 8 + 7], 2);
   }
   assert.deepEqual(resizeBands(bands, 1, size, size), bands);
+});
+
+test('resized bands equal the scoring stage\'s ground-truth stratification of the resized 0/0.4/0.9 map', () => {
+  const size = 24;
+  let state = 12345;
+  const bands = Uint8Array.from({ length: 2 * size * size }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) % 3);
+  for (const out of [7, 10, 16]) {
+    const values = resizeImages(Float32Array.from(bands, (b) => [0, 0.4, 0.9][b]!), 2, size, out, 1);
+    assert.deepEqual(Array.from(resizeBands(bands, 2, size, out)), Array.from(toTruthBands(values)), `size ${out}`);
+  }
 });
