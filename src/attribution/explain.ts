@@ -93,7 +93,7 @@ export interface ExplainResult {
 }
 
 /**
- * Runs the chosen methods over one split of a dataset and writes `<out>/attributions/<method>/shard-XXXX
+ * Runs the chosen methods over one split of a dataset and writes `<out>/attributions/<method>/shard-NNNN
  * .safetensors` (float32 n × c × N × N at the model's input size N, PyTorch layout; ids, true / predicted /
  * target classes and the configuration in the metadata). Images of another size are resized to N first. Resumable per (shard, method): a file whose checksum the manifest vouches
  * for is skipped; a missing, truncated or altered one is recomputed.

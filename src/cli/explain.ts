@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .description('run attribution methods (Captum semantics) over a dataset split and write n×3×H×W safetensors per shard and method')
     .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json, as written by fiveband train)')
     .requiredOption('--data <dir>', 'dataset folder (as written by fiveband generate)')
-    .requiredOption('--out <dir>', 'output folder: attributions/<method>/shard-XXXX.safetensors (resumed if present)')
+    .requiredOption('--out <dir>', 'output folder: attributions/<method>/shard-NNNN.safetensors (resumed if present)')
     .option('--split <name>', `dataset split (${SPLITS.join(', ')})`, parseChoice('--split', SPLITS), 'test' as Split)
     .option('--methods <list>', `all, or a comma-separated list of: ${methodNames.join(', ')}`, 'all')
     .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
