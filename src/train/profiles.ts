@@ -17,6 +17,8 @@ export interface Hyper {
   /** Each branch's epochs ("TR"). */
   branchEpochs: number;
   branches: number;
+  /** Epoch (0-based) from which the learning rate is lr/10; null: constant (the reference). */
+  lrDecayEpoch: number | null;
   /** Early stopping (§2.5). */
   target: number;
   limit: number;
@@ -30,7 +32,7 @@ export interface Hyper {
 }
 
 const common = { betas: [0.9, 0.999] as [number, number], weightDecay: 1e-5, branches: 5, target: 0.96, every: 4,
-  lambda: 5, minEpoch: 12, mabTarget: 0.975 };
+  lambda: 5, minEpoch: 12, mabTarget: 0.975, lrDecayEpoch: null };
 
 /** The paper's settings: table I, §2.2, §2.5, §4.2 (SPA trains at the data's own size, 512 in the paper). */
 const paper: Record<Arch, Hyper> = {
