@@ -47,7 +47,8 @@ const paper: Record<Arch, Hyper> = {
 /**
  * The small profile: input sizes, widths and epochs that train in minutes on two cores. Measured on the
  * small dataset (800 training images, 128²): test accuracies 21-54 % (README), NOT the 90 % aimed for; from
- * scratch these models need far more steps than minutes allow here. Optimiser settings are the paper's,
+ * scratch these models under-fit (training ≈ test accuracy): they need far more steps than minutes allow here
+ * (README: 8,000 images with --lr-decay-epoch give SPA 76 %). Optimiser settings are the paper's,
  * except ResNet34's batch 16 / lr 2e-3 (more images per second on wasm, a little better than batch 4 here).
  */
 const small: Record<Arch, Hyper> = {
