@@ -24,7 +24,8 @@ export interface AdamState {
  * float64), which is much faster than a dozen elementwise kernels per parameter on the wasm backend.
  */
 export class Adam {
-  readonly lr: number;
+  /** Learning rate of the next steps (a schedule may lower it between epochs). */
+  lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;

@@ -30,6 +30,8 @@ export interface LoopOptions<S> {
   seed: number;
   epochs: number;
   batchSize: number;
+  /** Learning rate of each epoch (set on the optimiser when an epoch starts or resumes); default constant. */
+  lrAt?: (epoch: number) => number;
   /** Shuffle inside each shard (classifier loops) or not (the mab loop). */
   shuffleWithinShard: boolean;
   /** Set → mab joint loss with this λ. */
@@ -88,6 +90,7 @@ export async function runLoop<S>(options: LoopOptions<S>): Promise<LoopResult> {
   options.onProgress?.(iteration, totalIterations, null);
 
   while (!stopped && position.epoch < epochs) {
+    if (options.lrAt) adam.lr = options.lrAt(position.epoch);
     const order = shardOrder(seed, position.epoch, counts.length);
     while (!stopped && position.shardInEpoch < order.length) {
       const shardIndex = order[position.shardInEpoch]!;

@@ -90,3 +90,11 @@ export function earlyStoppingStep(state: EarlyStoppingState, accuracy: number, s
 export function mabShouldStop(bestAccuracy: number, epoch: number, minEpoch: number, target: number): boolean {
   return bestAccuracy >= target && epoch > minEpoch;
 }
+
+/**
+ * Learning rate of an epoch: `lr`, divided by 10 from epoch `decayEpoch` on (0-based; PyTorch StepLR with one
+ * step, gamma 0.1). `null` keeps it constant, as the reference does.
+ */
+export function learningRateAt(lr: number, epoch: number, decayEpoch: number | null): number {
+  return decayEpoch !== null && epoch >= decayEpoch ? lr / 10 : lr;
+}

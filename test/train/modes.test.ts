@@ -94,6 +94,31 @@ test('an interrupted run resumes from its checkpoint and ends exactly like an un
   other.dispose();
 });
 
+test('learning-rate decay: lr/10 from the decay epoch, also after resuming inside a decayed epoch', async () => {
+  const data = tinyData();
+  const run = async (name: string, overrides: Partial<Hyper>, crashAt?: number) => {
+    const options = { data, hyper: hyper(overrides), seed: 4, out: join(root, name), store: tinyStore, checkpointEvery: 3 };
+    if (crashAt !== undefined) {
+      const model = createTinyModel(tinySpec(), 4);
+      await assert.rejects(trainContinuous(model, { ...options, onProgress: (iteration) => {
+        if (iteration === crashAt) throw new Error('simulated crash');
+      } }), /simulated crash/);
+      model.dispose();
+    }
+    const model = createTinyModel(tinySpec(), 4);
+    await trainContinuous(model, options);
+    model.dispose();
+    return JSON.stringify((JSON.parse(await weightsOf(join(root, name))) as { values: unknown }).values);
+  };
+  // decay from epoch 0 is the constant lr/10
+  assert.equal(await run('lr-decay-0', { lr: 0.05, lrDecayEpoch: 0 }), await run('lr-const', { lr: 0.005 }));
+  const decayed = await run('lr-decay-2', { lr: 0.05, lrDecayEpoch: 2 });
+  assert.notEqual(decayed, await run('lr-plain', { lr: 0.05 }));
+  assert.notEqual(decayed, await run('lr-const', { lr: 0.005 }));
+  // 5 iterations per epoch: the checkpoint at iteration 12 lies inside epoch 2, which must resume at lr/10
+  assert.equal(await run('lr-decay-2-resumed', { lr: 0.05, lrDecayEpoch: 2 }, 14), decayed);
+});
+
 test('branches mode: base model, then branches with regular evaluation, early stopping and summaries', async () => {
   const data = tinyData({ validationShards: [8, 8, 8] });
   const out = join(root, 'branches');

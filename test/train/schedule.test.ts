@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  averageLoss, dropoutSeed, earlyStoppingStep, initialEarlyStopping, mabShouldStop, shardBatches, shardOrder, validationShardAt,
+  averageLoss, dropoutSeed, earlyStoppingStep, initialEarlyStopping, learningRateAt, mabShouldStop, shardBatches, shardOrder, validationShardAt,
 } from '../../src/train/schedule.js';
 
 test('shard order is a seeded permutation that changes with the epoch', () => {
@@ -70,4 +70,9 @@ test('the mab loop stops only after the minimum epoch once the best accuracy rea
   assert.equal(mabShouldStop(0.98, 13, 12, 0.975), true);
   assert.equal(mabShouldStop(0.974, 50, 12, 0.975), false);
   assert.equal(mabShouldStop(0.975, 0, -1, 0.975), true);
+});
+
+test('learning rate: constant without a decay epoch, lr/10 from the decay epoch on', () => {
+  assert.deepEqual([0, 1, 2, 3].map((e) => learningRateAt(1e-3, e, null)), [1e-3, 1e-3, 1e-3, 1e-3]);
+  assert.deepEqual([0, 1, 2, 3].map((e) => learningRateAt(1e-3, e, 2)), [1e-3, 1e-3, 1e-4, 1e-4]);
 });
