@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
 
-/** What a long job reports: `done` of `total` units, with an optional short status text. */
-export type ProgressCallback = (done: number, total: number, status?: string) => void;
+import type { ProgressCallback } from '../io/index.js';
+
+export type { ProgressCallback };
 
 /**
  * A progress reporter for the CLI: a bar with ETA on a TTY, otherwise plain lines

@@ -5,4 +5,5 @@ export {
   encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, dtypeOf, bytesPerElement,
   type DType, type Tensor, type TypedArray, type SafetensorsFile,
 } from './safetensors.js';
+export type { ProgressCallback } from './progress.js';
 export { decodeNpy, encodeNpy, readNpy, writeNpy } from './npy.js';

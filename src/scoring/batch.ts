@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { UserError } from '../io/index.js';
+import { UserError, type ProgressCallback } from '../io/index.js';
 import { NonFiniteHeatmapError, type HeatmapData } from './adjust.js';
 import { FivebandScorer, type SampleScores } from './fiveband.js';
 import { resolveMetrics } from './metrics/index.js';
@@ -24,8 +24,6 @@ export interface TruthBatch {
   width: number;
 }
 
-/** Reports `done` of `total` units (the CLI plugs in its progress bar). */
-export type ProgressCallback = (done: number, total: number, status?: string) => void;
 
 export interface ScoreOptions {
   setting: ScoreSetting;

@@ -8,7 +8,7 @@ export { band, toTruthBands, type TruthData } from './bands.js';
 export { FivebandScorer, EPS, type SampleScores } from './fiveband.js';
 export {
   scoreHeatmaps, findNonFiniteSamples, defaultWorkerCount, createScoringPool,
-  type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions, type ProgressCallback,
+  type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions,
 } from './batch.js';
 export {
   summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
