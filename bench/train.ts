@@ -3,9 +3,10 @@
  * SPA), an eval-mode forward pass and an input gradient (d target logit / d input, what attribution
  * methods need), per model, batch 16, at the small profile's input size and width and at 224 (same width).
  * With PyTorch importable by python3, the same measurements run on the equivalent torch model
- * (bench/train_torch.py, 2 threads) and our/torch ratios are printed.
+ * (bench/train_torch.py, 2 threads) and our/torch ratios are printed. The training step is also measured
+ * data-parallel: `--threads` micro-batches of the batch on as many threads (StepRunner).
  *
- *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backend wasm --seconds 3]
+ *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backend wasm --seconds 3 --threads 2]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createModel, type Arch, type ArchSpec, type Model } from '../src/nn/index.js';
 import { backendInfo, initBackend, type BackendName } from '../src/nn/backend/index.js';
 import { Rng } from '../src/rng/index.js';
-import { Adam, hyperFor, trainStep, type Batch } from '../src/train/index.js';
+import { Adam, StepRunner, hyperFor, trainStep, type Batch } from '../src/train/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,22 +25,25 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     batch: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
     torch: { type: 'boolean', default: true },
   },
 });
 const BATCH = Number(args.batch);
 const SECONDS = Number(args.seconds);
+const THREADS = Number(args.threads);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface Rates { train: number; forward: number; inputGrad: number }
+interface OurRates extends Rates { trainThreads: number }
 
 /** Images/s of `fn`: one warm-up call, then calls for at least `SECONDS` (at least 2). */
-function rate(fn: () => void): number {
-  fn();
+async function rate(fn: () => unknown): Promise<number> {
+  await fn();
   let calls = 0;
   const t0 = performance.now();
   while (calls < 2 || performance.now() - t0 < SECONDS * 1000) {
-    fn();
+    await fn();
     calls += 1;
   }
   return (BATCH * calls) / ((performance.now() - t0) / 1000);
@@ -55,21 +59,24 @@ function batchFor(spec: ArchSpec): Batch {
   };
 }
 
-function measure(model: Model, batch: Batch): Rates {
+async function measure(model: Model, batch: Batch): Promise<OurRates> {
   const hyper = hyperFor(model.spec.arch, 'small');
   const adam = new Adam(model.trainable, { lr: hyper.lr, betas: hyper.betas, weightDecay: hyper.weightDecay });
   const lambda = model.spec.arch === 'spa' ? hyper.lambda : undefined;
   let iteration = 0;
-  const train = rate(() => trainStep(model, adam, batch, iteration++, lambda));
-  const forward = rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
-  const inputGrad = rate(() => tf.tidy(() => {
+  const train = await rate(() => trainStep(model, adam, batch, iteration++, lambda));
+  const runner = await StepRunner.start(model, { microBatches: THREADS, threads: THREADS, ...(lambda === undefined ? {} : { lambda }) });
+  const trainThreads = await rate(() => runner.step(adam, batch, iteration++));
+  await runner.close();
+  const forward = await rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
+  const inputGrad = await rate(() => tf.tidy(() => {
     const gradient = tf.grad((x: tf.Tensor) => {
       const logits = model.forward(x as tf.Tensor4D).logits;
       return tf.sum(tf.mul(logits, tf.oneHot(tf.argMax(logits, 1), model.spec.numClasses)));
     });
     gradient(batch.x).dataSync();
   }));
-  return { train, forward, inputGrad };
+  return { train, trainThreads, forward, inputGrad };
 }
 
 function torchAvailable(): boolean {
@@ -91,7 +98,8 @@ const info = await backendInfo();
 const withTorch = torchAvailable();
 process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
   + `${withTorch ? 'torch 2 threads' : 'torch not available (python3 -c "import torch" failed)'}\n`);
-const header = ['model', 'input', 'width', 'train img/s', 'forward img/s', 'input-grad img/s', ...(withTorch ? ['torch train', 'torch fwd', 'torch grad', 'train ratio', 'fwd ratio', 'grad ratio'] : [])];
+const header = ['model', 'input', 'width', 'train img/s', `train img/s ${THREADS} threads`, 'forward img/s', 'input-grad img/s',
+  ...(withTorch ? ['torch train', 'torch fwd', 'torch grad', 'train ratio', `train ratio ${THREADS} threads`, 'fwd ratio', 'grad ratio'] : [])];
 process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
 const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 for (const arch of args.archs.split(',') as Arch[]) {
@@ -100,15 +108,16 @@ for (const arch of args.archs.split(',') as Arch[]) {
     const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
     const model = createModel(spec, 0);
     const batch = batchFor(spec);
-    const ours = measure(model, batch);
+    const ours = await measure(model, batch);
     tf.dispose([batch.x, batch.labels, batch.bands!]);
     model.dispose();
-    const row = [arch, String(spec.inputSize), String(spec.width), f(ours.train), f(ours.forward), f(ours.inputGrad)];
+    const row = [arch, String(spec.inputSize), String(spec.width), f(ours.train), f(ours.trainThreads), f(ours.forward), f(ours.inputGrad)];
     if (withTorch) {
       const theirs = torchRates(spec);
       row.push(...(theirs
-        ? [f(theirs.train), f(theirs.forward), f(theirs.inputGrad), (ours.train / theirs.train).toFixed(2), (ours.forward / theirs.forward).toFixed(2), (ours.inputGrad / theirs.inputGrad).toFixed(2)]
-        : ['-', '-', '-', '-', '-', '-']));
+        ? [f(theirs.train), f(theirs.forward), f(theirs.inputGrad), (ours.train / theirs.train).toFixed(2), (ours.trainThreads / theirs.train).toFixed(2),
+          (ours.forward / theirs.forward).toFixed(2), (ours.inputGrad / theirs.inputGrad).toFixed(2)]
+        : ['-', '-', '-', '-', '-', '-', '-']));
     }
     process.stdout.write(`| ${row.join(' | ')} |\n`);
   }

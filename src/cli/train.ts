@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { openDataset } from '../data/index.js';
 import { ensure, UserError } from '../io/index.js';
@@ -36,6 +37,7 @@ interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number;
   epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; seed: number; backend: BackendName; branches?: number;
   lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
+  microBatches?: number; threads?: number;
 }
 
 /** The progress bar's status: loss, validation accuracy and phase. */
@@ -65,6 +67,8 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs (continuous, the branches of branches mode, or the mab maximum)', parseCount('--epochs', 1))
     .option('--base-epochs <n>', 'branches mode: epochs of the base model', parseCount('--base-epochs', 1))
     .option('--batch <n>', 'batch size', parseCount('--batch', 1))
+    .option('--micro-batches <k>', 'split each batch into k micro-batches whose gradients add up (BatchNorm per micro-batch); threads compute them in parallel (default: the profile\'s)', parseCount('--micro-batches', 1))
+    .option('--threads <n>', 'threads computing the micro-batches (default: as many as micro-batches, at most the CPUs); results do not depend on it', parseCount('--threads', 1))
     .option('--lr <x>', 'Adam learning rate', parsePositive('--lr'))
     .option('--lr-decay-epoch <n>', 'divide the learning rate by 10 from this epoch on (0-based; default: the profile\'s)', parseCount('--lr-decay-epoch', 0))
     .option('--seed <s>', 'seed of the initialisation, data order and dropout', parseCount('--seed', 0), 0)
@@ -93,7 +97,8 @@ export function register(program: Command): void {
       const progress = createProgress(`train ${opts.arch}`);
       const onProgress = progressReporter(progress.update);
       const t0 = Date.now();
-      const common = { data, hyper, seed: opts.seed, out: opts.out, store: modelStore, checkpointEvery: opts.checkpointEvery, onProgress };
+      const threads = opts.threads ?? Math.min(hyper.microBatches, availableParallelism());
+      const common = { data, hyper, seed: opts.seed, out: opts.out, store: modelStore, checkpointEvery: opts.checkpointEvery, threads, onProgress };
       let report: string;
       try {
         if (mode === 'branches') {
@@ -121,7 +126,7 @@ export function register(program: Command): void {
 }
 
 /** The profile's hyper-parameters with the command line's overrides; the input size checked against the data. */
-export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'lrDecayEpoch' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
+export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'lrDecayEpoch' | 'microBatches' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
   const hyper = hyperFor(opts.arch, opts.profile);
   if (opts.size !== undefined) {
     if (opts.size > dataSize) throw new UserError(`--size ${opts.size} is larger than the data's ${dataSize}×${dataSize} images`);
@@ -133,6 +138,7 @@ export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size
   if (opts.width !== undefined) hyper.width = opts.width;
   if (opts.batch !== undefined) hyper.batchSize = opts.batch;
   if (opts.lr !== undefined) hyper.lr = opts.lr;
+  if (opts.microBatches !== undefined) hyper.microBatches = opts.microBatches;
   if (opts.lrDecayEpoch !== undefined) hyper.lrDecayEpoch = opts.lrDecayEpoch;
   if (opts.branches !== undefined) hyper.branches = opts.branches;
   if (opts.lambda !== undefined) hyper.lambda = opts.lambda;

@@ -4,10 +4,11 @@ export { crossEntropy, mabLoss, type MabLoss } from './losses.js';
 export { resizeImages, resizeBands } from './resize.js';
 export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type TrainingData } from './data.js';
 export { evaluate, type Evaluation } from './evaluate.js';
-export { trainStep, type StepLosses } from './step.js';
+export { trainStep, splitBatch, type StepLosses } from './step.js';
 export {
   trainContinuous, trainBranch, trainBranches, trainMab, branchSeed,
   type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
 export { hyperFor, defaultMode, type Hyper, type Mode, type Profile } from './profiles.js';
 export { trainingDataOf, shardSetOf } from './dataset.js';
+export { StepRunner } from './parallel.js';

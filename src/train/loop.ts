@@ -5,7 +5,8 @@ import type { Adam } from './adam.js';
 import { checkpointConfig, checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { disposeBatch, makeBatch, type TrainingData } from './data.js';
 import { dropoutSeed, shardBatches, shardOrder } from './schedule.js';
-import { trainStep, type StepLosses } from './step.js';
+import { StepRunner } from './parallel.js';
+import type { StepLosses } from './step.js';
 
 /** Where the loop is: the next batch to run (epoch, position in the epoch's shard order, batch in shard). */
 export interface Position {
@@ -36,6 +37,9 @@ export interface LoopOptions<S> {
   shuffleWithinShard: boolean;
   /** Set → mab joint loss with this λ. */
   lambda?: number;
+  /** Micro-batches per step (gradient accumulation) and the threads that compute them (see StepRunner). */
+  microBatches: number;
+  threads: number;
   /** Iteration count the run starts from (branches continue the base model's count). */
   startIteration: number;
   /** Checkpoint file; the run resumes from it when it exists (and was written with the same `config`). */
@@ -89,35 +93,40 @@ export async function runLoop<S>(options: LoopOptions<S>): Promise<LoopResult> {
   const totalIterations = options.startIteration + epochs * perEpoch;
   options.onProgress?.(iteration, totalIterations, null);
 
-  while (!stopped && position.epoch < epochs) {
-    if (options.lrAt) adam.lr = options.lrAt(position.epoch);
-    const order = shardOrder(seed, position.epoch, counts.length);
-    while (!stopped && position.shardInEpoch < order.length) {
-      const shardIndex = order[position.shardInEpoch]!;
-      const shard = await data.train.load(shardIndex);
-      const batches = shardBatches(seed, position.epoch, shardIndex, shard.n, batchSize, options.shuffleWithinShard);
-      while (!stopped && position.batchInShard < batches.length) {
-        const batch = makeBatch(shard, batches[position.batchInShard]!, model.spec.inputSize, options.lambda !== undefined);
-        let losses: StepLosses;
-        try {
-          losses = trainStep(model, adam, batch, dropoutSeed(seed, iteration), options.lambda);
-        } finally {
-          disposeBatch(batch);
+  const runner = await StepRunner.start(model, { microBatches: options.microBatches, threads: options.threads, ...(options.lambda === undefined ? {} : { lambda: options.lambda }) });
+  try {
+    while (!stopped && position.epoch < epochs) {
+      if (options.lrAt) adam.lr = options.lrAt(position.epoch);
+      const order = shardOrder(seed, position.epoch, counts.length);
+      while (!stopped && position.shardInEpoch < order.length) {
+        const shardIndex = order[position.shardInEpoch]!;
+        const shard = await data.train.load(shardIndex);
+        const batches = shardBatches(seed, position.epoch, shardIndex, shard.n, batchSize, options.shuffleWithinShard);
+        while (!stopped && position.batchInShard < batches.length) {
+          const batch = makeBatch(shard, batches[position.batchInShard]!, model.spec.inputSize, options.lambda !== undefined);
+          let losses: StepLosses;
+          try {
+            losses = await runner.step(adam, batch, dropoutSeed(seed, iteration));
+          } finally {
+            disposeBatch(batch);
+          }
+          iteration += 1;
+          position = { ...position, batchInShard: position.batchInShard + 1 };
+          if (!Number.isFinite(losses.loss)) throw new UserError(`training diverged: loss ${losses.loss} at iteration ${iteration}`);
+          stopped = (await hooks.afterStep?.(iteration, losses)) ?? false;
+          options.onProgress?.(iteration, stopped ? iteration : totalIterations, losses);
+          if (!stopped && iteration % options.checkpointEvery === 0) await save();
         }
-        iteration += 1;
-        position = { ...position, batchInShard: position.batchInShard + 1 };
-        if (!Number.isFinite(losses.loss)) throw new UserError(`training diverged: loss ${losses.loss} at iteration ${iteration}`);
-        stopped = (await hooks.afterStep?.(iteration, losses)) ?? false;
-        options.onProgress?.(iteration, stopped ? iteration : totalIterations, losses);
-        if (!stopped && iteration % options.checkpointEvery === 0) await save();
+        if (!stopped) position = { epoch: position.epoch, shardInEpoch: position.shardInEpoch + 1, batchInShard: 0 };
       }
-      if (!stopped) position = { epoch: position.epoch, shardInEpoch: position.shardInEpoch + 1, batchInShard: 0 };
+      if (!stopped) {
+        stopped = (await hooks.afterEpoch?.(position.epoch, iteration)) ?? false;
+        position = { epoch: position.epoch + 1, shardInEpoch: 0, batchInShard: 0 };
+        await save();
+      }
     }
-    if (!stopped) {
-      stopped = (await hooks.afterEpoch?.(position.epoch, iteration)) ?? false;
-      position = { epoch: position.epoch + 1, shardInEpoch: 0, batchInShard: 0 };
-      await save();
-    }
+  } finally {
+    await runner.close();
   }
   if (stopped) await save();
   // A stop inside an epoch leaves the position in it; a stop after an epoch has already moved past it.

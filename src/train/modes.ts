@@ -31,6 +31,8 @@ export interface RunOptions {
   out: string;
   store: ModelStore;
   checkpointEvery?: number;
+  /** Threads computing each step's micro-batches (default 1); results do not depend on it. */
+  threads?: number;
   onProgress?: TrainProgress;
 }
 
@@ -79,7 +81,7 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
     },
   };
   const result = await runLoop({
-    model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize,
+    model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1,
     shuffleWithinShard: true, startIteration: 0, checkpointPath: join(out, CHECKPOINT),
     checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, { loss: losses?.loss }),
@@ -158,7 +160,7 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
     },
   };
   const result = await runLoop({
-    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize, shuffleWithinShard: true,
+    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: true,
     startIteration, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
@@ -272,7 +274,7 @@ export async function trainMab(model: Model, options: RunOptions): Promise<MabSu
     },
   };
   const result = await runLoop({
-    model, adam, data, seed: options.seed, epochs: hyper.epochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize, shuffleWithinShard: false,
+    model, adam, data, seed: options.seed, epochs: hyper.epochs, lrAt: (e) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: false,
     lambda: hyper.lambda, startIteration: 0, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100,
     config, hooks, onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.validation.at(-1)?.[1],

@@ -12,6 +12,11 @@ export interface Hyper {
   betas: [number, number];
   weightDecay: number;
   batchSize: number;
+  /**
+   * Micro-batches per step: gradients accumulated over this many parts of each batch, which threads can
+   * compute in parallel; BatchNorm then normalises each part by its own statistics. 1 = the reference.
+   */
+  microBatches: number;
   /** Continuous mode ("TC"), or the mab loop's maximum. */
   epochs: number;
   /** Each branch's epochs ("TR"). */
@@ -32,7 +37,7 @@ export interface Hyper {
 }
 
 const common = { betas: [0.9, 0.999] as [number, number], weightDecay: 1e-5, branches: 5, target: 0.96, every: 4,
-  lambda: 5, minEpoch: 12, mabTarget: 0.975, lrDecayEpoch: null };
+  lambda: 5, minEpoch: 12, mabTarget: 0.975, lrDecayEpoch: null, microBatches: 1 };
 
 /** The paper's settings: table I, §2.2, §2.5, §4.2 (SPA trains at the data's own size, 512 in the paper). */
 const paper: Record<Arch, Hyper> = {
