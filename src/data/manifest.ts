@@ -20,13 +20,14 @@ export interface SplitPlan {
 
 /**
  * Named profiles. `paper`: the paper's 32/8/8 shards × 200 at 512 (10 classes) or the V2 3-class demo's
- * 16/4/4 × 256 at 256. `small` (the `npm start` default): 8/2/2 × 100 at 128.
+ * 16/4/4 × 256 at 256. `small` (the `npm start` default): 40/2/2 × 200 at 128 (8,000 training images: the
+ * fewest with which the small training profile's models learn the classes, see profiles.ts).
  */
 export function profileDefaults(profile: ProfileName, classes: ClassCount): { size: number; splits: Record<Split, SplitPlan> } {
   const plan = (train: number, val: number, test: number, perShard: number): Record<Split, SplitPlan> => ({
     train: { shardCount: train, perShard }, val: { shardCount: val, perShard }, test: { shardCount: test, perShard },
   });
-  if (profile === 'small') return { size: 128, splits: plan(8, 2, 2, 100) };
+  if (profile === 'small') return { size: 128, splits: plan(40, 2, 2, 200) };
   return classes === 10 ? { size: 512, splits: plan(32, 8, 8, 200) } : { size: 256, splits: plan(16, 4, 4, 256) };
 }
 

@@ -35,4 +35,8 @@ test('command-line overrides: sizes bounded by the data, epochs per mode, SPA at
   assert.deepEqual([continuous.epochs, continuous.branchEpochs], [3, 16]);
   const mab = resolveHyper({ arch: 'spa', profile: 'small', lambda: 10, minEpoch: -1 }, 128, 'mab');
   assert.deepEqual([mab.lambda, mab.minEpoch], [10, -1]);
+  // one micro-batch (the reference's plain step) unless asked
+  assert.equal(resolveHyper(base, 512, 'continuous').microBatches, 1);
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small' }, 128, 'continuous').microBatches, 1);
+  assert.equal(resolveHyper({ ...base, microBatches: 2 }, 512, 'continuous').microBatches, 2);
 });
