@@ -5,7 +5,7 @@ import { ensure, UserError } from '../io/index.js';
 import { createModel, describeArch, loadModel, saveModel, validateSpec, type Arch, type ArchSpec } from '../nn/index.js';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../nn/backend/index.js';
 import {
-  defaultMode, hyperFor, trainBranches, trainContinuous, trainingDataOf, trainMab,
+  branchesOnThreads, defaultMode, hyperFor, trainBranches, trainContinuous, trainingDataOf, trainMab,
   type Hyper, type Mode, type ModelStore, type Profile, type TrainProgress,
 } from '../train/index.js';
 import { parseCount } from './generate.js';
@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('--base-epochs <n>', 'branches mode: epochs of the base model', parseCount('--base-epochs', 1))
     .option('--batch <n>', 'batch size', parseCount('--batch', 1))
     .option('--micro-batches <k>', 'split each batch into k micro-batches whose gradients add up (BatchNorm per micro-batch); threads compute them in parallel (default: the profile\'s)', parseCount('--micro-batches', 1))
-    .option('--threads <n>', 'threads computing the micro-batches (default: as many as micro-batches, at most the CPUs); results do not depend on it', parseCount('--threads', 1))
+    .option('--threads <n>', 'threads: branches trained at once (branches mode) or threads computing the micro-batches (default: as many as branches or micro-batches, at most the CPUs); results do not depend on it', parseCount('--threads', 1))
     .option('--lr <x>', 'Adam learning rate', parsePositive('--lr'))
     .option('--lr-decay-epoch <n>', 'divide the learning rate by 10 from this epoch on (0-based; default: the profile\'s)', parseCount('--lr-decay-epoch', 0))
     .option('--seed <s>', 'seed of the initialisation, data order and dropout', parseCount('--seed', 0), 0)
@@ -97,12 +97,16 @@ export function register(program: Command): void {
       const progress = createProgress(`train ${opts.arch}`);
       const onProgress = progressReporter(progress.update);
       const t0 = Date.now();
-      const threads = opts.threads ?? Math.min(hyper.microBatches, availableParallelism());
+      // Threads go to concurrent branches in branches mode, else to a step's micro-batches.
+      const threads = opts.threads ?? Math.min(mode === 'branches' ? hyper.branches : hyper.microBatches, availableParallelism());
       const common = { data, hyper, seed: opts.seed, out: opts.out, store: modelStore, checkpointEvery: opts.checkpointEvery, threads, onProgress };
       let report: string;
       try {
         if (mode === 'branches') {
-          const result = await trainBranches(() => createModel(spec, opts.seed), { ...common, baseDir: opts.base });
+          const result = await trainBranches(() => createModel(spec, opts.seed), {
+            ...common, ...(opts.base === undefined ? {} : { baseDir: opts.base }), concurrentBranches: threads,
+            ...(threads > 1 ? { runBranch: branchesOnThreads({ dataDir: opts.data, hyper, checkpointEvery: opts.checkpointEvery }) } : {}),
+          });
           report = result.branches.map((b) => `  branch ${b.branch}: total validation ${(100 * b.totalValidationAccuracy).toFixed(2)}%, best ${(100 * b.bestAccuracy).toFixed(2)}%, ${b.earlyStoppingMessage}${b.earlyStopping ? ` (${b.earlyStopping})` : ''} at iteration ${b.iterations}`).join('\n');
         } else {
           const model = createModel(spec, opts.seed);

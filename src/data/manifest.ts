@@ -20,8 +20,8 @@ export interface SplitPlan {
 
 /**
  * Named profiles. `paper`: the paper's 32/8/8 shards × 200 at 512 (10 classes) or the V2 3-class demo's
- * 16/4/4 × 256 at 256. `small` (the `npm start` default): 40/2/2 × 200 at 128 (8,000 training images: the
- * fewest with which the small training profile's models learn the classes, see profiles.ts).
+ * 16/4/4 × 256 at 256. `small` (the `npm start` default): 40/2/2 × 200 at 128 (8,000 training images:
+ * with 800 the small training profile's models under-fit badly, see profiles.ts).
  */
 export function profileDefaults(profile: ProfileName, classes: ClassCount): { size: number; splits: Record<Split, SplitPlan> } {
   const plan = (train: number, val: number, test: number, perShard: number): Record<Split, SplitPlan> => ({

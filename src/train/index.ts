@@ -6,9 +6,10 @@ export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type Tr
 export { evaluate, type Evaluation } from './evaluate.js';
 export { trainStep, splitBatch, type StepLosses } from './step.js';
 export {
-  trainContinuous, trainBranch, trainBranches, trainMab, branchSeed,
-  type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
+  trainContinuous, trainBranch, trainBranches, trainBranchOnThisThread, trainMab, branchSeed,
+  type BranchRunner, type BranchTask, type BranchesOptions, type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
 export { hyperFor, defaultMode, type Hyper, type Mode, type Profile } from './profiles.js';
 export { trainingDataOf, shardSetOf } from './dataset.js';
 export { StepRunner } from './parallel.js';
+export { branchesOnThreads, type BranchThreadSetup } from './branch-threads.js';

@@ -188,13 +188,36 @@ export function branchSeed(seed: number, branch: number): number {
   return Rng.derive(seed, 'train', 'branch', branch).nextUint32();
 }
 
+/** One branch to train from the base model folder (see trainBranches). */
+export interface BranchTask {
+  branch: number;
+  startIteration: number;
+  seed: number;
+  out: string;
+  baseDir: string;
+}
+
+/** Trains a branch somewhere (this thread by default, or a worker thread: see branchesOnThreads). */
+export type BranchRunner = (task: BranchTask, onProgress: TrainProgress) => Promise<BranchSummary>;
+
+export interface BranchesOptions extends RunOptions {
+  /** An existing base model folder (default: train one into `<out>/base`). */
+  baseDir?: string;
+  /** Where branches run; default: one after another on this thread. */
+  runBranch?: BranchRunner;
+  /** Branches trained at once by `runBranch` (default 1). Results do not depend on it. */
+  concurrentBranches?: number;
+}
+
 /**
  * Regular evaluation mode as the reference's workflow part 2: the base model (trained here in continuous
  * mode into `<out>/base` unless `baseDir` names one) and `hyper.branches` branches into `<out>/branch-<b>`,
- * each from the base weights with its own seed. Writes `<out>/summary.json` with every branch's summary.
+ * each from the base weights with its own seed. Branches are independent, so several can train at once
+ * (`concurrentBranches` with a `runBranch` that uses other threads); progress is their sum. Writes
+ * `<out>/summary.json` with every branch's summary.
  */
 export async function trainBranches(
-  createBase: () => Model, options: RunOptions & { baseDir?: string },
+  createBase: () => Model, options: BranchesOptions,
 ): Promise<{ base: string; branches: BranchSummary[] }> {
   const baseDir = options.baseDir ?? join(options.out, 'base');
   if (!options.baseDir) {
@@ -207,21 +230,42 @@ export async function trainBranches(
   }
   const baseSummary = await readSummary<ContinuousSummary>(baseDir);
   const startIteration = baseSummary?.iterations ?? 0;
-  const branches: BranchSummary[] = [];
-  for (let b = 1; b <= options.hyper.branches; b++) {
-    const model = await options.store.load(baseDir);
-    try {
-      if (model.spec.numClasses !== options.data.numClasses) {
-        throw new UserError(`${baseDir}: base model has ${model.spec.numClasses} classes, the data ${options.data.numClasses}`);
-      }
-      branches.push(await trainBranch(model, b, startIteration, { ...options, seed: branchSeed(options.seed, b), out: join(options.out, `branch-${b}`) }));
-    } finally {
-      model.dispose();
+  const runBranch = options.runBranch ?? ((task, onProgress) => trainBranchOnThisThread(task, { ...options, onProgress }));
+  const tasks: BranchTask[] = Array.from({ length: options.hyper.branches }, (_, i) => ({
+    branch: i + 1, startIteration, seed: branchSeed(options.seed, i + 1), out: join(options.out, `branch-${i + 1}`), baseDir,
+  }));
+  const perBranch = options.hyper.branchEpochs * options.data.train.sampleCounts.reduce((sum, n) => sum + Math.ceil(n / options.hyper.batchSize), 0);
+  const progress = tasks.map(() => ({ done: 0, total: perBranch }));
+  const branches: BranchSummary[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const k = next++;
+      const task = tasks[k]!;
+      branches[k] = await runBranch(task, (iteration, total, status) => {
+        progress[k] = { done: iteration - startIteration, total: total - startIteration };
+        const sum = progress.reduce((acc, p) => ({ done: acc.done + p.done, total: acc.total + p.total }), { done: 0, total: 0 });
+        options.onProgress?.(sum.done, sum.total, status);
+      });
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrentBranches ?? 1, tasks.length)) }, worker));
   const result = { base: baseDir, branches };
   await writeJson(join(options.out, SUMMARY), { mode: 'branches', base: baseDir, seed: options.seed, branches });
   return result;
+}
+
+/** A branch on this thread: the base model loaded from its folder, then trainBranch. */
+export async function trainBranchOnThisThread(task: BranchTask, options: RunOptions): Promise<BranchSummary> {
+  const model = await options.store.load(task.baseDir);
+  try {
+    if (model.spec.numClasses !== options.data.numClasses) {
+      throw new UserError(`${task.baseDir}: base model has ${model.spec.numClasses} classes, the data ${options.data.numClasses}`);
+    }
+    return await trainBranch(model, task.branch, task.startIteration, { ...options, seed: task.seed, out: task.out });
+  } finally {
+    model.dispose();
+  }
 }
 
 export interface MabSummary {
