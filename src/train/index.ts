@@ -4,7 +4,7 @@ export { crossEntropy, mabLoss, type MabLoss } from './losses.js';
 export { resizeImages, resizeBands } from './resize.js';
 export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type TrainingData } from './data.js';
 export { evaluate, type Evaluation } from './evaluate.js';
-export { trainStep, splitBatch, type StepLosses } from './step.js';
+export { trainStep, type StepLosses } from './step.js';
 export {
   trainContinuous, trainBranch, trainBranches, trainBranchOnThisThread, trainMab, branchSeed,
   type BranchRunner, type BranchTask, type BranchesOptions, type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ArchSpec, Model } from '../nn/model.js';
 import type { Adam } from './adam.js';
-import type { Batch } from './data.js';
+import { disposeBatch, type Batch } from './data.js';
 import {
   copyBuffers, finishStep, microBatchGradients, microBatchSeed, setBuffers, splitBatch, trainStep,
   type MicroBatchResult, type StepLosses,
@@ -80,7 +80,7 @@ export function computeOnReplica(model: Model, step: ReplicaStep, lambda?: numbe
         tf.dispose([...r.grads.values(), ...r.buffers.values()]);
         return wire;
       } finally {
-        tf.dispose([batch.x, batch.labels, ...(batch.bands ? [batch.bands] : [])]);
+        disposeBatch(batch);
       }
     });
   } finally {
@@ -199,7 +199,7 @@ export class StepRunner {
       for (const r of results) if (r) tf.dispose([...r.grads.values(), ...r.buffers.values()]);
       throw e;
     } finally {
-      if (parts[0] !== batch) for (const part of parts) tf.dispose([part.x, part.labels, ...(part.bands ? [part.bands] : [])]);
+      if (parts[0] !== batch) parts.forEach(disposeBatch);
     }
   }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../nn/model.js';
 import { Rng } from '../rng/index.js';
 import type { Adam } from './adam.js';
-import type { Batch } from './data.js';
+import { disposeBatch, type Batch } from './data.js';
 import { crossEntropy, mabLoss } from './losses.js';
 
 /** Loss values of one step: `loss` is what was minimised; mab steps also report its two terms. */
@@ -136,6 +136,6 @@ export function trainStep(model: Model, adam: Adam, batch: Batch, dropoutSeed: n
     return finishStep(model, adam, results);
   } finally {
     tf.dispose([...start.values()]);
-    for (const part of parts) tf.dispose([part.x, part.labels, ...(part.bands ? [part.bands] : [])]);
+    parts.forEach(disposeBatch);
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cloneModel, createModel, type Model } from '../../src/nn/index.js';
 import { Rng } from '../../src/rng/index.js';
-import { Adam, StepRunner, trainStep, type Batch } from '../../src/train/index.js';
+import { Adam, StepRunner, disposeBatch, trainStep, type Batch } from '../../src/train/index.js';
 import { randomImages, spec } from '../nn/helpers.js';
 import { tf } from './setup.js';
 
@@ -14,10 +14,6 @@ function randomBatch(seed: number, n: number, size: number, withBands: boolean):
   };
   if (withBands) batch.bands = tf.tensor3d(Int32Array.from({ length: n * size * size }, () => rng.int(0, 3)), [n, size, size], 'int32');
   return batch;
-}
-
-function dispose(batch: Batch): void {
-  tf.dispose([batch.x, batch.labels, ...(batch.bands ? [batch.bands] : [])]);
 }
 
 function stateBytes(model: Model): Map<string, string> {
@@ -45,7 +41,7 @@ for (const { arch, lambda } of [
         const batch = randomBatch(step, 7, arch.inputSize, lambda !== undefined);
         const a = trainStep(single, adamSingle, batch, 100 + step, lambda, 3);
         const b = await runner.step(adamParallel, batch, 100 + step);
-        dispose(batch);
+        disposeBatch(batch);
         assert.deepEqual(b, a);
         assert.ok(Number.isFinite(a.loss));
         counts.push(tf.memory().numTensors);
@@ -96,6 +92,6 @@ test('one micro-batch is the plain step: same parameters as the whole batch at o
   trainStep(b, adamOf(b), batch, 8, 5);
   trainStep(c, adamOf(c), batch, 8, 5, 2);
   assert.notDeepEqual(stateBytes(b), stateBytes(c));
-  dispose(batch);
+  disposeBatch(batch);
   for (const m of [a, b, c]) m.dispose();
 });
