@@ -57,6 +57,19 @@ describe('fiveband train / eval-model', () => {
     assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).iterations, 4);
   });
 
+  it('--micro-batches with 1 or 2 --threads: the same weights, byte for byte', async () => {
+    const run = (threads: string) => {
+      const out = join(root, `micro-${threads}`);
+      const r = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--size', '64', '--width', '0.1', '--epochs', '1',
+        '--batch', '4', '--micro-batches', '2', '--threads', threads);
+      assert.equal(r.code, 0, r.stderr);
+      return readFile(join(out, 'weights.safetensors'));
+    };
+    assert.ok((await run('1')).equals(await run('2')));
+    const summary = JSON.parse(await readFile(join(root, 'micro-2', 'summary.json'), 'utf8'));
+    assert.equal(summary.hyper.microBatches, 2);
+  });
+
   it('branches mode (base + branches from saved weights) and mab mode run end to end', async () => {
     const out = join(root, 'branches');
     const b = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--mode', 'branches', '--size', '64', '--width', '0.1',
@@ -89,6 +102,8 @@ describe('fiveband train / eval-model', () => {
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--lr', 'fast'], /--lr must be a number > 0/],
       [['train', '--arch', 'alexnet', '--data', join(root, 'missing'), '--out', join(root, 'x')], /missing/],
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--backend', 'gpu'], /--backend must be one of wasm, cpu/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--micro-batches', '0'], /--micro-batches/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--threads', 'many'], /--threads/],
       [['eval-model', '--model', alex, '--data', data3], /classifies 10 classes, .* has 3/],
       [['eval-model', '--model', join(root, 'nothing'), '--data', data], /nothing/],
       [['eval-model', '--model', alex, '--data', data, '--split', 'holdout'], /--split must be one of train, val, test/],
