@@ -43,13 +43,14 @@ export interface WireResult {
 
 export type ReplicaReply = { ready: true } | { results: WireResult[] } | { error: string };
 
-export function toWire(t: tf.Tensor): WireTensor {
+/** A copy of the values (the cpu backend's dataSync returns its own storage, which must not travel). */
+function toWire(t: tf.Tensor): WireTensor {
   const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
   const data = t.dataSync();
   return { data: dtype === 'int32' ? Int32Array.from(data) : Float32Array.from(data), shape: [...t.shape], dtype };
 }
 
-export function fromWire(w: WireTensor): tf.Tensor {
+function fromWire(w: WireTensor): tf.Tensor {
   return tf.tensor(w.data, w.shape, w.dtype);
 }
 
