@@ -4,7 +4,7 @@ import type { ArchSpec, Model } from '../nn/model.js';
 import type { Adam } from './adam.js';
 import { disposeBatch, type Batch } from './data.js';
 import {
-  copyBuffers, finishStep, microBatchGradients, microBatchSeed, setBuffers, splitBatch, trainStep,
+  copyBuffers, finishStep, microBatchGradients, microBatchSeed, microBatchesHere, setBuffers, splitBatch, trainStep,
   type MicroBatchResult, type StepLosses,
 } from './step.js';
 
@@ -184,16 +184,10 @@ export class StepRunner {
           results[mine[i]!] = { grads: tensorMap(w.grads), buffers: tensorMap(w.buffers), losses: w.losses };
         }));
       });
-      const start = copyBuffers(this.model);
-      try {
-        parts.forEach((p, k) => {
-          if (k % threads !== 0) return;
-          setBuffers(this.model, start);
-          results[k] = microBatchGradients(this.model, p, p.x.shape[0] / n, microBatchSeed(dropoutSeed, k), this.lambda);
-        });
-      } finally {
-        tf.dispose([...start.values()]);
-      }
+      const here = parts.map((_, k) => k).filter((k) => k % threads === 0);
+      microBatchesHere(this.model, parts, n, dropoutSeed, this.lambda, here).forEach((r, i) => {
+        results[here[i]!] = r;
+      });
       await Promise.all(jobs);
       return finishStep(this.model, adam, results as MicroBatchResult[]);
     } catch (e) {

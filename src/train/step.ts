@@ -119,6 +119,26 @@ export function finishStep(model: Model, adam: Adam, parts: readonly MicroBatchR
 }
 
 /**
+ * Micro-batches `ks` of a step (of `batchSize` samples) on this thread, in that order, each starting from the
+ * BatchNorm statistics the model had before the first; the model's buffers are left at those statistics.
+ */
+export function microBatchesHere(
+  model: Model, parts: readonly Batch[], batchSize: number, stepSeed: number, lambda: number | undefined, ks: readonly number[],
+): MicroBatchResult[] {
+  const start = copyBuffers(model);
+  try {
+    return ks.map((k) => {
+      setBuffers(model, start);
+      const part = parts[k]!;
+      return microBatchGradients(model, part, part.x.shape[0] / batchSize, microBatchSeed(stepSeed, k), lambda);
+    });
+  } finally {
+    setBuffers(model, start);
+    tf.dispose([...start.values()]);
+  }
+}
+
+/**
  * One optimisation step on this thread. With `microBatches` > 1 the batch is split (see splitBatch) and the
  * gradients of the micro-batches are accumulated: the same arithmetic, in the same order, as a
  * `StepRunner` computing them on several threads. Leaves no tensors behind.
@@ -127,15 +147,9 @@ export function trainStep(model: Model, adam: Adam, batch: Batch, dropoutSeed: n
   const parts = splitBatch(batch, microBatches);
   const n = batch.x.shape[0];
   if (parts.length === 1) return finishStep(model, adam, [microBatchGradients(model, batch, 1, dropoutSeed, lambda)]);
-  const start = copyBuffers(model);
   try {
-    const results = parts.map((part, k) => {
-      setBuffers(model, start);
-      return microBatchGradients(model, part, part.x.shape[0] / n, microBatchSeed(dropoutSeed, k), lambda);
-    });
-    return finishStep(model, adam, results);
+    return finishStep(model, adam, microBatchesHere(model, parts, n, dropoutSeed, lambda, parts.map((_, k) => k)));
   } finally {
-    tf.dispose([...start.values()]);
     parts.forEach(disposeBatch);
   }
 }
