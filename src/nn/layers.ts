@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
+import { batchNormTrainingOp } from './backend/index.js';
 import type { ConvConfig, ConvTransposeConfig, LinearConfig, Ops, PoolConfig } from './arch.js';
 import type { ForwardOptions, NonlinearityRule } from './model.js';
 
@@ -25,37 +26,6 @@ export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Arra
     for (let j = start; j < end; j++) m[i * inSize + j] = 1 / (end - start);
   }
   return m;
-}
-
-/**
- * BatchNorm over NHWC channels with its gradient written out: tfjs-core's FusedBatchNorm gradient tiles the
- * statistics to the full map and makes about twice the passes (its Tile/Multiply/Sum kernels were ~20 % of
- * an SPA training step on wasm).
- * With `batchStatistics`, mean and variance are the batch's own (biased), and the gradient includes their
- * dependence on x: dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)); otherwise they are constants: dx = γ/σ · dy.
- */
-function batchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, batchStatistics: boolean): tf.Tensor {
-  const op = tf.customGrad((...args) => {
-    const [input, scale, offset] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-    const save = args[3] as tf.GradSaveFunc;
-    const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
-    save([input, mean, invStd, scale]);
-    return {
-      value: tf.batchNorm(input, mean, variance, offset, scale, BN_EPS),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, mu, inv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const xhat = tf.mul(tf.sub(xs, mu), inv);
-        const dOffset = tf.sum(dy, [0, 1, 2]);
-        const dScale = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
-        const perChannel = tf.mul(g, inv);
-        if (!batchStatistics) return [tf.mul(dy, perChannel), dScale, dOffset];
-        const m = dy.size / dOffset.size;
-        const centred = tf.sub(dy, tf.add(tf.mul(xhat, tf.div(dScale, m)), tf.div(dOffset, m)));
-        return [tf.mul(centred, perChannel), dScale, dOffset];
-      },
-    };
-  });
-  return op(x, gamma, beta);
 }
 
 /** Executes an architecture on tensors: named variables, the nonlinearity rule, taps, BN and dropout modes. */
@@ -99,16 +69,17 @@ export class TensorOps implements Ops<tf.Tensor> {
   batchNorm2d(name: string, x: tf.Tensor, channels: number): tf.Tensor {
     const gamma = this.param(`${name}.weight`), beta = this.param(`${name}.bias`);
     const runningMean = this.param(`${name}.running_mean`), runningVar = this.param(`${name}.running_var`);
-    if (!this.training) return this.out(name, batchNorm(x, runningMean, runningVar, gamma, beta, false));
+    // Both paths' gradients are the backend layer's fused BatchNorm kernels.
+    if (!this.training) return this.out(name, tf.batchNorm(x, runningMean, runningVar, beta, gamma, BN_EPS));
     const count = x.size / channels;
     if (count < 2) throw new UserError(`${name}: BatchNorm needs more than 1 value per channel in training mode (batch × height × width = ${count})`);
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const { y, mean, variance } = batchNormTrainingOp(x, gamma, beta, BN_EPS);
     // PyTorch: normalise with the biased batch variance, track the unbiased one.
     runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
     runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
     const tracked = this.param(`${name}.num_batches_tracked`);
     tracked.assign(tf.add(tracked, tf.scalar(1, 'int32')));
-    return this.out(name, batchNorm(x, mean, variance, gamma, beta, true));
+    return this.out(name, y);
   }
 
   relu(name: string, x: tf.Tensor): tf.Tensor {

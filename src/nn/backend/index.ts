@@ -1,2 +1,3 @@
 export { BACKEND_NAMES, PATCHED_WASM_KERNELS, backendInfo, initBackend, setWasmKernelPatches } from './init.js';
 export type { BackendInfo, BackendName } from './init.js';
+export { BATCH_NORM_GRAD, BATCH_NORM_TRAINING, batchNormTrainingOp } from './batch-norm.js';

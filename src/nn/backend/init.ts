@@ -4,8 +4,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { BATCH_NORM_GRADIENTS, batchNormKernelConfigs } from './batch-norm.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
 import { GRADIENT_FIXES } from './gradient-fixes.js';
+import { identityConfig } from './identity.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { meanConfig, sumConfig } from './reduce-leading.js';
 import { resizeGradConfigs } from './resize-grad.js';
@@ -21,6 +23,7 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
 const WASM_PATCHES: readonly tf.KernelConfig[] = [
+  identityConfig,
   batchMatMulConfig,
   sliceConfig,
   sumConfig,
@@ -47,8 +50,9 @@ let gradientsRegistered: Promise<void> | undefined;
 /**
  * tfjs-core's Node bundle registers no gradients and no chained tensor methods (the @tensorflow/tfjs umbrella
  * package normally does), so tfjs-core's own definitions are loaded from its ESM build; then fiveband's
- * gradient fixes replace or add to them, and the cpu backend gets correct average-pool and resize gradients
- * (see pool-grad.ts, resize-grad.ts).
+ * gradient fixes replace or add to them (with the fused BatchNorm gradients), the cpu backend gets correct
+ * average-pool and resize gradients (see pool-grad.ts, resize-grad.ts), and both backends get fiveband's own
+ * fused BatchNorm kernels.
  * Once per thread.
  */
 function registerGradients(): Promise<void> {
@@ -57,11 +61,13 @@ function registerGradients(): Promise<void> {
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
     // Chained methods (t.reshape(...)); some of tfjs-core's gradients call them.
     await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
-    for (const config of GRADIENT_FIXES) tf.registerGradient(config);
+    for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS]) tf.registerGradient(config);
     for (const config of [avgPoolGradConfig('cpu'), ...resizeGradConfigs('cpu')]) {
       tf.unregisterKernel(config.kernelName, 'cpu');
       tf.registerKernel(config);
     }
+    // fiveband's own kernels (not patches: no stock version), on both backends.
+    for (const config of [...batchNormKernelConfigs('wasm'), ...batchNormKernelConfigs('cpu')]) tf.registerKernel(config);
   })();
   return gradientsRegistered;
 }

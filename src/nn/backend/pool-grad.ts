@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runJsKernel } from './js-kernel.js';
 import { type WasmKernelArgs, input, makeFilled } from './wasm-util.js';
 
 interface PoolGradAttrs {
@@ -32,11 +33,16 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
         for (let c = 0; c < OW; c++) {
           const c0 = Math.max(0, c * sw - left);
           const c1 = Math.min(W, c * sw - left + kw);
-          best.fill(Number.NEGATIVE_INFINITY);
-          at.fill(-1);
+          if (r1 <= r0 || c1 <= c0) continue; // a window wholly in the padding takes no gradient
+          // The window's first pixel starts each running maximum.
+          const first = ((b * H + r0) * W + c0) * C;
+          for (let ch = 0; ch < C; ch++) {
+            best[ch] = xv![first + ch]!;
+            at[ch] = first + ch;
+          }
           // Channels innermost: contiguous reads, one running maximum per channel.
           for (let i = r0; i < r1; i++) {
-            for (let j = c0; j < c1; j++) {
+            for (let j = i === r0 ? c0 + 1 : c0; j < c1; j++) {
               const base = ((b * H + i) * W + j) * C;
               for (let ch = 0; ch < C; ch++) {
                 const v = xv![base + ch]!;
@@ -48,7 +54,7 @@ function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
             }
           }
           const dyBase = ((b * OH + r) * OW + c) * C;
-          for (let ch = 0; ch < C; ch++) if (at[ch]! >= 0) dx[at[ch]!] += dyv![dyBase + ch]!;
+          for (let ch = 0; ch < C; ch++) dx[at[ch]!] += dyv![dyBase + ch]!;
         }
       }
     }
@@ -76,27 +82,27 @@ function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
-  const dyv = backend.readSync(dy.dataId) as Float32Array;
-  const dx = new Float32Array(tf.util.sizeFromShape(x.shape));
-  for (let b = 0; b < batchSize; b++) {
-    for (let r = 0; r < OH; r++) {
-      const r0 = Math.max(0, r * sh - top);
-      const r1 = Math.min(H, r * sh - top + kh);
-      for (let c = 0; c < OW; c++) {
-        const c0 = Math.max(0, c * sw - left);
-        const c1 = Math.min(W, c * sw - left + kw);
-        const scale = 1 / ((r1 - r0) * (c1 - c0));
-        const dyBase = ((b * OH + r) * OW + c) * C;
-        for (let i = r0; i < r1; i++) {
-          for (let j = c0; j < c1; j++) {
-            const base = ((b * H + i) * W + j) * C;
-            for (let ch = 0; ch < C; ch++) dx[base + ch] += dyv[dyBase + ch]! * scale;
+  const [dx] = runJsKernel(backend, [dy], [x.shape], ([dyv], [dxv]) => {
+    for (let b = 0; b < batchSize; b++) {
+      for (let r = 0; r < OH; r++) {
+        const r0 = Math.max(0, r * sh - top);
+        const r1 = Math.min(H, r * sh - top + kh);
+        for (let c = 0; c < OW; c++) {
+          const c0 = Math.max(0, c * sw - left);
+          const c1 = Math.min(W, c * sw - left + kw);
+          const scale = 1 / ((r1 - r0) * (c1 - c0));
+          const dyBase = ((b * OH + r) * OW + c) * C;
+          for (let i = r0; i < r1; i++) {
+            for (let j = c0; j < c1; j++) {
+              const base = ((b * H + i) * W + j) * C;
+              for (let ch = 0; ch < C; ch++) dxv![base + ch] += dyv![dyBase + ch]! * scale;
+            }
           }
         }
       }
     }
-  }
-  return { dataId: backend.write(dx, x.shape, 'float32'), shape: x.shape, dtype: 'float32' };
+  });
+  return dx!;
 }
 
 export function avgPoolGradConfig(backendName: string): tf.KernelConfig {
