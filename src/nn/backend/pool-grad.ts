@@ -10,54 +10,66 @@ interface PoolGradAttrs {
 }
 
 /**
+ * Visits every pooling window: `visit(rowStart, rowEnd, colStart, colEnd, imageBase, dyBase)` with the window's
+ * rows and columns inside the image (padding excluded), the flat index of pixel (0, 0) of its image (× C) and
+ * of its output gradient. Windows wholly in the padding are skipped.
+ */
+function forEachWindow(
+  xShape: number[],
+  attrs: PoolGradAttrs,
+  visit: (r0: number, r1: number, c0: number, c1: number, imageBase: number, dyBase: number) => void,
+): void {
+  const info = tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  for (let b = 0; b < batchSize; b++) {
+    for (let r = 0; r < OH; r++) {
+      const r0 = Math.max(0, r * sh - top);
+      const r1 = Math.min(H, r * sh - top + kh);
+      for (let c = 0; c < OW; c++) {
+        const c0 = Math.max(0, c * sw - left);
+        const c1 = Math.min(W, c * sw - left + kw);
+        if (r1 > r0 && c1 > c0) visit(r0, r1, c0, c1, b * H * W * C, ((b * OH + r) * OW + c) * C);
+      }
+    }
+  }
+}
+
+/**
  * Routes each output gradient to the first maximum of its window (padding excluded), the cpu backend's and
  * PyTorch's rule. The stock wasm kernel starts its running maximum at 0, so windows whose maximum is ≤ 0
  * send their gradient to the wrong place.
  */
 function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
-  const { backend, attrs } = args;
   const dy = input(args, 'dy');
   const x = input(args, 'input');
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
+  const [, , W, C] = x.shape as [number, number, number, number];
   const best = new Float32Array(C);
   const at = new Int32Array(C);
-  return makeFilled(backend, x.shape, 'float32', [dy, x], (dx, dyv, xv) => {
-    for (let b = 0; b < batchSize; b++) {
-      for (let r = 0; r < OH; r++) {
-        const r0 = Math.max(0, r * sh - top);
-        const r1 = Math.min(H, r * sh - top + kh);
-        for (let c = 0; c < OW; c++) {
-          const c0 = Math.max(0, c * sw - left);
-          const c1 = Math.min(W, c * sw - left + kw);
-          if (r1 <= r0 || c1 <= c0) continue; // a window wholly in the padding takes no gradient
-          // The window's first pixel starts each running maximum.
-          const first = ((b * H + r0) * W + c0) * C;
+  return makeFilled(args.backend, x.shape, 'float32', [dy, x], (dx, dyv, xv) => {
+    forEachWindow(x.shape, args.attrs, (r0, r1, c0, c1, imageBase, dyBase) => {
+      // The window's first pixel starts each running maximum; channels innermost: contiguous reads.
+      const first = imageBase + (r0 * W + c0) * C;
+      for (let ch = 0; ch < C; ch++) {
+        best[ch] = xv![first + ch]!;
+        at[ch] = first + ch;
+      }
+      for (let i = r0; i < r1; i++) {
+        for (let j = i === r0 ? c0 + 1 : c0; j < c1; j++) {
+          const base = imageBase + (i * W + j) * C;
           for (let ch = 0; ch < C; ch++) {
-            best[ch] = xv![first + ch]!;
-            at[ch] = first + ch;
-          }
-          // Channels innermost: contiguous reads, one running maximum per channel.
-          for (let i = r0; i < r1; i++) {
-            for (let j = i === r0 ? c0 + 1 : c0; j < c1; j++) {
-              const base = ((b * H + i) * W + j) * C;
-              for (let ch = 0; ch < C; ch++) {
-                const v = xv![base + ch]!;
-                if (v > best[ch]!) {
-                  best[ch] = v;
-                  at[ch] = base + ch;
-                }
-              }
+            const v = xv![base + ch]!;
+            if (v > best[ch]!) {
+              best[ch] = v;
+              at[ch] = base + ch;
             }
           }
-          const dyBase = ((b * OH + r) * OW + c) * C;
-          for (let ch = 0; ch < C; ch++) dx[at[ch]!] += dyv![dyBase + ch]!;
         }
       }
-    }
+      for (let ch = 0; ch < C; ch++) dx[at[ch]!] += dyv![dyBase + ch]!;
+    });
   });
 }
 
@@ -73,34 +85,19 @@ export const maxPoolGradConfig: tf.KernelConfig = {
  * with 'same' or numeric padding its gradient at the borders did not match the forward.
  */
 function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): tf.TensorInfo {
-  const backend = args.backend as tf.KernelBackend;
-  const attrs = args.attrs as PoolGradAttrs;
   const dy = args.inputs.dy!;
   const x = args.inputs.input!;
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  const [dx] = runJsKernel(backend, [dy], [x.shape], ([dyv], [dxv]) => {
-    for (let b = 0; b < batchSize; b++) {
-      for (let r = 0; r < OH; r++) {
-        const r0 = Math.max(0, r * sh - top);
-        const r1 = Math.min(H, r * sh - top + kh);
-        for (let c = 0; c < OW; c++) {
-          const c0 = Math.max(0, c * sw - left);
-          const c1 = Math.min(W, c * sw - left + kw);
-          const scale = 1 / ((r1 - r0) * (c1 - c0));
-          const dyBase = ((b * OH + r) * OW + c) * C;
-          for (let i = r0; i < r1; i++) {
-            for (let j = c0; j < c1; j++) {
-              const base = ((b * H + i) * W + j) * C;
-              for (let ch = 0; ch < C; ch++) dxv![base + ch] += dyv![dyBase + ch]! * scale;
-            }
-          }
+  const [, , W, C] = x.shape as [number, number, number, number];
+  const [dx] = runJsKernel(args.backend as tf.KernelBackend, [dy], [x.shape], ([dyv], [dxv]) => {
+    forEachWindow(x.shape, args.attrs as PoolGradAttrs, (r0, r1, c0, c1, imageBase, dyBase) => {
+      const scale = 1 / ((r1 - r0) * (c1 - c0));
+      for (let i = r0; i < r1; i++) {
+        for (let j = c0; j < c1; j++) {
+          const base = imageBase + (i * W + j) * C;
+          for (let ch = 0; ch < C; ch++) dxv![base + ch] += dyv![dyBase + ch]! * scale;
         }
       }
-    }
+    });
   });
   return dx!;
 }
