@@ -35,7 +35,7 @@ export const modelStore: ModelStore = { save: saveModel, load: loadModel };
 
 interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number;
-  epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; seed: number; backend: BackendName; branches?: number;
+  epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; lrWarmup?: number; seed: number; backend: BackendName; branches?: number;
   lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
   microBatches?: number; threads?: number;
 }
@@ -71,6 +71,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads: branches trained at once (branches mode) or threads computing the micro-batches (default: as many as branches or micro-batches, at most the CPUs); results do not depend on it', parseCount('--threads', 1))
     .option('--lr <x>', 'Adam learning rate', parsePositive('--lr'))
     .option('--lr-decay-epoch <n>', 'divide the learning rate by 10 from this epoch on (0-based; default: the profile\'s)', parseCount('--lr-decay-epoch', 0))
+    .option('--lr-warmup <n>', 'raise the learning rate linearly over the first n steps of the run (default: 0, none)', parseCount('--lr-warmup', 0))
     .option('--seed <s>', 'seed of the initialisation, data order and dropout', parseCount('--seed', 0), 0)
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .option('--branches <k>', 'branches mode: number of branches', parseCount('--branches', 1))
@@ -130,7 +131,7 @@ export function register(program: Command): void {
 }
 
 /** The profile's hyper-parameters with the command line's overrides; the input size checked against the data. */
-export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'lrDecayEpoch' | 'microBatches' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
+export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'lrDecayEpoch' | 'lrWarmup' | 'microBatches' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
   const hyper = hyperFor(opts.arch, opts.profile);
   if (opts.size !== undefined) {
     if (opts.size > dataSize) throw new UserError(`--size ${opts.size} is larger than the data's ${dataSize}×${dataSize} images`);
@@ -144,6 +145,7 @@ export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size
   if (opts.lr !== undefined) hyper.lr = opts.lr;
   if (opts.microBatches !== undefined) hyper.microBatches = opts.microBatches;
   if (opts.lrDecayEpoch !== undefined) hyper.lrDecayEpoch = opts.lrDecayEpoch;
+  if (opts.lrWarmup !== undefined) hyper.lrWarmup = opts.lrWarmup;
   if (opts.branches !== undefined) hyper.branches = opts.branches;
   if (opts.lambda !== undefined) hyper.lambda = opts.lambda;
   if (opts.minEpoch !== undefined) hyper.minEpoch = opts.minEpoch;

@@ -31,8 +31,8 @@ export interface LoopOptions<S> {
   seed: number;
   epochs: number;
   batchSize: number;
-  /** Learning rate of each epoch (set on the optimiser when an epoch starts or resumes); default constant. */
-  lrAt?: (epoch: number) => number;
+  /** Learning rate of each step (epoch, step of this run from 0); default constant. */
+  lrAt?: (epoch: number, step: number) => number;
   /** Shuffle inside each shard (classifier loops) or not (the mab loop). */
   shuffleWithinShard: boolean;
   /** Set → mab joint loss with this λ. */
@@ -96,7 +96,6 @@ export async function runLoop<S>(options: LoopOptions<S>): Promise<LoopResult> {
   const runner = await StepRunner.start(model, { microBatches: options.microBatches, threads: options.threads, ...(options.lambda === undefined ? {} : { lambda: options.lambda }) });
   try {
     while (!stopped && position.epoch < epochs) {
-      if (options.lrAt) adam.lr = options.lrAt(position.epoch);
       const order = shardOrder(seed, position.epoch, counts.length);
       while (!stopped && position.shardInEpoch < order.length) {
         const shardIndex = order[position.shardInEpoch]!;
@@ -105,6 +104,7 @@ export async function runLoop<S>(options: LoopOptions<S>): Promise<LoopResult> {
         while (!stopped && position.batchInShard < batches.length) {
           const batch = makeBatch(shard, batches[position.batchInShard]!, model.spec.inputSize, options.lambda !== undefined);
           let losses: StepLosses;
+          if (options.lrAt) adam.lr = options.lrAt(position.epoch, iteration - options.startIteration);
           try {
             losses = await runner.step(adam, batch, dropoutSeed(seed, iteration));
           } finally {

@@ -24,6 +24,8 @@ export interface Hyper {
   branches: number;
   /** Epoch (0-based) from which the learning rate is lr/10; null: constant (the reference). */
   lrDecayEpoch: number | null;
+  /** Steps of linear learning-rate warm-up at the start of a run; 0: none (the reference). */
+  lrWarmup: number;
   /** Early stopping (§2.5). */
   target: number;
   limit: number;
@@ -37,7 +39,7 @@ export interface Hyper {
 }
 
 const common = { betas: [0.9, 0.999] as [number, number], weightDecay: 1e-5, branches: 5, target: 0.96, every: 4,
-  lambda: 5, minEpoch: 12, mabTarget: 0.975, lrDecayEpoch: null, microBatches: 1 };
+  lambda: 5, minEpoch: 12, mabTarget: 0.975, lrDecayEpoch: null, lrWarmup: 0, microBatches: 1 };
 
 /** The paper's settings: table I, §2.2, §2.5, §4.2 (SPA trains at the data's own size, 512 in the paper). */
 const paper: Record<Arch, Hyper> = {

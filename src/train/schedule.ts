@@ -92,9 +92,12 @@ export function mabShouldStop(bestAccuracy: number, epoch: number, minEpoch: num
 }
 
 /**
- * Learning rate of an epoch: `lr`, divided by 10 from epoch `decayEpoch` on (0-based; PyTorch StepLR with one
- * step, gamma 0.1). `null` keeps it constant, as the reference does.
+ * Learning rate of a step: `lr`, divided by 10 from epoch `decayEpoch` on (0-based; PyTorch StepLR with one
+ * step, gamma 0.1), and scaled by (step + 1) / warmup during the run's first `warmup` steps (a linear warm-up,
+ * PyTorch LinearLR from 1/warmup; `step` counts this run's steps from 0). `null` and 0 keep it constant, as
+ * the reference does.
  */
-export function learningRateAt(lr: number, epoch: number, decayEpoch: number | null): number {
-  return decayEpoch !== null && epoch >= decayEpoch ? lr / 10 : lr;
+export function learningRateAt(lr: number, epoch: number, decayEpoch: number | null, warmup = 0, step = 0): number {
+  const base = decayEpoch !== null && epoch >= decayEpoch ? lr / 10 : lr;
+  return step < warmup ? (base * (step + 1)) / warmup : base;
 }

@@ -117,6 +117,10 @@ test('learning-rate decay: lr/10 from the decay epoch, also after resuming insid
   assert.notEqual(decayed, await run('lr-const', { lr: 0.005 }));
   // 5 iterations per epoch: the checkpoint at iteration 12 lies inside epoch 2, which must resume at lr/10
   assert.equal(await run('lr-decay-2-resumed', { lr: 0.05, lrDecayEpoch: 2 }, 14), decayed);
+  // warm-up over 8 steps: different from none, and a run resumed at iteration 6 (checkpoint at step 6) warms up the same
+  const warmed = await run('lr-warmup', { lr: 0.05, lrWarmup: 8 });
+  assert.notEqual(warmed, await run('lr-plain', { lr: 0.05 }));
+  assert.equal(await run('lr-warmup-resumed', { lr: 0.05, lrWarmup: 8 }, 7), warmed);
 });
 
 test('branches mode: base model, then branches with regular evaluation, early stopping and summaries', async () => {

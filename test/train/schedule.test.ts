@@ -76,3 +76,11 @@ test('learning rate: constant without a decay epoch, lr/10 from the decay epoch 
   assert.deepEqual([0, 1, 2, 3].map((e) => learningRateAt(1e-3, e, null)), [1e-3, 1e-3, 1e-3, 1e-3]);
   assert.deepEqual([0, 1, 2, 3].map((e) => learningRateAt(1e-3, e, 2)), [1e-3, 1e-3, 1e-4, 1e-4]);
 });
+
+test('learning rate: linear warm-up over the run\'s first steps, (step + 1) / warmup of the epoch\'s rate', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 100].map((step) => learningRateAt(0.4, 0, null, 4, step)), [0.1, 0.2, 0.30000000000000004, 0.4, 0.4, 0.4]);
+  // during a decayed epoch the warm-up scales the decayed rate; warm-up 0 or 1 changes nothing
+  assert.deepEqual([0, 1].map((step) => learningRateAt(0.4, 3, 2, 2, step)), [0.02, 0.04]);
+  assert.equal(learningRateAt(0.4, 0, null, 0, 0), 0.4);
+  assert.equal(learningRateAt(0.4, 0, null, 1, 0), 0.4);
+});
