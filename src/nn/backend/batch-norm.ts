@@ -121,6 +121,10 @@ function runGrad(dy: tf.Tensor, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tens
  * (a loss built on them would not be differentiated through them).
  */
 export function batchNormTrainingOp(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor, varianceEpsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const channels = x.shape[x.shape.length - 1]!;
+  if (x.dtype !== 'float32' || scale.size !== channels || offset.size !== channels) {
+    throw new Error(`batchNormTraining: needs float32 x and a scale and offset of ${channels} values (x ${x.dtype} [${x.shape.join(', ')}], scale ${scale.size}, offset ${offset.size})`);
+  }
   const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale, offset } as unknown as tf.NamedTensorMap,
     { varianceEpsilon } as unknown as tf.NamedAttrMap) as [tf.Tensor, tf.Tensor, tf.Tensor];
   return { y, mean, variance };
@@ -155,17 +159,17 @@ const fusedBatchNormGrad: tf.GradConfig = {
     if (mean.size !== channels || variance.size !== channels || (scale !== undefined && scale.size !== channels)) {
       throw new Error(`batchNorm gradient: statistics and scale must be per channel (${channels} values)`);
     }
-    const gamma = scale ?? tf.ones([channels]);
+    const gamma = scale ? tf.reshape(scale, [channels]) : tf.ones([channels]);
+    const varPlusEps = tf.add(tf.reshape(variance, [channels]), varianceEpsilon);
     // Computed once, here: the engine runs each input's thunk in its own tidy scope.
-    const [dx, dScale, dOffset] = runGrad(dy as tf.Tensor, x, tf.reshape(mean, [channels]), tf.reshape(variance, [channels]),
-      tf.reshape(gamma, [channels]), { varianceEpsilon, batchStatistics: false }) as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const gammaOverVar = () => tf.div(tf.reshape(gamma, [channels]), tf.add(tf.reshape(variance, [channels]), varianceEpsilon));
+    const [dx, dScale, dOffset] = runGrad(dy as tf.Tensor, x, tf.reshape(mean, [channels]), tf.reshape(variance, [channels]), gamma,
+      { varianceEpsilon, batchStatistics: false }) as [tf.Tensor, tf.Tensor, tf.Tensor];
     return {
       x: () => dx,
       scale: () => tf.reshape(dScale, scale?.shape ?? [channels]),
       offset: () => tf.reshape(dOffset, offset?.shape ?? [channels]),
-      mean: () => tf.reshape(tf.neg(tf.mul(tf.mul(dOffset, tf.rsqrt(tf.add(tf.reshape(variance, [channels]), varianceEpsilon))), tf.reshape(gamma, [channels]))), mean.shape),
-      variance: () => tf.reshape(tf.mul(tf.mul(dScale, gammaOverVar()), -0.5), variance.shape),
+      mean: () => tf.reshape(tf.neg(tf.mul(tf.mul(dOffset, tf.rsqrt(varPlusEps)), gamma)), mean.shape),
+      variance: () => tf.reshape(tf.mul(tf.mul(dScale, tf.div(gamma, varPlusEps)), -0.5), variance.shape),
     };
   },
 };

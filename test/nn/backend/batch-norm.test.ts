@@ -103,6 +103,12 @@ test('BatchNorm gradient kernel: wasm = cpu for batch and fixed statistics', asy
   }
 });
 
+test('fused training BatchNorm refuses a scale or offset that is not one value per channel', async () => {
+  await initBackend('cpu');
+  assert.throws(() => batchNormTrainingOp(tf.zeros([2, 3, 3, 4]), tf.ones([3]), tf.zeros([4]), EPS), /scale and offset of 4 values/);
+  assert.throws(() => batchNormTrainingOp(tf.zeros([2, 3, 3, 4]), tf.ones([4]), tf.zeros([1]), EPS), /scale and offset of 4 values/);
+});
+
 test('wasm Identity (clone) shares memory: no copy, the clone outlives its source', async () => {
   await initBackend('wasm');
   const before = tf.backend().numDataIds();
