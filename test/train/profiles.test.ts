@@ -38,5 +38,9 @@ test('command-line overrides: sizes bounded by the data, epochs per mode, SPA at
   // one micro-batch (the reference's plain step) unless asked
   assert.equal(resolveHyper(base, 512, 'continuous').microBatches, 1);
   assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small' }, 128, 'continuous').microBatches, 1);
+  // warm-up: none in the paper profile (the reference), 500 steps for the small VGG16, overridable
+  assert.equal(resolveHyper(base, 512, 'continuous').lrWarmup, 0);
+  assert.deepEqual([hyperFor('vgg16', 'small').lr, hyperFor('vgg16', 'small').lrWarmup], [2e-4, 500]);
+  assert.equal(resolveHyper({ arch: 'vgg16', profile: 'small', lrWarmup: 0 }, 128, 'continuous').lrWarmup, 0);
   assert.equal(resolveHyper({ ...base, microBatches: 2 }, 512, 'continuous').microBatches, 2);
 });
