@@ -100,6 +100,7 @@ describe('fiveband train / eval-model', () => {
       [['train', '--arch', 'spa', '--data', data, '--out', join(root, 'x'), '--classes', '3'], /has 10 classes, --classes asks for 3/],
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--mode', 'mab'], /--mode mab needs the spa model/],
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--lr', 'fast'], /--lr must be a number > 0/],
+      [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--lr-warmup', '-3'], /--lr-warmup must be an integer >= 0/],
       [['train', '--arch', 'alexnet', '--data', join(root, 'missing'), '--out', join(root, 'x')], /missing/],
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--backend', 'gpu'], /--backend must be one of wasm, cpu/],
       [['train', '--arch', 'alexnet', '--data', data, '--out', join(root, 'x'), '--micro-batches', '0'], /--micro-batches/],
