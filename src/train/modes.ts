@@ -10,7 +10,7 @@ import { removeCheckpoint, runLoop } from './loop.js';
 import { writeCsv, writeJson } from './output.js';
 import type { Hyper } from './profiles.js';
 import {
-  averageLoss, learningRateAt, earlyStoppingStep, initialEarlyStopping, mabShouldStop, validationShardAt,
+  averageLoss, learningRateSchedule, earlyStoppingStep, initialEarlyStopping, mabShouldStop, validationShardAt,
   type EarlyStoppingState, type StopReason,
 } from './schedule.js';
 import type { StepLosses } from './step.js';
@@ -81,7 +81,7 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
     },
   };
   const result = await runLoop({
-    model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, lrAt: (e, step) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch, hyper.lrWarmup, step), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1,
+    model, adam, data: options.data, seed: options.seed, epochs: hyper.epochs, lrAt: learningRateSchedule(hyper), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1,
     shuffleWithinShard: true, startIteration: 0, checkpointPath: join(out, CHECKPOINT),
     checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, { loss: losses?.loss }),
@@ -160,7 +160,7 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
     },
   };
   const result = await runLoop({
-    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: (e, step) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch, hyper.lrWarmup, step), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: true,
+    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: learningRateSchedule(hyper), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: true,
     startIteration, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
@@ -318,7 +318,7 @@ export async function trainMab(model: Model, options: RunOptions): Promise<MabSu
     },
   };
   const result = await runLoop({
-    model, adam, data, seed: options.seed, epochs: hyper.epochs, lrAt: (e, step) => learningRateAt(hyper.lr, e, hyper.lrDecayEpoch, hyper.lrWarmup, step), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: false,
+    model, adam, data, seed: options.seed, epochs: hyper.epochs, lrAt: learningRateSchedule(hyper), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: false,
     lambda: hyper.lambda, startIteration: 0, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100,
     config, hooks, onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.validation.at(-1)?.[1],

@@ -1,4 +1,5 @@
 import { Rng } from '../rng/index.js';
+import type { Hyper } from './profiles.js';
 
 /**
  * The pure bookkeeping of the training loops: data order, loss averaging and early stopping.
@@ -100,4 +101,9 @@ export function mabShouldStop(bestAccuracy: number, epoch: number, minEpoch: num
 export function learningRateAt(lr: number, epoch: number, decayEpoch: number | null, warmup = 0, step = 0): number {
   const base = decayEpoch !== null && epoch >= decayEpoch ? lr / 10 : lr;
   return step < warmup ? (base * (step + 1)) / warmup : base;
+}
+
+/** A run's learning rate per (epoch, step) from its hyper-parameters (every training mode uses it). */
+export function learningRateSchedule(hyper: Pick<Hyper, 'lr' | 'lrDecayEpoch' | 'lrWarmup'>): (epoch: number, step: number) => number {
+  return (epoch, step) => learningRateAt(hyper.lr, epoch, hyper.lrDecayEpoch, hyper.lrWarmup, step);
 }

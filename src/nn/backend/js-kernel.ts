@@ -7,8 +7,9 @@ function isWasm(backend: tf.KernelBackend): backend is BackendWasm & tf.KernelBa
 
 /**
  * Runs a float32 kernel written in TypeScript on either backend: `compute` reads the inputs' values and fills
- * new outputs (zero-initialised unless `writesEveryOutput`). On wasm both are views of the heap itself (no copies), taken after every
- * output is allocated (growing the heap detaches earlier views); on cpu they are the backend's own arrays.
+ * new outputs (zero-initialised unless `writesEveryOutput`). On wasm both are views of the heap itself (no
+ * copies), taken after every output is allocated (growing the heap detaches earlier views); on cpu they are the
+ * backend's own arrays.
  * `compute` must not write to its inputs.
  */
 export function runJsKernel(
