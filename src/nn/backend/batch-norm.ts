@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runJsKernel } from './js-kernel.js';
+import { isWasm, runJsKernel } from './js-kernel.js';
+import { heapAddress, simdKernels } from './simd.js';
 
 /**
  * BatchNorm over the last (channel) axis as two fused kernels, each a couple of passes over the activations,
@@ -34,14 +35,53 @@ function inputsOf(args: KernelArgs<unknown>, names: string[]): tf.TensorInfo[] {
   });
 }
 
+/**
+ * From float64 channel sums of x and x² over `rows` rows: the mean and biased variance (outputs), and the
+ * per-channel factor and shift of y = x·factor + shift.
+ */
+function normalisation(
+  sums: Float64Array, squares: Float64Array, rows: number, g: Float32Array, b: Float32Array, varianceEpsilon: number,
+  meanOut: Float32Array, varOut: Float32Array, factor: Float32Array | Float64Array, shift: Float32Array | Float64Array,
+): void {
+  for (let c = 0; c < sums.length; c++) {
+    const mean = sums[c]! / rows;
+    // Float32-exact unless mean² exceeds ~10⁸ × variance.
+    const variance = Math.max(0, squares[c]! / rows - mean * mean);
+    meanOut[c] = mean;
+    varOut[c] = variance;
+    const f = g[c]! / Math.sqrt(variance + varianceEpsilon);
+    factor[c] = f;
+    shift[c] = b[c]! - mean * f;
+  }
+}
+
 /** Inputs x [..., C], scale [C], offset [C]; outputs y, the batch mean and the biased batch variance. */
 function batchNormTraining(args: KernelArgs<TrainingAttrs>): tf.TensorInfo[] {
   const [x, scale, offset] = inputsOf(args, ['x', 'scale', 'offset']) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
   const channels = x.shape[x.shape.length - 1]!;
   const { varianceEpsilon } = args.attrs;
-  return runJsKernel(args.backend, [x, scale, offset], [x.shape, [channels], [channels]], ([xv, g, b], [y, meanOut, varOut]) => {
+  const backend = args.backend;
+  if (isWasm(backend) && channels % 4 === 0) {
+    const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
+    // float64 sums and squares, then float32 factor and shift.
+    const scratch = backend.makeOutput([6 * channels], 'float32');
+    const at = heapAddress(backend, scratch);
+    const heap = backend.typedArrayFromHeap(scratch).buffer;
+    const sums = new Float64Array(heap, at, channels), squares = new Float64Array(heap, at + 8 * channels, channels);
+    sums.fill(0);
+    squares.fill(0);
+    const simd = simdKernels(backend);
+    simd.channelSums(heapAddress(backend, x), rows, channels, sums.byteOffset, squares.byteOffset);
+    const factor = new Float32Array(heap, at + 16 * channels, channels), shift = new Float32Array(heap, at + 20 * channels, channels);
+    const [g, b, meanOut, varOut] = [scale, offset, outputs[1]!, outputs[2]!].map((info) => backend.typedArrayFromHeap(info) as Float32Array);
+    normalisation(sums, squares, rows, g!, b!, varianceEpsilon, meanOut!, varOut!, factor, shift);
+    simd.scaleShift(heapAddress(backend, x), heapAddress(backend, outputs[0]!), rows, channels, factor.byteOffset, shift.byteOffset);
+    backend.disposeData(scratch.dataId);
+    return outputs;
+  }
+  return runJsKernel(backend, [x, scale, offset], [x.shape, [channels], [channels]], ([xv, g, b], [y, meanOut, varOut]) => {
     const size = xv!.length, rows = size / channels;
-    // One pass: float64 sums of x and x² (float32-exact unless mean² exceeds ~10⁸ × variance).
     const sums = new Float64Array(channels), squares = new Float64Array(channels);
     for (let at = 0; at < size; ) {
       for (let c = 0; c < channels; c++, at++) {
@@ -51,16 +91,30 @@ function batchNormTraining(args: KernelArgs<TrainingAttrs>): tf.TensorInfo[] {
       }
     }
     const factor = new Float64Array(channels), shift = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) {
-      const mean = sums[c]! / rows;
-      const variance = Math.max(0, squares[c]! / rows - mean * mean);
-      meanOut![c] = mean;
-      varOut![c] = variance;
-      factor[c] = g![c]! / Math.sqrt(variance + varianceEpsilon);
-      shift[c] = b![c]! - mean * factor[c]!;
-    }
+    normalisation(sums, squares, rows, g!, b!, varianceEpsilon, meanOut!, varOut!, factor, shift);
     for (let at = 0; at < size; ) for (let c = 0; c < channels; c++, at++) y![at] = xv![at]! * factor[c]! + shift[c]!;
   }, true);
+}
+
+/**
+ * From float64 channel sums Σdy and Σdy·(x − μ): dscale, doffset (outputs) and the coefficients of
+ * dx = a·dy + b·x + k per channel (b = k = 0 for fixed statistics).
+ */
+function gradientCoefficients(
+  sumDy: Float64Array, sumDyCentred: Float64Array, rows: number, mu: Float32Array, v: Float32Array, g: Float32Array,
+  attrs: GradAttrs, dScale: Float32Array, dOffset: Float32Array,
+  a: Float32Array | Float64Array, b: Float32Array | Float64Array, k: Float32Array | Float64Array,
+): void {
+  for (let c = 0; c < sumDy.length; c++) {
+    const inv = 1 / Math.sqrt(v[c]! + attrs.varianceEpsilon);
+    dOffset[c] = sumDy[c]!;
+    dScale[c] = sumDyCentred[c]! * inv;
+    const ac = g[c]! * inv;
+    a[c] = ac;
+    const bc = attrs.batchStatistics ? (-ac * inv * inv * sumDyCentred[c]!) / rows : 0;
+    b[c] = bc;
+    k[c] = attrs.batchStatistics ? (-ac * sumDy[c]!) / rows - bc * mu[c]! : 0;
+  }
 }
 
 /**
@@ -72,35 +126,45 @@ function batchNormGrad(args: KernelArgs<GradAttrs>): tf.TensorInfo[] {
   const inputs = inputsOf(args, ['dy', 'x', 'mean', 'variance', 'scale']);
   const x = inputs[1]!;
   const channels = x.shape[x.shape.length - 1]!;
-  const { varianceEpsilon, batchStatistics } = args.attrs;
-  return runJsKernel(args.backend, inputs, [x.shape, [channels], [channels]], ([dy, xv, mu, v, g], [dx, dScale, dOffset]) => {
+  const backend = args.backend;
+  if (isWasm(backend) && channels % 4 === 0) {
+    const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
+    // float64 Σdy and Σdy·(x − μ), then float32 a, b, k.
+    const scratch = backend.makeOutput([7 * channels], 'float32');
+    const at = heapAddress(backend, scratch);
+    const heap = backend.typedArrayFromHeap(scratch).buffer;
+    const sumDy = new Float64Array(heap, at, channels), sumDyCentred = new Float64Array(heap, at + 8 * channels, channels);
+    sumDy.fill(0);
+    sumDyCentred.fill(0);
+    const simd = simdKernels(backend);
+    const [dy, xv, mu, v, g, dx, dScale, dOffset] = [...inputs, ...outputs].map((info) => heapAddress(backend, info)) as number[];
+    simd.gradientSums(dy!, xv!, mu!, rows, channels, sumDy.byteOffset, sumDyCentred.byteOffset);
+    const [a, b, k] = [16, 20, 24].map((offset) => new Float32Array(heap, at + offset * channels, channels)) as [Float32Array, Float32Array, Float32Array];
+    const view = (address: number): Float32Array => new Float32Array(heap, address, channels);
+    gradientCoefficients(sumDy, sumDyCentred, rows, view(mu!), view(v!), view(g!), args.attrs, view(dScale!), view(dOffset!), a, b, k);
+    if (args.attrs.batchStatistics) simd.scaleShift2(dy!, xv!, dx!, rows, channels, a.byteOffset, b.byteOffset, k.byteOffset);
+    else simd.scaleShift(dy!, dx!, rows, channels, a.byteOffset, k.byteOffset);
+    backend.disposeData(scratch.dataId);
+    return outputs;
+  }
+  return runJsKernel(backend, inputs, [x.shape, [channels], [channels]], ([dyv, xv, mu, v, g], [dx, dScale, dOffset]) => {
     const size = xv!.length, rows = size / channels;
-    const sumDy = new Float64Array(channels), sumDyCentred = new Float64Array(channels), invStd = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) invStd[c] = 1 / Math.sqrt(v![c]! + varianceEpsilon);
+    const sumDy = new Float64Array(channels), sumDyCentred = new Float64Array(channels);
     for (let at = 0; at < size; ) {
       for (let c = 0; c < channels; c++, at++) {
-        const d = dy![at]!;
+        const d = dyv![at]!;
         sumDy[c]! += d;
         sumDyCentred[c]! += d * (xv![at]! - mu![c]!);
       }
     }
-    // dx = a·dy + b·(x − μ) + k per channel.
     const a = new Float64Array(channels), b = new Float64Array(channels), k = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) {
-      const inv = invStd[c]!;
-      dOffset![c] = sumDy[c]!;
-      dScale![c] = sumDyCentred[c]! * inv;
-      a[c] = g![c]! * inv;
-      if (batchStatistics) {
-        b[c] = (-a[c]! * inv * inv * sumDyCentred[c]!) / rows;
-        k[c] = (-a[c]! * sumDy[c]!) / rows - b[c]! * mu![c]!;
-      }
-    }
-    if (!batchStatistics) {
-      for (let at = 0; at < size; ) for (let c = 0; c < channels; c++, at++) dx![at] = a[c]! * dy![at]!;
+    gradientCoefficients(sumDy, sumDyCentred, rows, mu!, v!, g!, args.attrs, dScale!, dOffset!, a, b, k);
+    if (!args.attrs.batchStatistics) {
+      for (let at = 0; at < size; ) for (let c = 0; c < channels; c++, at++) dx![at] = a[c]! * dyv![at]!;
       return;
     }
-    for (let at = 0; at < size; ) for (let c = 0; c < channels; c++, at++) dx![at] = a[c]! * dy![at]! + b[c]! * xv![at]! + k[c]!;
+    for (let at = 0; at < size; ) for (let c = 0; c < channels; c++, at++) dx![at] = a[c]! * dyv![at]! + b[c]! * xv![at]! + k[c]!;
   }, true);
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-function isWasm(backend: tf.KernelBackend): backend is BackendWasm & tf.KernelBackend {
+export function isWasm(backend: tf.KernelBackend): backend is BackendWasm & tf.KernelBackend {
   return 'typedArrayFromHeap' in backend;
 }
 

@@ -5,7 +5,8 @@ import { BATCH_NORM_GRAD, batchNormTrainingOp, initBackend } from '../../../src/
 import { assertClose, randomValues, runOn } from './compare.js';
 
 const EPS = 1e-5;
-const SHAPES: number[][] = [[4, 5, 6, 3], [2, 7, 7, 16], [3, 4, 4, 1], [9, 10]];
+// Channels a multiple of 4 take the wasm SIMD path; 2×40×40×8 spans several of its row blocks (1,024 rows at 8 channels).
+const SHAPES: number[][] = [[4, 5, 6, 3], [2, 7, 7, 16], [3, 4, 4, 1], [9, 10], [2, 40, 40, 8]];
 
 /** Per-channel statistics in float64, written independently of the kernels (channels = last axis). */
 function reference(x: Float32Array, channels: number): { mean: number[]; variance: number[] } {
@@ -49,11 +50,11 @@ for (const shape of SHAPES) {
 
 /** The same loss through the fused op and through plain tfjs ops (autodiff), gradients w.r.t. x, γ, β. */
 for (const backend of ['wasm', 'cpu'] as const) {
-  test(`fused training BatchNorm gradient = autodiff of the formula on ${backend}`, async () => {
-    const shape = [3, 5, 4, 6];
+  for (const shape of [[3, 5, 4, 6], [2, 24, 24, 8]]) test(`fused training BatchNorm gradient = autodiff of the formula on ${backend}, ${shape.join('×')}`, async () => {
+    const channels = shape[3]!;
     const x = tf.tensor(randomValues('bng/x', shape, 1.5, 0.5), shape);
     const w = tf.tensor(randomValues('bng/w', shape), shape);
-    const g = tf.tensor1d(randomValues('bng/g', [6], 0.5, 1)), b = tf.tensor1d(randomValues('bng/b', [6]));
+    const g = tf.tensor1d(randomValues('bng/g', [channels], 0.5, 1)), b = tf.tensor1d(randomValues('bng/b', [channels]));
     const loss = (fused: boolean) => (xs: tf.Tensor, gs: tf.Tensor, bs: tf.Tensor): tf.Scalar => {
       let y: tf.Tensor;
       if (fused) y = batchNormTrainingOp(xs, gs, bs, EPS).y;

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** The SIMD kernels of assembly/simd.ts (built to simd.wasm next to this file); arguments are heap byte addresses. */
+export interface SimdKernels {
+  channelSums(x: number, rows: number, channels: number, sums: number, squares: number): void;
+  gradientSums(dy: number, x: number, mean: number, rows: number, channels: number, sumDy: number, sumDyCentred: number): void;
+  scaleShift(u: number, out: number, rows: number, channels: number, a: number, k: number): void;
+  scaleShift2(u: number, w: number, out: number, rows: number, channels: number, a: number, b: number, k: number): void;
+}
+
+/** The slice of the WebAssembly JS API used here (@types/node 20 does not declare it). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | null = null;
+const instances = new WeakMap<object, SimdKernels>();
+
+/** The kernels bound to this backend's heap (one instance per heap, created on first use). */
+export function simdKernels(backend: BackendWasm): SimdKernels {
+  const memory = (backend.wasm as unknown as { asm: { memory: object } }).asm.memory;
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    compiled ??= new Module(readFileSync(new URL('./simd.wasm', import.meta.url)));
+    kernels = new Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** The byte address of a tensor's values on the wasm heap. */
+export function heapAddress(backend: BackendWasm, info: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}
