@@ -94,3 +94,62 @@ export function scaleShift2(u: usize, w: usize, out: usize, rows: i32, channels:
     }
   }
 }
+
+/**
+ * Max-pooling gradient, channels in groups of 4: each output gradient dy[b, r, c, ch] is added to dx at the
+ * first maximum of its window (rows ⌈r·sh − top⌉.., clipped to the image; padding excluded), as the cpu
+ * backend and PyTorch route it. dx must be zero-filled; windows are visited in order, so sums over
+ * overlapping windows are formed in the same order as the TypeScript kernel's.
+ */
+export function maxPoolGrad(
+  dy: usize, x: usize, dx: usize, batch: i32, height: i32, width: i32, channels: i32, outHeight: i32, outWidth: i32,
+  kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, top: i32, left: i32,
+): void {
+  const pixelBytes = <usize>channels << 2;
+  let atDy = dy;
+  for (let b = 0; b < batch; b++) {
+    const image = <usize>b * <usize>height * <usize>width * pixelBytes;
+    for (let r = 0; r < outHeight; r++) {
+      const r0 = max<i32>(0, r * strideHeight - top), r1 = min<i32>(height, r * strideHeight - top + kernelHeight);
+      for (let c = 0; c < outWidth; c++, atDy += pixelBytes) {
+        const c0 = max<i32>(0, c * strideWidth - left), c1 = min<i32>(width, c * strideWidth - left + kernelWidth);
+        if (r1 <= r0 || c1 <= c0) continue;
+        const first = image + (<usize>(r0 * width + c0)) * pixelBytes;
+        for (let ch: usize = 0; ch < pixelBytes; ch += 16) {
+          // Byte offsets (from x) of each lane's running maximum.
+          let best = v128.load(x + first + ch);
+          let at = i32x4.add(i32x4.splat(<i32>(first + ch)), i32x4(0, 4, 8, 12));
+          for (let i = r0; i < r1; i++) {
+            for (let j = i == r0 ? c0 + 1 : c0; j < c1; j++) {
+              const offset = image + (<usize>(i * width + j)) * pixelBytes + ch;
+              const v = v128.load(x + offset);
+              const greater = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, greater);
+              at = v128.bitselect(i32x4.add(i32x4.splat(<i32>offset), i32x4(0, 4, 8, 12)), at, greater);
+            }
+          }
+          const grad = v128.load(atDy + ch);
+          let target = dx + <usize>i32x4.extract_lane(at, 0);
+          store<f32>(target, load<f32>(target) + f32x4.extract_lane(grad, 0));
+          target = dx + <usize>i32x4.extract_lane(at, 1);
+          store<f32>(target, load<f32>(target) + f32x4.extract_lane(grad, 1));
+          target = dx + <usize>i32x4.extract_lane(at, 2);
+          store<f32>(target, load<f32>(target) + f32x4.extract_lane(grad, 2));
+          target = dx + <usize>i32x4.extract_lane(at, 3);
+          store<f32>(target, load<f32>(target) + f32x4.extract_lane(grad, 3));
+        }
+      }
+    }
+  }
+}
+
+/** dx[i] = x[i] > 0 ? dy[i] : 0 (the ReLU gradient; 0 at 0, as PyTorch); n elements. */
+export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const bytes = <usize>n << 2;
+  const vectorBytes = bytes & ~(<usize>15);
+  const zero = f32x4.splat(0);
+  for (let at: usize = 0; at < vectorBytes; at += 16) {
+    v128.store(dx + at, v128.and(v128.load(dy + at), f32x4.gt(v128.load(x + at), zero)));
+  }
+  for (let at = vectorBytes; at < bytes; at += 4) store<f32>(dx + at, load<f32>(x + at) > 0 ? load<f32>(dy + at) : 0);
+}

@@ -10,6 +10,7 @@ import { GRADIENT_FIXES } from './gradient-fixes.js';
 import { identityConfig } from './identity.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { meanConfig, sumConfig } from './reduce-leading.js';
+import { reluGradConfig, reluGradKernelConfigs } from './relu-grad.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -50,9 +51,9 @@ let gradientsRegistered: Promise<void> | undefined;
 /**
  * tfjs-core's Node bundle registers no gradients and no chained tensor methods (the @tensorflow/tfjs umbrella
  * package normally does), so tfjs-core's own definitions are loaded from its ESM build; then fiveband's
- * gradient fixes replace or add to them (with the fused BatchNorm gradients), the cpu backend gets correct
+ * gradient fixes replace or add to them (with the fused BatchNorm and ReLU gradients), the cpu backend gets correct
  * average-pool and resize gradients (see pool-grad.ts, resize-grad.ts), and both backends get fiveband's own
- * fused BatchNorm kernels.
+ * fused BatchNorm and ReLU-gradient kernels.
  * Once per thread.
  */
 function registerGradients(): Promise<void> {
@@ -61,13 +62,13 @@ function registerGradients(): Promise<void> {
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
     // Chained methods (t.reshape(...)); some of tfjs-core's gradients call them.
     await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
-    for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS]) tf.registerGradient(config);
+    for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS, reluGradConfig]) tf.registerGradient(config);
     for (const config of [avgPoolGradConfig('cpu'), ...resizeGradConfigs('cpu')]) {
       tf.unregisterKernel(config.kernelName, 'cpu');
       tf.registerKernel(config);
     }
     // fiveband's own kernels (not patches: no stock version), on both backends.
-    for (const config of [...batchNormKernelConfigs('wasm'), ...batchNormKernelConfigs('cpu')]) tf.registerKernel(config);
+    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend)]) tf.registerKernel(config);
   })();
   return gradientsRegistered;
 }

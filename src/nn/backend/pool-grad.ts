@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runJsKernel } from './js-kernel.js';
+import { heapAddress, simdKernels } from './simd.js';
 import { type WasmKernelArgs, input, makeFilled } from './wasm-util.js';
 
 interface PoolGradAttrs {
@@ -40,12 +41,22 @@ function forEachWindow(
 /**
  * Routes each output gradient to the first maximum of its window (padding excluded), the cpu backend's and
  * PyTorch's rule. The stock wasm kernel starts its running maximum at 0, so windows whose maximum is ≤ 0
- * send their gradient to the wrong place.
+ * send their gradient to the wrong place. Channel counts divisible by 4 run the same walk in WebAssembly SIMD.
  */
 function maxPoolGrad(args: WasmKernelArgs<PoolGradAttrs>): tf.TensorInfo {
   const dy = input(args, 'dy');
   const x = input(args, 'input');
-  const [, , W, C] = x.shape as [number, number, number, number];
+  const [batch, H, W, C] = x.shape as [number, number, number, number];
+  if (C % 4 === 0) {
+    const backend = args.backend;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number], args.attrs.filterSize, args.attrs.strides, 1, args.attrs.pad, args.attrs.dimRoundingMode);
+    const dx = backend.makeOutput(x.shape, 'float32');
+    backend.typedArrayFromHeap(dx).fill(0);
+    simdKernels(backend).maxPoolGrad(heapAddress(backend, dy), heapAddress(backend, x), heapAddress(backend, dx), batch, H, W, C,
+      info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    return dx;
+  }
   const best = new Float32Array(C);
   const at = new Int32Array(C);
   return makeFilled(args.backend, x.shape, 'float32', [dy, x], (dx, dyv, xv) => {

@@ -8,6 +8,11 @@ export interface SimdKernels {
   gradientSums(dy: number, x: number, mean: number, rows: number, channels: number, sumDy: number, sumDyCentred: number): void;
   scaleShift(u: number, out: number, rows: number, channels: number, a: number, k: number): void;
   scaleShift2(u: number, w: number, out: number, rows: number, channels: number, a: number, b: number, k: number): void;
+  maxPoolGrad(
+    dy: number, x: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number,
+    kernelHeight: number, kernelWidth: number, strideHeight: number, strideWidth: number, top: number, left: number,
+  ): void;
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
 }
 
 /** The slice of the WebAssembly JS API used here (@types/node 20 does not declare it). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
+import { RELU_GRAD } from '../../../src/nn/backend/relu-grad.js';
 import { adjointByImpulses, assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
 
 type Pad = 'same' | 'valid' | number;
@@ -11,6 +12,8 @@ interface PoolCase {
   size: number | [number, number];
   strides: number | [number, number];
   pad: Pad;
+  /** Values rounded to halves: windows with tied maxima (the first one takes the gradient). */
+  ties?: boolean;
 }
 
 const POOL_CASES: PoolCase[] = [
@@ -20,13 +23,17 @@ const POOL_CASES: PoolCase[] = [
   { name: '3/2 pad 1 (ResNet)', x: [2, 9, 10, 3], size: 3, strides: 2, pad: 1 },
   { name: '3/1 same', x: [1, 5, 6, 4], size: 3, strides: 1, pad: 'same' },
   { name: '2x3 s(1,2) valid', x: [2, 6, 7, 2], size: [2, 3], strides: [1, 2], pad: 'valid' },
+  // Channels in multiples of 4 take the wasm SIMD kernel.
+  { name: '3/2 pad 1, 8 channels', x: [2, 9, 10, 8], size: 3, strides: 2, pad: 1 },
+  { name: '3/2 same odd, 12 channels, ties', x: [2, 7, 8, 12], size: 3, strides: 2, pad: 'same', ties: true },
+  { name: '2/2 valid, 4 channels, ties', x: [3, 8, 6, 4], size: 2, strides: 2, pad: 'valid', ties: true },
 ];
 
 /** Mostly negative inputs, one channel entirely negative: many windows have a maximum ≤ 0. */
 function poolInput(c: PoolCase): Float32Array {
   const values = randomValues(`pool/${c.name}`, c.x, 1, -1.5);
   for (let i = 0; i < values.length; i += c.x[3]) values[i] = -Math.abs(values[i]!) - 0.1;
-  return values;
+  return c.ties ? values.map((v) => Math.round(v * 2) / 2) : values;
 }
 
 function poolGrads(c: PoolCase, xv: Float32Array, kind: 'max' | 'avg'): tf.Tensor {
@@ -124,3 +131,21 @@ for (const c of DEPTHWISE_CASES) {
     });
   });
 }
+
+test('ReLU gradient is one kernel on wasm and cpu: dy where x > 0, else 0 (also at 0); odd sizes', async () => {
+  for (const size of [3, 4, 37]) {
+    const x = randomValues(`relu/x/${size}`, [size]).map((v, i) => (i % 5 === 0 ? 0 : v));
+    const dy = randomValues(`relu/dy/${size}`, [size]);
+    const expected = x.map((v, i) => (v > 0 ? dy[i]! : 0));
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const [dx] = await runOn(backend, () => {
+        const weights = tf.tensor1d(dy);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), weights)))(tf.tensor1d(x));
+      });
+      assert.deepEqual(dx, expected, `${backend}, ${size}`);
+      await initBackend(backend);
+      const profile = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(tf.tensor1d(x)));
+      assert.ok(profile.kernelNames.includes(RELU_GRAD) && !profile.kernelNames.includes('Step'), profile.kernelNames.join(', '));
+    }
+  }
+});
