@@ -153,3 +153,37 @@ export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
   }
   for (let at = vectorBytes; at < bytes; at += 4) store<f32>(dx + at, load<f32>(x + at) > 0 ? load<f32>(dy + at) : 0);
 }
+
+/**
+ * One Adam step (PyTorch's, L2 weight decay added to the gradient) over n parameters, float32:
+ * g = grad + weightDecay·value, m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g²,
+ * value' = value − stepSize·m' / (√v' / sqrtBias2 + eps).
+ */
+export function adamUpdate(
+  value: usize, grad: usize, m: usize, v: usize, outValue: usize, outM: usize, outV: usize, n: i32,
+  beta1: f32, beta2: f32, weightDecay: f32, stepSize: f32, sqrtBias2: f32, eps: f32,
+): void {
+  const oneMinusBeta1 = <f32>(1 - <f64>beta1), oneMinusBeta2 = <f32>(1 - <f64>beta2);
+  const b1 = f32x4.splat(beta1), b2 = f32x4.splat(beta2), c1 = f32x4.splat(oneMinusBeta1), c2 = f32x4.splat(oneMinusBeta2);
+  const wd = f32x4.splat(weightDecay), step = f32x4.splat(stepSize), bias = f32x4.splat(sqrtBias2), e = f32x4.splat(eps);
+  const bytes = <usize>n << 2;
+  const vectorBytes = bytes & ~(<usize>15);
+  for (let at: usize = 0; at < vectorBytes; at += 16) {
+    const p = v128.load(value + at);
+    const g = f32x4.add(v128.load(grad + at), f32x4.mul(wd, p));
+    const m1 = f32x4.add(f32x4.mul(b1, v128.load(m + at)), f32x4.mul(c1, g));
+    const v1 = f32x4.add(f32x4.mul(b2, v128.load(v + at)), f32x4.mul(c2, f32x4.mul(g, g)));
+    v128.store(outM + at, m1);
+    v128.store(outV + at, v1);
+    v128.store(outValue + at, f32x4.sub(p, f32x4.div(f32x4.mul(step, m1), f32x4.add(f32x4.div(f32x4.sqrt(v1), bias), e))));
+  }
+  for (let at = vectorBytes; at < bytes; at += 4) {
+    const p = load<f32>(value + at);
+    const g = load<f32>(grad + at) + weightDecay * p;
+    const m1 = beta1 * load<f32>(m + at) + oneMinusBeta1 * g;
+    const v1 = beta2 * load<f32>(v + at) + oneMinusBeta2 * g * g;
+    store<f32>(outM + at, m1);
+    store<f32>(outV + at, v1);
+    store<f32>(outValue + at, p - (stepSize * m1) / (Mathf.sqrt(v1) / sqrtBias2 + eps));
+  }
+}

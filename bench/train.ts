@@ -68,6 +68,7 @@ async function measure(model: Model, batch: Batch): Promise<OurRates> {
   const runner = await StepRunner.start(model, { microBatches: THREADS, threads: THREADS, ...(lambda === undefined ? {} : { lambda }) });
   const trainThreads = await rate(() => runner.step(adam, batch, iteration++));
   await runner.close();
+  adam.dispose();
   const forward = await rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
   const inputGrad = await rate(() => tf.tidy(() => {
     const gradient = tf.grad((x: tf.Tensor) => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdateOp } from '../nn/backend/index.js';
 
 export interface AdamOptions {
   lr: number;
@@ -31,8 +32,9 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   private stepCount = 0;
-  private readonly m = new Map<string, Float32Array>();
-  private readonly v = new Map<string, Float32Array>();
+  /** First and second moments, kept on the backend (reading them back every step cost more than the update). */
+  private readonly m = new Map<string, tf.Tensor>();
+  private readonly v = new Map<string, tf.Tensor>();
 
   constructor(private readonly params: ReadonlyMap<string, tf.Variable>, options: AdamOptions) {
     this.lr = options.lr;
@@ -40,8 +42,8 @@ export class Adam {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     for (const [name, p] of params) {
-      this.m.set(name, new Float32Array(p.size));
-      this.v.set(name, new Float32Array(p.size));
+      this.m.set(name, tf.keep(tf.zeros(p.shape)));
+      this.v.set(name, tf.keep(tf.zeros(p.shape)));
     }
   }
 
@@ -57,41 +59,48 @@ export class Adam {
     this.stepCount += 1;
     const t = this.stepCount;
     const { beta1, beta2, eps, weightDecay } = this;
-    const stepSize = this.lr / (1 - beta1 ** t);
-    const sqrtBias2 = Math.sqrt(1 - beta2 ** t);
+    const coefficients = { beta1, beta2, eps, weightDecay, stepSize: this.lr / (1 - beta1 ** t), sqrtBias2: Math.sqrt(1 - beta2 ** t) };
     for (const [name, p] of this.params) {
       const g = grads.get(name);
       if (!g) continue;
-      const grad = g.dataSync();
-      const value = p.dataSync();
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
-      const next = new Float32Array(value.length);
-      for (let i = 0; i < next.length; i++) {
-        const gi = grad[i]! + weightDecay * value[i]!;
-        m[i] = beta1 * m[i]! + (1 - beta1) * gi;
-        v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-        next[i] = value[i]! - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtBias2 + eps);
-      }
-      const updated = tf.tensor(next, p.shape, 'float32');
-      p.assign(updated);
-      updated.dispose();
+      const [value, m1, v1] = adamUpdateOp(p, g, m, v, coefficients);
+      p.assign(value);
+      value.dispose();
+      tf.dispose([m, v]);
+      this.m.set(name, tf.keep(m1));
+      this.v.set(name, tf.keep(v1));
     }
   }
 
   getState(): AdamState {
-    const copy = (moments: Map<string, Float32Array>) => new Map([...moments].map(([k, a]) => [k, a.slice()] as const));
+    // Copies: the cpu backend's dataSync returns its own storage.
+    const copy = (moments: Map<string, tf.Tensor>) => new Map([...moments].map(([k, t]) => [k, Float32Array.from(t.dataSync())] as const));
     return { step: this.stepCount, m: copy(this.m), v: copy(this.v) };
   }
 
   setState(state: AdamState): void {
     for (const [moments, values, what] of [[this.m, state.m, 'm'], [this.v, state.v, 'v']] as const) {
-      for (const [name, target] of moments) {
+      for (const [name, current] of moments) {
         const data = values.get(name);
-        if (!data || data.length !== target.length) throw new Error(`Adam state: ${what} of ${name} missing or of the wrong size`);
-        target.set(data);
+        if (!data || data.length !== current.size) throw new Error(`Adam state: ${what} of ${name} missing or of the wrong size`);
+      }
+    }
+    for (const [moments, values] of [[this.m, state.m], [this.v, state.v]] as const) {
+      for (const [name, current] of moments) {
+        moments.set(name, tf.keep(tf.tensor(values.get(name)!, current.shape, 'float32')));
+        current.dispose();
       }
     }
     this.stepCount = state.step;
+  }
+
+  /** Frees the moments; the optimiser cannot be used afterwards. */
+  dispose(): void {
+    for (const moments of [this.m, this.v]) {
+      tf.dispose([...moments.values()]);
+      moments.clear();
+    }
   }
 }

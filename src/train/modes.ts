@@ -85,7 +85,7 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
     shuffleWithinShard: true, startIteration: 0, checkpointPath: join(out, CHECKPOINT),
     checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, { loss: losses?.loss }),
-  });
+  }).finally(() => adam.dispose());
   const summary: ContinuousSummary = {
     mode: 'continuous', spec: model.spec, seed: options.seed, hyper, iterations: result.iteration, epochs: result.epochs,
     finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null,
@@ -165,7 +165,7 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
     onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
     }),
-  });
+  }).finally(() => adam.dispose());
   const s = hooks.state;
   options.onProgress?.(result.iteration, result.iteration, { phase: `branch ${branch}: full validation` });
   const total = await evaluate(model, data.validation, undefined, hyper.batchSize);
@@ -323,7 +323,7 @@ export async function trainMab(model: Model, options: RunOptions): Promise<MabSu
     config, hooks, onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.validation.at(-1)?.[1],
     }),
-  });
+  }).finally(() => adam.dispose());
   const s = hooks.state;
   const summary: MabSummary = {
     mode: 'mab', spec: model.spec, seed: options.seed, hyper, bestAccuracy: s.bestAccuracy, bestEpoch: s.bestEpoch,

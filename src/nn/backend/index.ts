@@ -1,3 +1,5 @@
 export { BACKEND_NAMES, PATCHED_WASM_KERNELS, backendInfo, initBackend, setWasmKernelPatches } from './init.js';
 export type { BackendInfo, BackendName } from './init.js';
 export { BATCH_NORM_GRAD, BATCH_NORM_TRAINING, batchNormTrainingOp } from './batch-norm.js';
+export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
+export type { AdamCoefficients } from './adam-update.js';

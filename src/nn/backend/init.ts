@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { adamUpdateKernelConfigs } from './adam-update.js';
 import { BATCH_NORM_GRADIENTS, batchNormKernelConfigs } from './batch-norm.js';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv-backprop.js';
 import { GRADIENT_FIXES } from './gradient-fixes.js';
@@ -53,7 +54,7 @@ let gradientsRegistered: Promise<void> | undefined;
  * package normally does), so tfjs-core's own definitions are loaded from its ESM build; then fiveband's
  * gradient fixes replace or add to them (with the fused BatchNorm and ReLU gradients), the cpu backend gets correct
  * average-pool and resize gradients (see pool-grad.ts, resize-grad.ts), and both backends get fiveband's own
- * fused BatchNorm and ReLU-gradient kernels.
+ * fused BatchNorm, ReLU-gradient and Adam kernels.
  * Once per thread.
  */
 function registerGradients(): Promise<void> {
@@ -68,7 +69,9 @@ function registerGradients(): Promise<void> {
       tf.registerKernel(config);
     }
     // fiveband's own kernels (not patches: no stock version), on both backends.
-    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend)]) tf.registerKernel(config);
+    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend), ...adamUpdateKernelConfigs(backend)]) {
+        tf.registerKernel(config);
+      }
   })();
   return gradientsRegistered;
 }

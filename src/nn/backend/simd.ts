@@ -13,6 +13,10 @@ export interface SimdKernels {
     kernelHeight: number, kernelWidth: number, strideHeight: number, strideWidth: number, top: number, left: number,
   ): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
+  adamUpdate(
+    value: number, grad: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
+    beta1: number, beta2: number, weightDecay: number, stepSize: number, sqrtBias2: number, eps: number,
+  ): void;
 }
 
 /** The slice of the WebAssembly JS API used here (@types/node 20 does not declare it). */

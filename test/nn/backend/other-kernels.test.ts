@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
+import { adamUpdateOp, initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
 import { RELU_GRAD } from '../../../src/nn/backend/relu-grad.js';
 import { adjointByImpulses, assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
 
@@ -146,6 +146,25 @@ test('ReLU gradient is one kernel on wasm and cpu: dy where x > 0, else 0 (also 
       await initBackend(backend);
       const profile = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(tf.tensor1d(x)));
       assert.ok(profile.kernelNames.includes(RELU_GRAD) && !profile.kernelNames.includes('Step'), profile.kernelNames.join(', '));
+    }
+  }
+});
+
+test('Adam update kernel: wasm (SIMD, float32) = cpu = the formula in float64, odd sizes', async () => {
+  const c = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2, stepSize: 0.1 / (1 - 0.9 ** 3), sqrtBias2: Math.sqrt(1 - 0.999 ** 3) };
+  for (const size of [3, 4, 37]) {
+    const [p, g, m] = ['p', 'g', 'm'].map((n) => randomValues(`adam/${n}/${size}`, [size])) as [Float32Array, Float32Array, Float32Array];
+    const v = randomValues(`adam/v/${size}`, [size]).map(Math.abs);
+    const expected = [new Float32Array(size), new Float32Array(size), new Float32Array(size)] as const;
+    for (let i = 0; i < size; i++) {
+      const gi = g[i]! + c.weightDecay * p[i]!;
+      const m1 = c.beta1 * m[i]! + (1 - c.beta1) * gi;
+      const v1 = c.beta2 * v[i]! + (1 - c.beta2) * gi * gi;
+      [expected[0][i], expected[1][i], expected[2][i]] = [p[i]! - (c.stepSize * m1) / (Math.sqrt(v1) / c.sqrtBias2 + c.eps), m1, v1];
+    }
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const got = await runOn(backend, () => adamUpdateOp(tf.tensor1d(p), tf.tensor1d(g), tf.tensor1d(m), tf.tensor1d(v), c));
+      ['value', 'm', 'v'].forEach((name, k) => assertClose(got[k]!, expected[k]!, 1e-6, `${backend} ${name} (${size})`));
     }
   }
 });
