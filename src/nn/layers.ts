@@ -74,11 +74,15 @@ export class TensorOps implements Ops<tf.Tensor> {
     const count = x.size / channels;
     if (count < 2) throw new UserError(`${name}: BatchNorm needs more than 1 value per channel in training mode (batch × height × width = ${count})`);
     const { y, mean, variance } = batchNormTrainingOp(x, gamma, beta, BN_EPS);
-    // PyTorch: normalise with the biased batch variance, track the unbiased one.
-    runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-    runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * count) / (count - 1))));
+    // PyTorch: normalise with the biased batch variance, track the unbiased one. Per-channel arithmetic on
+    // plain numbers: as tensor ops under a gradient tape it was ~20 recorded kernels and copies per layer.
+    const unbiased = count / (count - 1);
+    const [m0, v0, batchMean, batchVariance] = [runningMean, runningVar, mean, variance].map((t) => t.dataSync());
+    runningMean.assign(tf.tensor(m0!.map((r, c) => (1 - BN_MOMENTUM) * r + BN_MOMENTUM * batchMean![c]!), runningMean.shape, 'float32'));
+    runningVar.assign(tf.tensor(v0!.map((r, c) => (1 - BN_MOMENTUM) * r + BN_MOMENTUM * unbiased * batchVariance![c]!), runningVar.shape, 'float32'));
+    tf.dispose([mean, variance]);
     const tracked = this.param(`${name}.num_batches_tracked`);
-    tracked.assign(tf.add(tracked, tf.scalar(1, 'int32')));
+    tracked.assign(tf.scalar(tracked.dataSync()[0]! + 1, 'int32'));
     return this.out(name, y);
   }
 
