@@ -25,6 +25,9 @@ const CASES: ConvCase[] = [
   { name: '1x1 s2 (ResNet downsample; phases without taps)', x: [2, 7, 8, 3], filter: [1, 1, 3, 4], strides: 2, pad: 'valid' },
   { name: '3x3 s3 same', x: [1, 10, 8, 2], filter: [3, 3, 2, 3], strides: 3, pad: 'same' },
   { name: '5x5 s2 pad 3 (padding wider than half the filter)', x: [2, 7, 9, 2], filter: [5, 5, 2, 3], strides: 2, pad: 3 },
+  // Batches and channels in multiples of 4, like the models' layers.
+  { name: '3x3 s1 same, batch 4, 8 channels', x: [4, 6, 5, 8], filter: [3, 3, 8, 4], strides: 1, pad: 'same' },
+  { name: '3x3 s2 valid, unread trailing rows, batch 8, 4 channels', x: [8, 8, 10, 4], filter: [3, 3, 4, 4], strides: 2, pad: 'valid' },
 ];
 
 function conv2DBackpropFilter(x: tf.Tensor, dy: tf.Tensor, c: ConvCase, dilations?: number): tf.Tensor {
