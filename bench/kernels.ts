@@ -5,11 +5,13 @@
  * minute for one AlexNet conv1 image), so the filter gradient is reported against the forward conv.
  * Then BatchMatMul (dense layers' forward and gradients, SPA's attention product), Slice (SPA's crop and
  * channel halves) and Sum/Mean over leading axes (bias gradients, batch-norm statistics), patched vs stock.
+ * Last, fiveband's own element-wise training kernels (BatchNorm, the ReLU gradient, Adam): their
+ * WebAssembly SIMD versions (wasm backend) against the same kernels' TypeScript loops (cpu backend).
  *
  *   npm run bench:kernels [-- --batch 16 --reps 3]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo, initBackend, setWasmKernelPatches } from '../src/nn/backend/index.js';
+import { BATCH_NORM_GRAD, RELU_GRAD, adamUpdateOp, backendInfo, batchNormTrainingOp, initBackend, setWasmKernelPatches } from '../src/nn/backend/index.js';
 import { Rng } from '../src/rng/index.js';
 
 type Shape4 = [number, number, number, number];
@@ -117,6 +119,72 @@ function patchedVsStock(name: string, run: () => tf.Tensor, reps: number): void 
   console.log(`| ${name} | ${f(stockMs)} | ${f(patchedMs)} | ${(stockMs / patchedMs).toFixed(1)}× |`);
 }
 
+/** ResNet34-like activations: layer 1's maps at 224, batch 16. */
+const MAP: Shape4 = [16, 56, 56, 16];
+/** ResNet34's parameter count at width 0.25. */
+const RESNET34_PARAMS = 1_336_538;
+
+interface ElementwiseKernel {
+  name: string;
+  elements: number;
+  /** Creates the inputs on the current backend; returns the call to time. */
+  setUp: (rng: Rng) => () => tf.Tensor | tf.Tensor[];
+}
+
+const ELEMENTWISE: ElementwiseKernel[] = [
+  {
+    name: `BatchNorm training forward ${MAP.join('×')}`, elements: tf.util.sizeFromShape(MAP),
+    setUp: (rng) => {
+      const [x, g, b] = [randomTensor(rng, MAP), randomTensor(rng, [16]), randomTensor(rng, [16])];
+      return () => Object.values(batchNormTrainingOp(x!, g!, b!, 1e-5));
+    },
+  },
+  {
+    name: `BatchNorm gradient ${MAP.join('×')}`, elements: tf.util.sizeFromShape(MAP),
+    setUp: (rng) => {
+      const [dy, x, mean, variance, scale] = [MAP, MAP, [16], [16], [16]].map((shape) => randomTensor(rng, shape));
+      const inputs = { dy, x, mean, variance: tf.abs(variance!), scale };
+      const attrs = { varianceEpsilon: 1e-5, batchStatistics: true };
+      return () => tf.engine().runKernel(BATCH_NORM_GRAD, inputs as never, attrs as never) as tf.Tensor[];
+    },
+  },
+  {
+    name: `ReLU gradient ${MAP.join('×')}`, elements: tf.util.sizeFromShape(MAP),
+    setUp: (rng) => {
+      const [x, dy] = [randomTensor(rng, MAP), randomTensor(rng, MAP)];
+      return () => tf.engine().runKernel(RELU_GRAD, { dy, x } as never) as tf.Tensor;
+    },
+  },
+  {
+    name: `Adam update, ${RESNET34_PARAMS.toLocaleString('en')} parameters (ResNet34, width 0.25)`, elements: RESNET34_PARAMS,
+    setUp: (rng) => {
+      const [p, g, m, v] = [0, 1, 2, 3].map(() => randomTensor(rng, [RESNET34_PARAMS]));
+      const secondMoment = tf.abs(v!);
+      const c = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-5, stepSize: 1e-3, sqrtBias2: 0.1 };
+      return () => adamUpdateOp(p!, g!, m!, secondMoment, c);
+    },
+  },
+];
+
+/**
+ * Median ms of a kernel that may return several tensors, after a warm-up. Both backends compute synchronously,
+ * so nothing is read back (on wasm that would add a copy the cpu backend does not make).
+ */
+function timeKernel(label: string, run: () => tf.Tensor | tf.Tensor[], reps: number): number {
+  tf.dispose(run());
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    const outputs = run();
+    times.push(performance.now() - start);
+    tf.dispose(outputs);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  process.stderr.write(`  ${label}: ${median.toFixed(1)} ms\n`);
+  return median;
+}
+
 async function main(): Promise<void> {
   const batch = option('batch', 16);
   const reps = option('reps', 3);
@@ -177,6 +245,21 @@ async function main(): Promise<void> {
     const axes = s.x.slice(0, -1).map((_, i) => i);
     patchedVsStock(s.name, () => (s.mean ? tf.mean(x, axes) : tf.sum(x, axes)), reps);
     x.dispose();
+  }
+
+  console.log(`\nfiveband's element-wise training kernels, ms (median of ${reps} after a warm-up) and ns per element`);
+  console.log('| kernel | TypeScript (cpu backend) | WebAssembly SIMD (wasm backend) | speedup | ns/element TS → SIMD |');
+  console.log('|---|---|---|---|---|');
+  for (const k of ELEMENTWISE) {
+    process.stderr.write(`${k.name}\n`);
+    const ms: Record<string, number> = {};
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      const run = k.setUp(Rng.derive(2, 'bench-kernels', k.name));
+      ms[backend] = timeKernel(backend, run, reps);
+    }
+    const ns = (v: number) => ((v * 1e6) / k.elements).toFixed(2);
+    console.log(`| ${k.name} | ${ms.cpu!.toFixed(1)} | ${ms.wasm!.toFixed(1)} | ${(ms.cpu! / ms.wasm!).toFixed(1)}× | ${ns(ms.cpu!)} → ${ns(ms.wasm!)} |`);
   }
 }
 

@@ -3,3 +3,4 @@ export type { BackendInfo, BackendName } from './init.js';
 export { BATCH_NORM_GRAD, BATCH_NORM_TRAINING, batchNormTrainingOp } from './batch-norm.js';
 export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
 export type { AdamCoefficients } from './adam-update.js';
+export { RELU_GRAD } from './relu-grad.js';
