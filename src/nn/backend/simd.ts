@@ -29,12 +29,21 @@ const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssembl
 let compiled: object | null = null;
 const instances = new WeakMap<object, SimdKernels>();
 
+function readWasm(): Uint8Array {
+  const url = new URL('./simd.wasm', import.meta.url);
+  try {
+    return readFileSync(url);
+  } catch {
+    throw new Error(`fiveband's SIMD kernels are missing (${url.pathname}): build them with npm run build`);
+  }
+}
+
 /** The kernels bound to this backend's heap (one instance per heap, created on first use). */
 export function simdKernels(backend: BackendWasm): SimdKernels {
   const memory = (backend.wasm as unknown as { asm: { memory: object } }).asm.memory;
   let kernels = instances.get(memory);
   if (kernels === undefined) {
-    compiled ??= new Module(readFileSync(new URL('./simd.wasm', import.meta.url)));
+    compiled ??= new Module(readWasm());
     kernels = new Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(memory, kernels);
   }
