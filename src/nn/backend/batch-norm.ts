@@ -1,3 +1,4 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { isWasm, runJsKernel } from './js-kernel.js';
 import { heapAddress, simdKernels } from './simd.js';
@@ -55,6 +56,29 @@ function normalisation(
   }
 }
 
+/**
+ * Memory of the wasm SIMD path, all on the heap: the outputs (an x-shaped map, two per-channel vectors) and a
+ * scratch block of two zeroed float64 channel sums and `vectors` float32 channel vectors. Views are taken
+ * after every allocation (growing the heap detaches earlier ones).
+ */
+function simdWorkspace(backend: BackendWasm, shape: number[], vectors: number) {
+  const channels = shape[shape.length - 1]!;
+  const outputs = [shape, [channels], [channels]].map((s) => backend.makeOutput(s, 'float32'));
+  const scratch = backend.makeOutput([(4 + vectors) * channels], 'float32');
+  const heap = backend.typedArrayFromHeap(scratch).buffer;
+  const at = heapAddress(backend, scratch);
+  const sums = [0, 1].map((i) => new Float64Array(heap, at + 8 * channels * i, channels).fill(0)) as [Float64Array, Float64Array];
+  return {
+    outputs,
+    sums,
+    vectors: Array.from({ length: vectors }, (_, i) => new Float32Array(heap, at + (16 + 4 * i) * channels, channels)),
+    simd: simdKernels(backend),
+    address: (info: tf.TensorInfo) => heapAddress(backend, info),
+    view: (info: tf.TensorInfo) => new Float32Array(heap, heapAddress(backend, info), tf.util.sizeFromShape(info.shape)),
+    release: () => backend.disposeData(scratch.dataId),
+  };
+}
+
 /** Inputs x [..., C], scale [C], offset [C]; outputs y, the batch mean and the biased batch variance. */
 function batchNormTraining(args: KernelArgs<TrainingAttrs>): tf.TensorInfo[] {
   const [x, scale, offset] = inputsOf(args, ['x', 'scale', 'offset']) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
@@ -63,22 +87,15 @@ function batchNormTraining(args: KernelArgs<TrainingAttrs>): tf.TensorInfo[] {
   const backend = args.backend;
   if (isWasm(backend) && channels % 4 === 0) {
     const rows = tf.util.sizeFromShape(x.shape) / channels;
-    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
-    // float64 sums and squares, then float32 factor and shift.
-    const scratch = backend.makeOutput([6 * channels], 'float32');
-    const at = heapAddress(backend, scratch);
-    const heap = backend.typedArrayFromHeap(scratch).buffer;
-    const sums = new Float64Array(heap, at, channels), squares = new Float64Array(heap, at + 8 * channels, channels);
-    sums.fill(0);
-    squares.fill(0);
-    const simd = simdKernels(backend);
-    simd.channelSums(heapAddress(backend, x), rows, channels, sums.byteOffset, squares.byteOffset);
-    const factor = new Float32Array(heap, at + 16 * channels, channels), shift = new Float32Array(heap, at + 20 * channels, channels);
-    const [g, b, meanOut, varOut] = [scale, offset, outputs[1]!, outputs[2]!].map((info) => backend.typedArrayFromHeap(info) as Float32Array);
-    normalisation(sums, squares, rows, g!, b!, varianceEpsilon, meanOut!, varOut!, factor, shift);
-    simd.scaleShift(heapAddress(backend, x), heapAddress(backend, outputs[0]!), rows, channels, factor.byteOffset, shift.byteOffset);
-    backend.disposeData(scratch.dataId);
-    return outputs;
+    const w = simdWorkspace(backend, x.shape, 2);
+    const [sums, squares] = w.sums;
+    const [factor, shift] = w.vectors as [Float32Array, Float32Array];
+    const [y, meanOut, varOut] = w.outputs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    w.simd.channelSums(w.address(x), rows, channels, sums.byteOffset, squares.byteOffset);
+    normalisation(sums, squares, rows, w.view(scale), w.view(offset), varianceEpsilon, w.view(meanOut), w.view(varOut), factor, shift);
+    w.simd.scaleShift(w.address(x), w.address(y), rows, channels, factor.byteOffset, shift.byteOffset);
+    w.release();
+    return w.outputs;
   }
   return runJsKernel(backend, [x, scale, offset], [x.shape, [channels], [channels]], ([xv, g, b], [y, meanOut, varOut]) => {
     const size = xv!.length, rows = size / channels;
@@ -129,24 +146,17 @@ function batchNormGrad(args: KernelArgs<GradAttrs>): tf.TensorInfo[] {
   const backend = args.backend;
   if (isWasm(backend) && channels % 4 === 0) {
     const rows = tf.util.sizeFromShape(x.shape) / channels;
-    const outputs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([channels], 'float32'), backend.makeOutput([channels], 'float32')];
-    // float64 Σdy and Σdy·(x − μ), then float32 a, b, k.
-    const scratch = backend.makeOutput([7 * channels], 'float32');
-    const at = heapAddress(backend, scratch);
-    const heap = backend.typedArrayFromHeap(scratch).buffer;
-    const sumDy = new Float64Array(heap, at, channels), sumDyCentred = new Float64Array(heap, at + 8 * channels, channels);
-    sumDy.fill(0);
-    sumDyCentred.fill(0);
-    const simd = simdKernels(backend);
-    const [dy, xv, mu, v, g, dx, dScale, dOffset] = [...inputs, ...outputs].map((info) => heapAddress(backend, info)) as number[];
-    simd.gradientSums(dy!, xv!, mu!, rows, channels, sumDy.byteOffset, sumDyCentred.byteOffset);
-    const [a, b, k] = [16, 20, 24].map((offset) => new Float32Array(heap, at + offset * channels, channels)) as [Float32Array, Float32Array, Float32Array];
-    const view = (address: number): Float32Array => new Float32Array(heap, address, channels);
-    gradientCoefficients(sumDy, sumDyCentred, rows, view(mu!), view(v!), view(g!), args.attrs, view(dScale!), view(dOffset!), a, b, k);
-    if (args.attrs.batchStatistics) simd.scaleShift2(dy!, xv!, dx!, rows, channels, a.byteOffset, b.byteOffset, k.byteOffset);
-    else simd.scaleShift(dy!, dx!, rows, channels, a.byteOffset, k.byteOffset);
-    backend.disposeData(scratch.dataId);
-    return outputs;
+    const w = simdWorkspace(backend, x.shape, 3);
+    const [sumDy, sumDyCentred] = w.sums;
+    const [a, b, k] = w.vectors as [Float32Array, Float32Array, Float32Array];
+    const [dy, xv, mu, v, g] = inputs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const [dx, dScale, dOffset] = w.outputs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    w.simd.gradientSums(w.address(dy), w.address(xv), w.address(mu), rows, channels, sumDy.byteOffset, sumDyCentred.byteOffset);
+    gradientCoefficients(sumDy, sumDyCentred, rows, w.view(mu), w.view(v), w.view(g), args.attrs, w.view(dScale), w.view(dOffset), a, b, k);
+    if (args.attrs.batchStatistics) w.simd.scaleShift2(w.address(dy), w.address(xv), w.address(dx), rows, channels, a.byteOffset, b.byteOffset, k.byteOffset);
+    else w.simd.scaleShift(w.address(dy), w.address(dx), rows, channels, a.byteOffset, k.byteOffset);
+    w.release();
+    return w.outputs;
   }
   return runJsKernel(backend, inputs, [x.shape, [channels], [channels]], ([dyv, xv, mu, v, g], [dx, dScale, dOffset]) => {
     const size = xv!.length, rows = size / channels;
