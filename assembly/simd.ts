@@ -187,3 +187,36 @@ export function adamUpdate(
     store<f32>(outValue + at, p - (stepSize * m1) / (Mathf.sqrt(v1) / sqrtBias2 + eps));
   }
 }
+
+/**
+ * out[c, r] = x[r, c] for a row-major [rows, cols] matrix: 4 × 4 blocks transposed in registers, walked in
+ * 32 × 32 tiles so both sides stay in cache; the rows and columns beyond the last multiple of 4 are scalar.
+ */
+export function transpose2d(x: usize, out: usize, rows: i32, cols: i32): void {
+  const rows4 = rows & ~3, cols4 = cols & ~3;
+  const inRow = <usize>cols << 2, outRow = <usize>rows << 2;
+  for (let r0 = 0; r0 < rows4; r0 += 32) {
+    const r1 = min<i32>(rows4, r0 + 32);
+    for (let c0 = 0; c0 < cols4; c0 += 32) {
+      const c1 = min<i32>(cols4, c0 + 32);
+      for (let r = r0; r < r1; r += 4) {
+        for (let c = c0; c < c1; c += 4) {
+          const at = x + <usize>r * inRow + (<usize>c << 2);
+          const a0 = v128.load(at), a1 = v128.load(at + inRow), a2 = v128.load(at + 2 * inRow), a3 = v128.load(at + 3 * inRow);
+          const t0 = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
+          const to = out + <usize>c * outRow + (<usize>r << 2);
+          v128.store(to, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+          v128.store(to + outRow, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+          v128.store(to + 2 * outRow, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5));
+          v128.store(to + 3 * outRow, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7));
+        }
+      }
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    // Columns past the blocks in every row, and every column of the rows past the blocks.
+    const from = r < rows4 ? cols4 : 0;
+    for (let c = from; c < cols; c++) store<f32>(out + <usize>c * outRow + (<usize>r << 2), load<f32>(x + <usize>r * inRow + (<usize>c << 2)));
+  }
+}

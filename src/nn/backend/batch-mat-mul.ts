@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm'; // registers the stock kernel captured below
-import { type WasmKernelArgs, disposeIntermediate, input, transposeInfo } from './wasm-util.js';
+import { heapAddress, simdKernels } from './simd.js';
+import { type WasmKernelArgs, disposeIntermediate, input } from './wasm-util.js';
 
 /**
  * Stock tfjs-backend-wasm 4.22 BatchMatMul sends only one case to XNNPACK's fully-connected GEMM: a batch of 1
@@ -11,9 +12,11 @@ import { type WasmKernelArgs, disposeIntermediate, input, transposeInfo } from '
  * dense layer: dW = xᵀ·dy (transposeA) and dx = dy·Wᵀ (transposeB).
  *
  * The patch computes each product as that fast case: either C = op(A)·op(B) directly or Cᵀ = op(B)ᵀ·op(A)ᵀ,
- * with explicit transposes (stock Transpose) of whichever operands are stored the wrong way, choosing the form
- * that moves the fewest elements (transposes + XNNPACK's packing of the weights operand). Batched products run
- * that per (broadcast) batch element. Products too small to pay for the extra kernel calls stay stock.
+ * with explicit (SIMD) transposes of whichever operands are stored the wrong way, choosing the cheaper form:
+ * transposes plus XNNPACK's packing of the weights operand, which dominates when that operand is new. A dense
+ * layer's forward x·W in training is the case: packing VGG16's fc1 weights every step took ~150 ms where
+ * Cᵀ = Wᵀ·xᵀ packs the 16 rows of x instead. Batched products run that per (broadcast) batch element.
+ * Products too small to pay for the extra kernel calls stay stock.
  */
 interface BatchMatMulAttrs {
   transposeA: boolean;
@@ -39,6 +42,36 @@ function view(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
 }
 
 /**
+ * Relative costs per element, timed on the dev machine: XNNPACK packing a weights operand (~24 ns an element,
+ * redone for every new weights tensor: in training every step) against the SIMD transpose.
+ */
+const PACK_COST = 16;
+const TRANSPOSE_COST = 1;
+
+/**
+ * Data ids that have been the weights operand of a product before. The stock kernel keeps a packed copy of
+ * its weights keyed by their tensor, so a tensor multiplied again (inference weights: attribution runs many
+ * forward passes) is cheap to use as weights from its second product on; a fresh one (training weights,
+ * new every step) pays the packing in full.
+ */
+const usedAsWeights = new WeakSet<object>();
+
+/** The packing cost of `info` as the weights operand; records the use. */
+function packCost(info: tf.TensorInfo, elements: number): number {
+  const seen = usedAsWeights.has(info.dataId);
+  usedAsWeights.add(info.dataId);
+  return seen ? 0 : PACK_COST * elements;
+}
+
+/** x [rows, cols] → a new [cols, rows] tensor (SIMD, on the heap). */
+function transpose2D(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
+  const [rows, cols] = x.shape as [number, number];
+  const out = backend.makeOutput([cols, rows], 'float32');
+  simdKernels(backend).transpose2d(heapAddress(backend, x), heapAddress(backend, out), rows, cols);
+  return out;
+}
+
+/**
  * A·B for 2-D stored operands: `a` is [M,K] or, with `transposeA`, stored [K,M]; `b` is [K,N] or, with
  * `transposeB`, stored [N,K]. Returns a new [M,N] tensor.
  */
@@ -47,24 +80,25 @@ function matMul2D(
   m: number, k: number, n: number,
 ): tf.TensorInfo {
   const plain = (x: tf.TensorInfo, y: tf.TensorInfo) => stock({ inputs: { a: x, b: y }, backend, attrs: { transposeA: false, transposeB: false } });
-  // Elements moved: transposes of operands stored the wrong way, XNNPACK packing the weights, the output transpose.
-  const directCost = (transposeA ? m * k : 0) + (transposeB ? 2 * k * n : k * n);
-  const swappedCost = (transposeB ? 0 : k * n) + (transposeA ? k * m : 2 * k * m) + m * n;
+  // Transposes of operands stored the wrong way, XNNPACK packing the weights (the second operand), the output transpose.
+  const directCost = (transposeA ? TRANSPOSE_COST * m * k : 0) + (transposeB ? (TRANSPOSE_COST + PACK_COST) * k * n : packCost(b, k * n));
+  const swappedCost = (transposeB ? 0 : TRANSPOSE_COST * k * n) + (transposeA ? packCost(a, k * m) : (TRANSPOSE_COST + PACK_COST) * k * m)
+    + TRANSPOSE_COST * m * n;
   if (directCost <= swappedCost) {
-    const x = transposeA ? transposeInfo(backend, a, [1, 0]) : a;
-    const y = transposeB ? transposeInfo(backend, b, [1, 0]) : b;
+    const x = transposeA ? transpose2D(backend, a) : a;
+    const y = transposeB ? transpose2D(backend, b) : b;
     const out = plain(x, y);
     if (x !== a) disposeIntermediate(backend, x);
     if (y !== b) disposeIntermediate(backend, y);
     return out;
   }
   // Cᵀ [N,M] = op(B)ᵀ [N,K] · op(A)ᵀ [K,M].
-  const x = transposeB ? b : transposeInfo(backend, b, [1, 0]);
-  const y = transposeA ? a : transposeInfo(backend, a, [1, 0]);
+  const x = transposeB ? b : transpose2D(backend, b);
+  const y = transposeA ? a : transpose2D(backend, a);
   const outT = plain(x, y);
   if (x !== b) disposeIntermediate(backend, x);
   if (y !== a) disposeIntermediate(backend, y);
-  const out = transposeInfo(backend, outT, [1, 0]);
+  const out = transpose2D(backend, outT);
   disposeIntermediate(backend, outT);
   return out;
 }
@@ -95,9 +129,8 @@ function batchMatMul(args: WasmKernelArgs<BatchMatMulAttrs>): tf.TensorInfo {
   const batchShapeB = b.shape.slice(0, -2);
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchShapeA, batchShapeB);
   const batch = tf.util.sizeFromShape(batchShape);
-  // Shape errors (stock's messages), the case that is already fast and products too small to gain stay stock.
-  const fastAlready = !transposeA && !transposeB && batch === 1;
-  if (fastAlready || k !== (transposeB ? colsB : rowsB) || m * n * k < MIN_WORK_PER_PRODUCT) {
+  // Shape errors (stock's messages) and products too small to gain stay stock.
+  if (k !== (transposeB ? colsB : rowsB) || m * n * k < MIN_WORK_PER_PRODUCT) {
     return stock(args);
   }
   const outShape = [...batchShape, m, n];

@@ -13,6 +13,7 @@ export interface SimdKernels {
     kernelHeight: number, kernelWidth: number, strideHeight: number, strideWidth: number, top: number, left: number,
   ): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
+  transpose2d(x: number, out: number, rows: number, cols: number): void;
   adamUpdate(
     value: number, grad: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
     beta1: number, beta2: number, weightDecay: number, stepSize: number, sqrtBias2: number, eps: number,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
-import { assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
+import { assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
 
 interface MatMulCase {
   name: string;
@@ -24,6 +24,7 @@ const CASES: MatMulCase[] = [
   { name: 'batch broadcast: a one matrix', batchA: [1], batchB: [3], m: 90, k: 17, n: 200 },
   { name: 'batch broadcast: b rank 2', batchA: [2, 2], batchB: [], m: 100, k: 9, n: 300 },
   { name: 'batch broadcast: b batch dims a suffix of a', batchA: [2, 3], batchB: [3], m: 64, k: 70, n: 65 },
+  { name: 'dense forward, weights far larger than the rows', batchA: [], batchB: [], m: 6, k: 301, n: 599 },
   { name: 'small product (stays stock)', batchA: [2], batchB: [2], m: 5, k: 7, n: 6 },
   { name: 'small product, a broadcast (stays stock)', batchA: [1], batchB: [3], m: 5, k: 7, n: 6 },
   { name: 'small product, b broadcast (stays stock)', batchA: [2, 3], batchB: [], m: 4, k: 3, n: 5 },
@@ -65,4 +66,19 @@ test('BatchMatMul patch: same values as stock wasm, no leaked tensors or wasm me
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.memory().numBytes, bytes);
   assert.equal((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length, heap);
+});
+
+test('BatchMatMul: a dense forward with the same weights again (swapped form first, then stock\'s cached packing) = cpu', async () => {
+  const [m, k, n] = [5, 403, 517];
+  const va = randomValues('repeat/a', [m, k]);
+  const vb = randomValues('repeat/b', [k, n]);
+  const results: Float32Array[][] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    results.push(await runOn(backend, () => {
+      const a = tf.tensor2d(va, [m, k]), b = tf.tensor2d(vb, [k, n]);
+      return [0, 1, 2].map(() => tf.matMul(a, b));
+    }));
+  }
+  const [cpu, wasm] = results as [Float32Array[], Float32Array[]];
+  for (let call = 0; call < 3; call++) assertClose(wasm[call]!, cpu[call]!, 1e-5, `call ${call}`);
 });
