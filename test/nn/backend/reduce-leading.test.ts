@@ -12,6 +12,8 @@ const CASES: ReduceCase[] = [
   { name: 'bias gradient NHWC (axes 0,1,2)', shape: [3, 7, 6, 5], axis: [0, 1, 2] },
   { name: 'negative, unordered axes (-2,-4,-3)', shape: [2, 5, 4, 3], axis: [-2, -4, -3] },
   { name: 'dense bias gradient (axis 0)', shape: [9, 13], axis: [0] },
+  { name: 'bias gradient, 8 channels (SIMD), several row blocks', shape: [4, 30, 20, 8], axis: [0, 1, 2] },
+  { name: 'dense bias gradient, 12 columns (SIMD)', shape: [9, 12], axis: [0] },
   { name: 'rank 5, leading two', shape: [2, 3, 4, 2, 3], axis: [0, 1] },
   { name: 'non-leading axes (stock path)', shape: [2, 5, 4, 3], axis: [1, 2] },
   { name: 'all axes (stock path)', shape: [4, 5, 3], axis: [0, 1, 2] },
