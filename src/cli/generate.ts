@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .command('generate')
     .description('generate (or resume) a synthetic cells dataset: manifest.json + train/val/test safetensors shards')
     .requiredOption('--out <dir>', 'dataset folder (created; an existing one with the same config is resumed)')
-    .option('--profile <name>', 'small (128², 40/2/2 shards × 200) or paper (512², 32/8/8 × 200; 3 classes: 256², 16/4/4 × 256)', parseProfile, 'small')
+    .option('--profile <name>', 'small (128², 80/2/2 shards × 200) or paper (512², 32/8/8 × 200; 3 classes: 256², 16/4/4 × 256)', parseProfile, 'small')
     .option('--size <N>', 'image side in pixels (>= 64; default from the profile)', parseCount('--size', 64))
     .option('--classes <n>', '10 (the paper) or 3 (the V2 demo: plus, green rectangle, eight tails)', parseClasses, 10 as 10 | 3)
     .option('--seed <s>', 'random seed (integer >= 0)', parseCount('--seed', 0), 0)

@@ -20,14 +20,15 @@ export interface SplitPlan {
 
 /**
  * Named profiles. `paper`: the paper's 32/8/8 shards × 200 at 512 (10 classes) or the V2 3-class demo's
- * 16/4/4 × 256 at 256. `small` (the `npm start` default): 40/2/2 × 200 at 128 (8,000 training images:
- * with 800 the small training profile's models under-fit badly, see profiles.ts).
+ * 16/4/4 × 256 at 256. `small` (the `npm start` default): 80/2/2 × 200 at 128 (16,000 training images:
+ * with 800 the small training profile's models under-fit badly, with 8,000 AlexNet and SPA over-fit; see
+ * profiles.ts).
  */
 export function profileDefaults(profile: ProfileName, classes: ClassCount): { size: number; splits: Record<Split, SplitPlan> } {
   const plan = (train: number, val: number, test: number, perShard: number): Record<Split, SplitPlan> => ({
     train: { shardCount: train, perShard }, val: { shardCount: val, perShard }, test: { shardCount: test, perShard },
   });
-  if (profile === 'small') return { size: 128, splits: plan(40, 2, 2, 200) };
+  if (profile === 'small') return { size: 128, splits: plan(80, 2, 2, 200) };
   return classes === 10 ? { size: 512, splits: plan(32, 8, 8, 200) } : { size: 256, splits: plan(16, 4, 4, 256) };
 }
 

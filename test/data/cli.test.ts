@@ -40,7 +40,7 @@ describe('fiveband generate / show', () => {
     const run = join(root, 'run');
     const r = fiveband('start', '--run', run);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /10 classes, 128×128, seed 0; train 8000, val 400, test 400 samples; 44 shards written, 0 kept/);
+    assert.match(r.stdout, /10 classes, 128×128, seed 0; train 16000, val 400, test 400 samples; 84 shards written, 0 kept/);
     assert.deepEqual(await readdir(join(run, 'dataset', 'sheets')), ['overview.png', 'train-shard-0000.png']);
   });
 
