@@ -113,7 +113,11 @@ function conv2DBackpropInput(args: WasmKernelArgs<ConvGradAttrs & { inputShape: 
   const cols = planAxis(W, kw, sw, dw, info.padInfo.left);
   const phases = sh * sw;
 
-  const shifted = makeFilled(backend, [n, rows.length, cols.length, co], 'float32', [dy], (out, dyv) => {
+  // dy sits inside the shifted map with zeros around it (the usual case): the convolution's own padding does
+  // that without a copy.
+  const pads = { top: rows.before, bottom: rows.length - rows.before - oh, left: cols.before, right: cols.length - cols.before - ow };
+  const padsOnly = pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0;
+  const shifted = padsOnly ? dy : makeFilled(backend, [n, rows.length, cols.length, co], 'float32', [dy], (out, dyv) => {
     const c0 = Math.max(0, -cols.before);
     const c1 = Math.min(ow, cols.length - cols.before);
     if (c1 <= c0) return;
@@ -145,8 +149,9 @@ function conv2DBackpropInput(args: WasmKernelArgs<ConvGradAttrs & { inputShape: 
       }
     }
   });
-  const conv = forwardConv(backend, shifted, stacked, [1, 1], [dh, dw], { top: 0, bottom: 0, left: 0, right: 0 });
-  disposeIntermediate(backend, shifted, stacked);
+  const conv = forwardConv(backend, shifted, stacked, [1, 1], [dh, dw], padsOnly ? pads : { top: 0, bottom: 0, left: 0, right: 0 });
+  disposeIntermediate(backend, stacked);
+  if (shifted !== dy) disposeIntermediate(backend, shifted);
   if (phases === 1 && rows.count === H && cols.count === W) return conv;
 
   const dx = makeFilled(backend, [n, H, W, ci], 'float32', [conv], (out, part) => {
