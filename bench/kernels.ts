@@ -47,20 +47,23 @@ function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
   return tf.tensor(values, shape);
 }
 
-/** Median wall time in ms of `run` over `reps` calls, after one warm-up call when `warmUp`. */
-function time(label: string, run: () => tf.Tensor, reps: number, warmUp = true): number {
-  if (warmUp) {
-    const out = run();
-    out.dataSync();
-    out.dispose();
-  }
+/**
+ * Median wall time in ms of `run` over `reps` calls, after one warm-up call when `warmUp`. The first output is
+ * read back when `readBack` (the conv and matmul tables, as before); the element-wise table compares two
+ * synchronous backends and reads nothing (on wasm that would add a copy the cpu backend does not make).
+ */
+function time(label: string, run: () => tf.Tensor | tf.Tensor[], reps: number, warmUp = true, readBack = true): number {
+  const call = (): void => {
+    const outputs = [run()].flat();
+    if (readBack) outputs[0]!.dataSync();
+    tf.dispose(outputs);
+  };
+  if (warmUp) call();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = performance.now();
-    const out = run();
-    out.dataSync();
+    call();
     times.push(performance.now() - start);
-    out.dispose();
   }
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
@@ -166,25 +169,6 @@ const ELEMENTWISE: ElementwiseKernel[] = [
   },
 ];
 
-/**
- * Median ms of a kernel that may return several tensors, after a warm-up. Both backends compute synchronously,
- * so nothing is read back (on wasm that would add a copy the cpu backend does not make).
- */
-function timeKernel(label: string, run: () => tf.Tensor | tf.Tensor[], reps: number): number {
-  tf.dispose(run());
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    const outputs = run();
-    times.push(performance.now() - start);
-    tf.dispose(outputs);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  process.stderr.write(`  ${label}: ${median.toFixed(1)} ms\n`);
-  return median;
-}
-
 async function main(): Promise<void> {
   const batch = option('batch', 16);
   const reps = option('reps', 3);
@@ -256,7 +240,7 @@ async function main(): Promise<void> {
     for (const backend of ['cpu', 'wasm'] as const) {
       await initBackend(backend);
       const run = k.setUp(Rng.derive(2, 'bench-kernels', k.name));
-      ms[backend] = timeKernel(backend, run, reps);
+      ms[backend] = time(backend, run, reps, true, false);
     }
     const ns = (v: number) => ((v * 1e6) / k.elements).toFixed(2);
     console.log(`| ${k.name} | ${ms.cpu!.toFixed(1)} | ${ms.wasm!.toFixed(1)} | ${(ms.cpu! / ms.wasm!).toFixed(1)}× | ${ns(ms.cpu!)} → ${ns(ms.wasm!)} |`);
