@@ -157,11 +157,12 @@ const RECT_BORDER: Record<number, [Rgb, Rgb]> = {
 /** One draw of a cell's parameters, colours, placement and noise grids, in the reference's order (§1.7). */
 export function drawCell(rng: Rng, g: Geometry, cellType: number): CellDraw {
   const s = g.scale;
+  const ts = g.thicknessScale;
   if (cellType === 9) return { family: 'empty', cellType: 9 };
   if (cellType >= 3 && cellType <= 5) {
     const h = rng.uniform(100, 200) * s;
     const w = rng.uniform(100, 200) * s;
-    const t = rng.uniform(10, 30) * s;
+    const t = rng.uniform(10, 30) * ts;
     const { sigma, rhoRef, k } = drawRoughness(rng, g);
     const [lo, hi] = RECT_BORDER[cellType]!;
     const border = uniformRgb(rng, lo, hi);
@@ -172,14 +173,14 @@ export function drawCell(rng: Rng, g: Geometry, cellType: number): CellDraw {
   }
   const r = rng.uniform(90, 110) * s;
   const vs = rng.uniform(0.5, 1.5);
-  const t = rng.uniform(10, 30) * s;
+  const t = rng.uniform(10, 30) * ts;
   const cell: RoundCellDraw = {
     family: 'round', cellType, r, vs, t, sigma: 0, rho: 0, border: [0, 0, 0], inner: [0, 0, 0], x0: 0, y0: 0, theta: 0, noise: [],
   };
-  if (cellType === 1 || cellType === 2) cell.tb = rng.uniform(10, 30) * s;
-  if (cellType === 2) cell.tp = rng.uniform(5, 40) * s;
+  if (cellType === 1 || cellType === 2) cell.tb = rng.uniform(10, 30) * ts;
+  if (cellType === 2) cell.tp = rng.uniform(5, 40) * ts;
   if (cellType >= 6) {
-    cell.tt = rng.uniform(10, 30) * s;
+    cell.tt = rng.uniform(10, 30) * ts;
     cell.tailAngles = TAIL_ANGLES[cellType]!;
   }
   const { sigma, rhoRef, k } = drawRoughness(rng, g);

@@ -218,4 +218,18 @@ describe('scaling with N', () => {
       if (ca.family === 'round' && cb.family === 'round') assert.ok(Math.abs(cb.r - ca.r / 4) < 1e-9);
     }
   });
+  it('thicknesses keep a floor below 128 px, so every class keeps its discriminative feature at the minimum size', () => {
+    const [at128, at64] = [geometryFor(128, 10), geometryFor(64, 10)];
+    assert.equal(at64.thicknessScale, at128.scale, 'thicknesses at 64 px are those at 128 px');
+    assert.equal(at128.thicknessScale, at128.scale, 'unchanged at 128 px and above');
+    const a = drawSample(Rng.derive(9, 1), at128, (c) => c, () => 100, { label: 1, background: 0 }).cell as RoundCellDraw;
+    const b = drawSample(Rng.derive(9, 1), at64, (c) => c, () => 100, { label: 1, background: 0 }).cell as RoundCellDraw;
+    assert.ok(Math.abs(b.t - a.t) < 1e-9 && Math.abs(b.tb! - a.tb!) < 1e-9 && Math.abs(b.r - a.r / 2) < 1e-9);
+    for (let label = 0; label < 9; label++) {
+      for (let seed = 0; seed < 40; seed++) {
+        const { bands } = fastSample(at64, seed, label, (seed % 3) as 0 | 1 | 2);
+        assert.ok(bands.some((v) => v === 2), `class ${label} seed ${seed}: no band-2 pixel at 64 px`);
+      }
+    }
+  });
 });
