@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { openDataset, type Split } from '../data/index.js';
-import { resizeBands } from '../train/index.js';
+import { openDataset, resizeBands, type Split } from '../data/index.js';
 import { UserError, readSafetensors } from '../io/index.js';
 import type { Arch } from '../nn/index.js';
 import {

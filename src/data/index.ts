@@ -8,6 +8,7 @@ export {
   type DatasetConfig, type Manifest, type ProfileName, type ShardEntry, type Split, type SplitPlan,
 } from './manifest.js';
 export { readShard, decodeShard, type Shard } from './shard.js';
+export { resizeImages, resizeBands, gaussianKernel, mirrorIndex } from './resize.js';
 export {
   openDataset, iterateSamples, sampleAt, imageToFloat, bandsToGroundTruth,
   type Dataset, type Sample, type ShardRef,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { resizeBands, resizeImages } from './resize.js';
+import { resizeBands, resizeImages } from '../data/resize.js';
 
 /** One shard as training sees it: uint8 images n×S×S×3, class labels, band labels n×S×S (0/1/2). */
 export interface Shard {

@@ -1,7 +1,6 @@
 // Training: PyTorch-semantics Adam, losses, data feeding (§2.3), the three training modes and evaluation.
 export { Adam, type AdamOptions, type AdamState } from './adam.js';
 export { crossEntropy, mabLoss, type MabLoss } from './losses.js';
-export { resizeImages, resizeBands } from './resize.js';
 export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type TrainingData } from './data.js';
 export { evaluate, type Evaluation } from './evaluate.js';
 export { trainStep, type StepLosses } from './step.js';

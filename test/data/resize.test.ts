@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resizeBands, resizeImages } from '../../src/train/index.js';
+import * as train from '../../src/train/index.js';
+import { resizeBands, resizeImages } from '../../src/data/index.js';
 import { toTruthBands } from '../../src/scoring/index.js';
-import { gaussianKernel, mirrorIndex } from '../../src/train/resize.js';
+import { gaussianKernel, mirrorIndex } from '../../src/data/resize.js';
 import { Rng } from '../../src/rng/index.js';
 
 /**
@@ -100,4 +101,11 @@ test('resized bands equal the scoring stage\'s ground-truth stratification of th
     const values = resizeImages(Float32Array.from(bands, (b) => [0, 0.4, 0.9][b]!), 2, size, out, 1);
     assert.deepEqual(Array.from(resizeBands(bands, 2, size, out)), Array.from(toTruthBands(values)), `size ${out}`);
   }
+});
+
+test('the resize helpers live in the data stage (attribution and training both use them); train no longer exports them', () => {
+  assert.equal(typeof resizeImages, 'function');
+  assert.equal(typeof resizeBands, 'function');
+  assert.equal('resizeImages' in train, false);
+  assert.equal('resizeBands' in train, false);
 });
