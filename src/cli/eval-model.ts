@@ -1,10 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openDataset, SPLITS, type Split } from '../data/index.js';
-import { ensure, writeFileAtomic } from '../io/index.js';
-import { loadModel } from '../nn/index.js';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../nn/backend/index.js';
-import { evaluate, shardSetOf } from '../train/index.js';
+import { SPLITS, type Split } from '../data/index.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
+import { evaluateModel } from '../train/index.js';
 import { parseCount } from './generate.js';
 import { parseChoice } from './train.js';
 
@@ -27,23 +24,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .option('--out <file>', 'JSON result (default <model>/eval-<split>.json)')
     .action(async (opts: { model: string; data: string; split: Split; batch: number; backend: BackendName; out?: string }) => {
-      const dataset = await openDataset(opts.data);
-      await initBackend(opts.backend);
-      const model = await loadModel(opts.model);
-      try {
-        const { spec } = model;
-        ensure(spec.numClasses === dataset.classes, `${opts.model} classifies ${spec.numClasses} classes, ${opts.data} has ${dataset.classes}`);
-        ensure(spec.inputSize <= dataset.size, `${opts.model} takes ${spec.inputSize}×${spec.inputSize} inputs, larger than the data's ${dataset.size}×${dataset.size}`);
-        const result = await evaluate(model, shardSetOf(dataset, opts.split), undefined, opts.batch);
-        const out = opts.out ?? join(opts.model, `eval-${opts.split}.json`);
-        await writeFileAtomic(out, JSON.stringify({
-          model: opts.model, data: opts.data, split: opts.split, spec, accuracy: result.accuracy, correct: result.correct,
-          total: result.total, confusion: result.confusion,
-        }, null, 2) + '\n');
-        process.stdout.write(`${opts.split} accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.total}) of ${spec.arch} on ${opts.data}\n`
-          + `${formatConfusion(result.confusion)}\nwritten to ${out}\n`);
-      } finally {
-        model.dispose();
-      }
+      const result = await evaluateModel({ modelDir: opts.model, dataDir: opts.data, split: opts.split, batch: opts.batch, backend: opts.backend, out: opts.out });
+      process.stdout.write(`${opts.split} accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.total}) of ${result.spec.arch} on ${opts.data}\n`
+        + `${formatConfusion(result.confusion)}\nwritten to ${result.out}\n`);
     });
 }

@@ -1,13 +1,8 @@
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { openDataset } from '../data/index.js';
-import { ensure, UserError } from '../io/index.js';
-import { createModel, describeArch, loadModel, saveModel, validateSpec, type Arch, type ArchSpec } from '../nn/index.js';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../nn/backend/index.js';
-import {
-  branchesOnThreads, defaultMode, hyperFor, trainBranches, trainContinuous, trainingDataOf, trainMab,
-  type Hyper, type Mode, type ModelStore, type Profile, type TrainProgress,
-} from '../train/index.js';
+import { ensure } from '../io/index.js';
+import type { Arch } from '../nn/index.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
+import { runTraining, type Mode, type Profile, type TrainProgress } from '../train/index.js';
 import { parseCount } from './generate.js';
 import { createProgress } from './progress.js';
 
@@ -30,8 +25,6 @@ export function parsePositive(name: string, allowZero = false): (text: string) =
     return value;
   };
 }
-
-export const modelStore: ModelStore = { save: saveModel, load: loadModel };
 
 interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number;
@@ -81,79 +74,16 @@ export function register(program: Command): void {
     .option('--base <dir>', 'branches mode: an existing base model folder (default: train one into <out>/base)')
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100)
     .action(async (opts: TrainOptions) => {
-      const dataset = await openDataset(opts.data);
-      const data = trainingDataOf(dataset);
-      ensure(opts.classes === undefined || opts.classes === data.numClasses,
-        `${opts.data} has ${data.numClasses} classes, --classes asks for ${opts.classes}`);
-      const mode = opts.mode ?? defaultMode(opts.arch);
-      ensure(mode !== 'mab' || opts.arch === 'spa', `--mode mab needs the spa model (it trains the heatmap head), not ${opts.arch}`);
-      const hyper = resolveHyper(opts, data.size, mode);
-      const spec: ArchSpec = validateSpec({
-        arch: opts.arch, inputSize: hyper.inputSize, numClasses: data.numClasses, width: hyper.width,
-        ...(opts.arch === 'alexnet-depth' && opts.depth !== undefined ? { depth: opts.depth } : {}),
-      }, 'model');
-      describeArch(spec); // a size too small for the architecture fails here, before any work
-      await initBackend(opts.backend);
-
+      const { data, base, ...rest } = opts;
       const progress = createProgress(`train ${opts.arch}`);
-      const onProgress = progressReporter(progress.update);
-      const t0 = Date.now();
-      // Threads go to concurrent branches in branches mode, else to a step's micro-batches.
-      const threads = opts.threads ?? Math.min(mode === 'branches' ? hyper.branches : hyper.microBatches, availableParallelism());
-      const common = { data, hyper, seed: opts.seed, out: opts.out, store: modelStore, checkpointEvery: opts.checkpointEvery, threads, onProgress };
-      let report: string;
+      let result;
       try {
-        if (mode === 'branches') {
-          const result = await trainBranches(() => createModel(spec, opts.seed), {
-            ...common, ...(opts.base === undefined ? {} : { baseDir: opts.base }), concurrentBranches: threads,
-            ...(threads > 1 ? { runBranch: branchesOnThreads({ dataDir: opts.data, hyper, checkpointEvery: opts.checkpointEvery }) } : {}),
-          });
-          report = result.branches.map((b) => `  branch ${b.branch}: total validation ${(100 * b.totalValidationAccuracy).toFixed(2)}%, best ${(100 * b.bestAccuracy).toFixed(2)}%, ${b.earlyStoppingMessage}${b.earlyStopping ? ` (${b.earlyStopping})` : ''} at iteration ${b.iterations}`).join('\n');
-        } else {
-          const model = createModel(spec, opts.seed);
-          try {
-            if (mode === 'mab') {
-              const s = await trainMab(model, common);
-              report = `  best validation accuracy ${(100 * s.bestAccuracy).toFixed(2)}% at epoch ${s.bestEpoch} (${s.epochs} epochs, ${s.iterations} iterations${s.stoppedAtTarget ? ', target reached' : ''})`;
-            } else {
-              const s = await trainContinuous(model, common);
-              report = `  ${s.epochs} epochs, ${s.iterations} iterations, final average loss ${s.finalAverageLoss?.toFixed(4) ?? '-'}`;
-            }
-          } finally {
-            model.dispose();
-          }
-        }
+        result = await runTraining({
+          ...rest, dataDir: data, ...(base === undefined ? {} : { baseDir: base }), onProgress: progressReporter(progress.update),
+        });
       } finally {
         progress.stop();
       }
-      process.stdout.write(`trained ${opts.arch} (${mode}, input ${spec.inputSize}, width ${spec.width}) into ${opts.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n${report}\n`);
+      process.stdout.write(`${result.lines.join('\n')}\n`);
     });
-}
-
-/** The profile's hyper-parameters with the command line's overrides; the input size checked against the data. */
-export function resolveHyper(opts: Pick<TrainOptions, 'arch' | 'profile' | 'size' | 'width' | 'epochs' | 'baseEpochs' | 'batch' | 'lr' | 'lrDecayEpoch' | 'lrWarmup' | 'microBatches' | 'branches' | 'lambda' | 'minEpoch'>, dataSize: number, mode: Mode): Hyper {
-  const hyper = hyperFor(opts.arch, opts.profile);
-  if (opts.size !== undefined) {
-    if (opts.size > dataSize) throw new UserError(`--size ${opts.size} is larger than the data's ${dataSize}×${dataSize} images`);
-    hyper.inputSize = opts.size;
-  } else {
-    // SPA trains at the data's own size in the paper; otherwise the profile's size, never above the data's.
-    hyper.inputSize = opts.arch === 'spa' && opts.profile === 'paper' ? dataSize : Math.min(hyper.inputSize, dataSize);
-  }
-  if (opts.width !== undefined) hyper.width = opts.width;
-  if (opts.batch !== undefined) hyper.batchSize = opts.batch;
-  if (opts.lr !== undefined) hyper.lr = opts.lr;
-  if (opts.microBatches !== undefined) hyper.microBatches = opts.microBatches;
-  if (opts.lrDecayEpoch !== undefined) hyper.lrDecayEpoch = opts.lrDecayEpoch;
-  if (opts.lrWarmup !== undefined) hyper.lrWarmup = opts.lrWarmup;
-  if (opts.branches !== undefined) hyper.branches = opts.branches;
-  if (opts.lambda !== undefined) hyper.lambda = opts.lambda;
-  if (opts.minEpoch !== undefined) hyper.minEpoch = opts.minEpoch;
-  if (mode === 'branches') {
-    if (opts.epochs !== undefined) hyper.branchEpochs = opts.epochs;
-    if (opts.baseEpochs !== undefined) hyper.epochs = opts.baseEpochs;
-  } else if (opts.epochs !== undefined) {
-    hyper.epochs = opts.epochs;
-  }
-  return hyper;
 }

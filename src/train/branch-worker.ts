@@ -3,10 +3,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { openDataset } from '../data/index.js';
 import { UserError } from '../io/index.js';
-import { initBackend, loadModel, saveModel, type BackendName } from '../nn/index.js';
+import { initBackend, type BackendName } from '../nn/index.js';
 import type { BranchWorkerData, BranchWorkerMessage } from './branch-threads.js';
 import { trainingDataOf } from './dataset.js';
-import { trainBranchOnThisThread } from './modes.js';
+import { modelStore, trainBranchOnThisThread } from './modes.js';
 
 tf.env().set('PROD', true); // no tfjs console banner from each thread
 
@@ -16,7 +16,7 @@ try {
   await initBackend(setup.backend as BackendName);
   const data = trainingDataOf(await openDataset(setup.dataDir));
   const summary = await trainBranchOnThisThread(setup.task, {
-    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: { save: saveModel, load: loadModel },
+    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: modelStore,
     ...(setup.checkpointEvery === undefined ? {} : { checkpointEvery: setup.checkpointEvery }),
     onProgress: (...progress) => post({ progress }),
   });

@@ -5,10 +5,14 @@ export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type Tr
 export { evaluate, type Evaluation } from './evaluate.js';
 export { trainStep, type StepLosses } from './step.js';
 export {
-  trainContinuous, trainBranch, trainBranches, trainBranchOnThisThread, trainMab, branchSeed,
+  trainContinuous, trainBranch, modelStore, trainBranches, trainBranchOnThisThread, trainMab, branchSeed,
   type BranchRunner, type BranchTask, type BranchesOptions, type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
-export { hyperFor, defaultMode, type Hyper, type Mode, type Profile } from './profiles.js';
+export { hyperFor, defaultMode, resolveHyper, type Hyper, type HyperOverrides, type Mode, type Profile } from './profiles.js';
 export { trainingDataOf, shardSetOf } from './dataset.js';
 export { StepRunner } from './parallel.js';
 export { branchesOnThreads, type BranchThreadSetup } from './branch-threads.js';
+export {
+  runTraining, evaluateModel,
+  type TrainRunOptions, type TrainRunResult, type EvaluateModelOptions, type ModelEvaluation,
+} from './run.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
 import type { Model } from '../nn/model.js';
+import { loadModel, saveModel } from '../nn/weights.js';
 import { Adam } from './adam.js';
 import type { TrainingData } from './data.js';
 import { evaluate } from './evaluate.js';
@@ -20,6 +21,9 @@ export interface ModelStore {
   save(dir: string, model: Model, extra?: Record<string, unknown>): Promise<void>;
   load(dir: string): Promise<Model>;
 }
+
+/** The usual ModelStore: weights.safetensors + arch.json through the nn stage's saveModel / loadModel. */
+export const modelStore: ModelStore = { save: saveModel, load: loadModel };
 
 /** Progress of a run: iteration of total, the last loss and validation accuracy when known. */
 export type TrainProgress = (iteration: number, total: number, status: { loss?: number; validationAccuracy?: number; phase?: string }) => void;

@@ -1,3 +1,4 @@
+import { UserError } from '../io/index.js';
 import type { Arch } from '../nn/model.js';
 
 export type Mode = 'continuous' | 'branches' | 'mab';
@@ -79,4 +80,67 @@ export function hyperFor(arch: Arch, profile: Profile): Hyper {
 /** The mode an architecture trains in by default (SPA is the mabCAM model). */
 export function defaultMode(arch: Arch): Mode {
   return arch === 'spa' ? 'mab' : 'continuous';
+}
+
+/** Single fields of a profile to override (the command line's options); undefined keeps the profile's. */
+export interface HyperOverrides {
+  /** Model input side; at most the data's. Default: the profile's, never above the data's (SPA in the paper profile: the data's). */
+  size?: number;
+  width?: number;
+  /** Continuous epochs, the branches' epochs in branches mode, or the mab maximum. */
+  epochs?: number;
+  /** Branches mode: the base model's epochs. */
+  baseEpochs?: number;
+  batch?: number;
+  lr?: number;
+  /**
+   * Epoch (0-based) from which the learning rate is divided by 10. Default: the profile's, kept at the same
+   * distance from the end when the run's epochs are overridden (see resolveHyper).
+   */
+  lrDecayEpoch?: number;
+  lrWarmup?: number;
+  microBatches?: number;
+  branches?: number;
+  lambda?: number;
+  minEpoch?: number;
+}
+
+/**
+ * A run's hyper-parameters: the profile's for `arch`, with `overrides` applied, the input size checked against
+ * the data's side `dataSize`. In branches mode `epochs` sets the branches' epochs and `baseEpochs` the base
+ * model's; otherwise `epochs` sets the run's epochs.
+ *
+ * A profile's learning-rate decay covers the last epochs of its run (the small profile: the last 2, SPA the
+ * last 3). When the epochs of the run that the decay applies to (continuous, mab, or the base model of
+ * branches mode) are overridden without `lrDecayEpoch`, the decay stays as many epochs before the end:
+ * lrDecayEpoch = max(0, epochs − (profile epochs − profile decay epoch)). A profile without decay (the
+ * paper's) stays without.
+ */
+export function resolveHyper(options: { arch: Arch; profile: Profile } & HyperOverrides, dataSize: number, mode: Mode): Hyper {
+  const hyper = hyperFor(options.arch, options.profile);
+  const profileEpochs = hyper.epochs;
+  if (options.size !== undefined) {
+    if (options.size > dataSize) throw new UserError(`--size ${options.size} is larger than the data's ${dataSize}×${dataSize} images`);
+    hyper.inputSize = options.size;
+  } else {
+    // SPA trains at the data's own size in the paper; otherwise the profile's size, never above the data's.
+    hyper.inputSize = options.arch === 'spa' && options.profile === 'paper' ? dataSize : Math.min(hyper.inputSize, dataSize);
+  }
+  if (options.width !== undefined) hyper.width = options.width;
+  if (options.batch !== undefined) hyper.batchSize = options.batch;
+  if (options.lr !== undefined) hyper.lr = options.lr;
+  if (options.microBatches !== undefined) hyper.microBatches = options.microBatches;
+  if (options.lrWarmup !== undefined) hyper.lrWarmup = options.lrWarmup;
+  if (options.branches !== undefined) hyper.branches = options.branches;
+  if (options.lambda !== undefined) hyper.lambda = options.lambda;
+  if (options.minEpoch !== undefined) hyper.minEpoch = options.minEpoch;
+  if (mode === 'branches') {
+    if (options.epochs !== undefined) hyper.branchEpochs = options.epochs;
+    if (options.baseEpochs !== undefined) hyper.epochs = options.baseEpochs;
+  } else if (options.epochs !== undefined) {
+    hyper.epochs = options.epochs;
+  }
+  if (options.lrDecayEpoch !== undefined) hyper.lrDecayEpoch = options.lrDecayEpoch;
+  else if (hyper.lrDecayEpoch !== null) hyper.lrDecayEpoch = Math.max(0, hyper.epochs - (profileEpochs - hyper.lrDecayEpoch));
+  return hyper;
 }

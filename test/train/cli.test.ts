@@ -44,6 +44,8 @@ describe('fiveband train / eval-model', () => {
     assert.match(t.stdout, /2 epochs, 4 iterations/);
     for (const f of ['weights.safetensors', 'arch.json', 'curves.csv', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
     assert.ok(!existsSync(join(out, 'checkpoint.safetensors')));
+    // the small profile's decay (its last 2 of 10 epochs) stays at the end of a 2-epoch run
+    assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).hyper.lrDecayEpoch, 0);
     const e = fiveband('eval-model', '--model', out, '--data', data, '--backend', 'cpu');
     assert.equal(e.code, 0, e.stderr);
     const result = JSON.parse(await readFile(join(out, 'eval-test.json'), 'utf8'));

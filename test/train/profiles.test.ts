@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveHyper } from '../../src/cli/train.js';
-import { defaultMode, hyperFor } from '../../src/train/index.js';
+import { defaultMode, hyperFor, resolveHyper } from '../../src/train/index.js';
 
 test('the paper profile holds table I, §2.2, §2.5 and §4.2', () => {
   const pick = (arch: Parameters<typeof hyperFor>[0]) => {
@@ -43,4 +42,25 @@ test('command-line overrides: sizes bounded by the data, epochs per mode, SPA at
   assert.deepEqual([hyperFor('vgg16', 'small').lr, hyperFor('vgg16', 'small').lrWarmup], [2e-4, 500]);
   assert.equal(resolveHyper({ arch: 'vgg16', profile: 'small', lrWarmup: 0 }, 128, 'continuous').lrWarmup, 0);
   assert.equal(resolveHyper({ ...base, microBatches: 2 }, 512, 'continuous').microBatches, 2);
+});
+
+test('--epochs keeps the profile\'s learning-rate decay at the same distance from the end of the run', () => {
+  // small profile: the last 2 epochs decayed (SPA: the last 3); a shorter or longer run keeps that tail
+  assert.deepEqual([hyperFor('resnet34', 'small').epochs, hyperFor('resnet34', 'small').lrDecayEpoch], [8, 6]);
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small', epochs: 4 }, 128, 'continuous').lrDecayEpoch, 2);
+  assert.equal(resolveHyper({ arch: 'alexnet', profile: 'small', epochs: 3 }, 128, 'continuous').lrDecayEpoch, 1);
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small', epochs: 12 }, 128, 'continuous').lrDecayEpoch, 10);
+  assert.equal(resolveHyper({ arch: 'spa', profile: 'small', epochs: 10 }, 128, 'mab').lrDecayEpoch, 7);
+  // a run shorter than the tail is decayed throughout, never from a negative epoch
+  assert.equal(resolveHyper({ arch: 'spa', profile: 'small', epochs: 2 }, 128, 'mab').lrDecayEpoch, 0);
+  // unchanged epochs: the profile's decay
+  assert.equal(resolveHyper({ arch: 'vgg16', profile: 'small' }, 128, 'continuous').lrDecayEpoch, 6);
+  // an explicit --lr-decay-epoch wins, whatever the epochs
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small', epochs: 4, lrDecayEpoch: 3 }, 128, 'continuous').lrDecayEpoch, 3);
+  // branches mode: the decay follows the base model's epochs (--base-epochs); --epochs there sets the branches'
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small', baseEpochs: 5 }, 128, 'branches').lrDecayEpoch, 3);
+  assert.equal(resolveHyper({ arch: 'resnet34', profile: 'small', epochs: 2 }, 128, 'branches').lrDecayEpoch, 6);
+  // the paper profile has no decay and keeps none
+  assert.equal(resolveHyper({ arch: 'alexnet', profile: 'paper', epochs: 3 }, 512, 'continuous').lrDecayEpoch, null);
+  assert.equal(resolveHyper({ arch: 'spa', profile: 'paper', epochs: 3 }, 512, 'mab').lrDecayEpoch, null);
 });

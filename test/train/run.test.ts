@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { generateDataset } from '../../src/data/index.js';
+import { UserError } from '../../src/io/index.js';
+import { evaluateModel, runTraining } from '../../src/train/index.js';
+
+let root: string;
+let data: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fiveband-train-run-'));
+  data = join(root, 'ds');
+  await generateDataset({ out: data, size: 64, seed: 3, shards: { train: 1, val: 1, test: 1 }, perShard: 4, workers: 1 });
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+test('runTraining: the train command as a library call (profile, overrides, report lines); evaluateModel writes its JSON', async () => {
+  const out = join(root, 'alex');
+  const progress: number[] = [];
+  const result = await runTraining({
+    arch: 'alexnet', dataDir: data, out, size: 64, width: 0.1, epochs: 2, batch: 4, backend: 'cpu',
+    onProgress: (iteration) => progress.push(iteration),
+  });
+  assert.equal(result.mode, 'continuous');
+  assert.deepEqual(result.spec, { arch: 'alexnet', inputSize: 64, numClasses: 10, width: 0.1 });
+  assert.equal(result.hyper.lrDecayEpoch, 0, 'the small profile decays its last 2 epochs');
+  assert.equal(result.summary.mode, 'continuous');
+  assert.equal(result.summary.mode === 'continuous' && result.summary.result.iterations, 2);
+  assert.match(result.lines[0]!, /^trained alexnet \(continuous, input 64, width 0.1\) into .* in \d+\.\d s$/);
+  assert.match(result.lines[1]!, /^ {2}2 epochs, 2 iterations, final average loss/);
+  assert.ok(progress.length > 0);
+  for (const f of ['weights.safetensors', 'arch.json', 'curves.csv', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
+
+  const evaluation = await evaluateModel({ modelDir: out, dataDir: data, split: 'val', backend: 'cpu' });
+  assert.equal(evaluation.out, join(out, 'eval-val.json'));
+  assert.equal(evaluation.total, 4);
+  assert.equal(evaluation.confusion.flat().reduce((a, b) => a + b, 0), 4);
+  const written = JSON.parse(await readFile(evaluation.out, 'utf8'));
+  assert.deepEqual([written.split, written.accuracy, written.correct, written.confusion], ['val', evaluation.accuracy, evaluation.correct, evaluation.confusion]);
+
+  await assert.rejects(runTraining({ arch: 'alexnet', dataDir: data, out: join(root, 'x'), mode: 'mab' }), (e) => e instanceof UserError && /--mode mab needs the spa model/.test(e.message));
+  await assert.rejects(runTraining({ arch: 'alexnet', dataDir: data, out: join(root, 'x'), classes: 3 }), UserError);
+  assert.ok(!existsSync(join(root, 'x')));
+});
