@@ -24,3 +24,7 @@ export {
 export {
   readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
 } from './inputs.js';
+export {
+  runScore, degenerateOf, degenerateNote, listIds,
+  type RunScoreOptions, type RunScoreResult, type HeatmapSource, type TruthSource,
+} from './run.js';

@@ -87,6 +87,12 @@ describe('explainDataset', () => {
     const [scored] = await scoreAttributions({ outDir: resizedOut, dataDir: data, split: 'test', arch: 'spa', methods: ['Saliency'], workers: 1 });
     assert.equal(scored!.preset, 'v2');
     assert.equal(scored!.summary.n, 6);
+    // `fiveband score --data` resizes the dataset's ground truth to the heatmaps' size as explain does
+    const viaScore = fiveband('score', '--heatmaps', `Saliency=${join(resizedOut, 'attributions', 'Saliency')}`, '--data', data, '--setting', 'v2', '--workers', '1', '--out', join(root, 'resized-via-score'));
+    assert.equal(viaScore.code, 0, viaScore.stderr);
+    for (const file of ['Saliency.csv', 'scores_long.csv', 'metrics.csv', 'summary.json']) {
+      assert.equal(await readFile(join(root, 'resized-via-score', file), 'utf8'), await readFile(join(resizedOut, 'scores', 'v2', file), 'utf8'), file);
+    }
 
     const trueOut = join(root, 'true');
     await explainDataset(base(trueOut, { methods: 'Saliency', target: 'true' }));
