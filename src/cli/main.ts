@@ -20,6 +20,7 @@ const program = new Command('fiveband')
 
 const commands: Array<(p: Command) => void> = [generate, show, start, models, train, evalModel, score, explain];
 for (const register of commands) register(program);
+(await import('./report.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

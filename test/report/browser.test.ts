@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import { readFile } from 'node:fs/promises';
+import { writeReport } from '../../src/report/index.js';
+import { buildTinyRun } from './fixture.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+test('the report opens in a real browser from file://: no console errors, every figure rendered, findings table present', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (install Debian's chromium: apt-get install -y chromium)`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const run = await buildTinyRun();
+  const report = await writeReport(run);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    const failed: string[] = [];
+    page.on('requestfailed', (request) => failed.push(request.url()));
+    await page.goto(pathToFileURL(report.index).href, { waitUntil: 'load' });
+    const images = await page.$$eval('img', (imgs) => imgs.map((img) => ({
+      src: img.getAttribute('src'), complete: img.complete, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+      width: img.getBoundingClientRect().width, height: img.getBoundingClientRect().height,
+    })));
+    assert.ok(images.length > 20, `${images.length} images`);
+    for (const img of images) {
+      assert.ok(img.complete && img.naturalWidth > 0 && img.naturalHeight > 0, `${img.src} decoded`);
+      assert.ok(img.width > 0 && img.height > 0, `${img.src} laid out with a size`);
+    }
+    const svgImages = images.filter((i) => i.src?.endsWith('.svg'));
+    assert.equal(svgImages.length, report.files.filter((f) => f.endsWith('.svg')).length, 'every SVG chart is on the page');
+    const shown = await page.$$eval('section.figure.shown', (s) => s.map((e) => e.getAttribute('data-figure')));
+    assert.deepEqual(shown, report.figures);
+    assert.equal(shown.length, 14);
+    assert.equal(await page.locator('table#findings tbody tr').count() >= 3, true);
+    // Sorting works with the inline script (and the table was complete before it ran).
+    const before = await page.$$eval('#fig3a-table tbody tr td:nth-child(5)', (cells) => cells.map((c) => Number(c.getAttribute('data-sort'))));
+    await page.click('#fig3a-table thead th:nth-child(5)');
+    const after = await page.$$eval('#fig3a-table tbody tr td:nth-child(5)', (cells) => cells.map((c) => Number(c.getAttribute('data-sort'))));
+    assert.deepEqual(after, [...before].sort((a, b) => a - b));
+    assert.deepEqual(errors, [], 'no console errors');
+    assert.deepEqual(failed, [], 'no failed requests');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const screenshot = join(report.dir, 'screenshot.png');
+    await page.screenshot({ path: screenshot, fullPage: false });
+    const png = PNG.sync.read(await readFile(screenshot));
+    assert.ok(png.width > 0 && png.height > 0);
+  } finally {
+    await browser.close();
+  }
+});
