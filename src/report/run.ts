@@ -1,7 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { openDataset, type Dataset, type Shard } from '../data/index.js';
-import { UserError, readSafetensors } from '../io/index.js';
+import { UserError } from '../io/index.js';
 import { parseCsv } from '../scoring/index.js';
 
 /** The run manifest the study writes (`study.json`); every field is optional to the report. */
@@ -97,9 +97,11 @@ export interface EvalResult {
   confusion?: number[][];
 }
 
-/** Attributions of one model and method for one dataset shard (n×C×H×W float32). */
+/** The header of one model's attributions of one method on one dataset shard (n×C×H×W float32 in `path`). */
 export interface AttributionShard {
-  data: Float32Array;
+  path: string;
+  /** Byte offset of the tensor's data in the file. */
+  dataStart: number;
   n: number;
   channels: number;
   height: number;
@@ -378,29 +380,35 @@ export class RunFolder {
     });
   }
 
-  /** Attributions of `method` for the model `key` on test shard `shard`, or null when not written. */
+  /**
+   * The header of the attributions of `method` for the model `key` on test shard `shard` (shape, ids, true and
+   * predicted classes), or null when not written. Only the header is read: shards of large images hold
+   * hundreds of megabytes, and galleries need a few samples (see attributionMap).
+   */
   attributions(key: string, method: string, shard = 0): Promise<AttributionShard | null> {
     return this.memo(`attr:${key}:${method}:${shard}`, async () => {
       const path = join(this.dir, 'explain', ...key.split('/'), 'attributions', method, `shard-${String(shard).padStart(4, '0')}.safetensors`);
       if (!(await exists(path))) return null;
-      const file = await readSafetensors(path);
-      const tensor = file.tensors.attributions;
-      if (!tensor || tensor.dtype !== 'F32' || tensor.shape.length !== 4) throw new UserError(`${path}: no float32 n×C×H×W "attributions" tensor`);
-      const [n, channels, height, width] = tensor.shape as [number, number, number, number];
-      const list = (name: string): unknown[] => {
-        try {
-          const v = JSON.parse(file.metadata[name] ?? '[]') as unknown;
-          return Array.isArray(v) ? v : [];
-        } catch {
-          throw new UserError(`${path}: metadata ${name} is not JSON`);
-        }
-      };
-      const ids = list('ids').map(String);
-      const labels = list('labels').map(Number);
-      const predicted = list('predicted').map(Number);
-      if (ids.length !== n || labels.length !== n || predicted.length !== n) throw new UserError(`${path}: metadata ids/labels/predicted do not match its ${n} samples`);
-      return { data: tensor.data as Float32Array, n, channels, height, width, ids, labels, predicted };
+      return readAttributionHeader(path);
     });
+  }
+
+  /** The C×H×W float32 attribution of sample `index` of an attribution shard (read from its file). */
+  async attributionMap(shard: AttributionShard, index: number): Promise<Float32Array> {
+    const count = shard.channels * shard.height * shard.width;
+    const bytes = Buffer.alloc(count * 4);
+    const handle = await open(shard.path, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(`${shard.path}: cannot read (${err.code ?? String(err)})`);
+    });
+    try {
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, shard.dataStart + index * bytes.length);
+      if (bytesRead !== bytes.length) throw new UserError(`${shard.path}: truncated`);
+    } finally {
+      await handle.close();
+    }
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(4 * i);
+    return out;
   }
 
   /** Whether a file exists inside the run folder. */
@@ -458,4 +466,51 @@ async function findScoreSets(dir: string, models: Map<string, ModelInfo>): Promi
   };
   await walk(root, 0);
   return found;
+}
+
+/** Reads a safetensors attribution file's header (tensor "attributions", F32 n×C×H×W, and the ids/labels/predicted metadata). */
+async function readAttributionHeader(path: string): Promise<AttributionShard> {
+  const fail = (why: string): never => {
+    throw new UserError(`${path}: ${why}`);
+  };
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => fail(`cannot read (${err.code ?? String(err)})`));
+  try {
+    const size = (await handle.stat()).size;
+    const prefix = Buffer.alloc(8);
+    await handle.read(prefix, 0, 8, 0);
+    const headerLength = Number(prefix.readBigUInt64LE(0));
+    if (size < 8 || headerLength > size - 8 || headerLength > 64 * 1024 * 1024) fail('not a valid safetensors file (truncated header)');
+    const text = Buffer.alloc(headerLength);
+    await handle.read(text, 0, headerLength, 8);
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(text.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return fail('not a valid safetensors file (header is not JSON)');
+    }
+    const tensor = header.attributions as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | undefined;
+    if (!tensor || tensor.dtype !== 'F32' || !Array.isArray(tensor.shape) || tensor.shape.length !== 4 || !Array.isArray(tensor.data_offsets)) {
+      fail('no float32 n×C×H×W "attributions" tensor');
+    }
+    const [n, channels, height, width] = (tensor!.shape as number[]).map(Number) as [number, number, number, number];
+    const [begin, end] = (tensor!.data_offsets as number[]).map(Number) as [number, number];
+    const dataStart = 8 + headerLength + begin;
+    if (end - begin !== n * channels * height * width * 4 || 8 + headerLength + end > size) fail('attributions tensor does not match its shape (truncated?)');
+    const metadata = (isRecord(header.__metadata__) ? header.__metadata__ : {}) as Record<string, unknown>;
+    const list = (name: string): unknown[] => {
+      try {
+        const v = JSON.parse(typeof metadata[name] === 'string' ? metadata[name] as string : '[]') as unknown;
+        return Array.isArray(v) ? v : [];
+      } catch {
+        return fail(`metadata ${name} is not JSON`);
+      }
+    };
+    const ids = list('ids').map(String);
+    const labels = list('labels').map(Number);
+    const predicted = list('predicted').map(Number);
+    if (ids.length !== n || labels.length !== n || predicted.length !== n) fail(`metadata ids/labels/predicted do not match its ${n} samples`);
+    return { path, dataStart, n, channels, height, width, ids, labels, predicted };
+  } finally {
+    await handle.close();
+  }
 }

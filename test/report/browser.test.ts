@@ -51,7 +51,7 @@ test('the report opens in a real browser from file://: no console errors, every 
     assert.deepEqual(after, [...before].sort((a, b) => a - b));
     assert.deepEqual(errors, [], 'no console errors');
     assert.deepEqual(failed, [], 'no failed requests');
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     const screenshot = join(report.dir, 'screenshot.png');
     await page.screenshot({ path: screenshot, fullPage: false });
     const png = PNG.sync.read(await readFile(screenshot));

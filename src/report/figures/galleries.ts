@@ -49,10 +49,10 @@ export const fig6: FigureDef = {
             continue;
           }
           const px = a.height * a.width;
-          const offset = s.picks[k]! * a.channels * px;
-          const scale = maxAbs(a.data, offset, a.channels * px);
+          const map = s.maps[method]![k]!;
+          const scale = maxAbs(map, 0, a.channels * px);
           scales[method] = round6(scale);
-          for (let c = 0; c < 3; c++) tiles.push(c < a.channels ? divergingRaster(a.data, offset + c * px, a.height, scale) : null);
+          for (let c = 0; c < 3; c++) tiles.push(c < a.channels ? divergingRaster(map, c * px, a.height, scale) : null);
         }
         rows.push({ label: rowLabel(s, k), tiles });
         data.push({ model: s.model.key, id: s.ids[k], label: s.labels[k], predicted: s.predicted[k], maxAbs: scales });
@@ -99,7 +99,7 @@ function stratifiedFigure(id: string, title: string, which: 'correct' | 'wrong')
             }
             const px = a.height * a.width;
             const h = new Float64Array(px);
-            const degeneracy = adjustHeatmap(a.data, s.picks[k]! * a.channels * px, a.channels, px, setting.adjustment, h);
+            const degeneracy = adjustHeatmap(s.maps[method]![k]!, 0, a.channels, px, setting.adjustment, h);
             tiles.push(divergingRaster(h, 0, a.height, 1));
             const perSet: Record<string, number[]> = {};
             for (const [name, g] of [['t0', first], ['t55', last]] as const) {
@@ -150,10 +150,11 @@ export const fig10: FigureDef = {
     const blocks = parts.map(({ part, samples: s }) => {
       const a = s.attributions.mab!;
       const px = a.height * a.width;
-      const rows: GalleryRow[] = s.picks.map((i, k) => {
+      const rows: GalleryRow[] = s.picks.map((_, k) => {
         const codes = new Uint8Array(px);
+        const map = s.maps.mab![k]!;
         for (let p = 0; p < px; p++) {
-          const v = a.data[i * a.channels * px + p]!;
+          const v = map[p]!;
           codes[p] = v > 0.7 ? 2 : v > 0.3 ? 1 : 0;
         }
         return { label: rowLabel(s, k), tiles: [s.images[k]!, s.truths[k]!, truthRaster(codes, 0, a.height)] };

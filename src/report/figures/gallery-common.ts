@@ -6,8 +6,10 @@ import { floatImageRaster, imageRaster, truthRaster, type Raster } from '../imag
 /** The samples a gallery shows, with their image and ground truth at the heatmaps' size. */
 export interface GallerySamples {
   model: ModelInfo;
-  /** Attributions per method (test shard 0), for the methods the run has. */
+  /** Attribution headers per method (test shard 0), for the methods the run has. */
   attributions: Record<string, AttributionShard>;
+  /** Per method, the C×H×W attribution of each picked sample. */
+  maps: Record<string, Float32Array[]>;
   /** Positions of the chosen samples in the attribution shard. */
   picks: number[];
   ids: string[];
@@ -77,8 +79,15 @@ export async function gallerySamples(
     images = positions.map((_, k) => floatImageRaster(resized.subarray(k * size * size * 3, (k + 1) * size * size * 3), size));
     truths = positions.map((_, k) => truthRaster(resizedBands, k, size));
   }
+  const maps: Record<string, Float32Array[]> = {};
+  for (const [method, a] of Object.entries(attributions)) {
+    maps[method] = await Promise.all(picks.map((i) => {
+      if (a.ids[i] !== first.ids[i]) throw new SkipFigure(`${a.path}: its samples are not in the order of ${first.path}`);
+      return run.attributionMap(a, i);
+    }));
+  }
   return {
-    model, attributions, picks, ids: picks.map((i) => first.ids[i]!), labels: picks.map((i) => first.labels[i]!),
+    model, attributions, maps, picks, ids: picks.map((i) => first.ids[i]!), labels: picks.map((i) => first.labels[i]!),
     predicted: picks.map((i) => first.predicted[i]!), size, dataSize: N, images, truths,
   };
 }
