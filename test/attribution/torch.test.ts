@@ -4,21 +4,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { predictedClasses, resolveMethods } from '../../src/attribution/index.js';
 import { readNpy, writeNpy } from '../../src/io/index.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { randomImages, SMALL } from '../nn/helpers.js';
+import { needsTorch } from '../python-torch.js';
 import { useCpu } from './helpers.js';
 
 /**
  * Every deterministic method on every small architecture against a PyTorch twin of the method
  * (bench/explain_torch.py: plain autograd + module hooks following Captum 0.5, checked against Captum itself
  * when this was written) running the PyTorch twin of the model (test/nn/torch_models.py) on our weights.
- * Registered only when python3 can import torch; captum-oracle.test.ts covers the methods without torch.
+ * Skipped (by name, with the reason) when python3 cannot import torch; captum-oracle.test.ts covers the methods without torch.
  */
-const torchAvailable = spawnSync('python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 const script = fileURLToPath(new URL('../../../bench/explain_torch.py', import.meta.url));
 const DETERMINISTIC = 'Saliency,IntegratedGradients,InputXGradient,DeepLift,GuidedBackprop,GuidedGradCam,Deconvolution';
 
@@ -32,14 +32,10 @@ function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
-if (!torchAvailable) {
-  console.log('# note: python3 cannot import torch; the comparison with PyTorch twins is not registered');
-} else {
+test('our methods equal PyTorch twins of Captum\'s methods on every small architecture (same weights)', needsTorch, async () => {
+  await useCpu();
   const root = await mkdtemp(join(tmpdir(), 'fiveband-attr-torch-'));
-  after(() => rm(root, { recursive: true, force: true }));
-
-  test('our methods equal PyTorch twins of Captum\'s methods on every small architecture (same weights)', async () => {
-    await useCpu();
+  try {
     for (const [i, spec] of SMALL.entries()) {
       const dir = join(root, `${spec.arch}-${i}`);
       const model = createModel(spec, 30 + i);
@@ -64,5 +60,7 @@ if (!torchAvailable) {
       x.dispose();
       model.dispose();
     }
-  });
-}
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

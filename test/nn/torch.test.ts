@@ -4,21 +4,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpy, writeNpy } from '../../src/io/index.js';
 import { createModel, describeArch, loadModel, saveModel, type ArchSpec, type Model } from '../../src/nn/index.js';
 import { toTorchLayout } from '../../src/nn/weights.js';
+import { needsTorch } from '../python-torch.js';
 import { maxRelativeError, randomImages, spec, useCpu } from './helpers.js';
 
 /**
  * Our models against PyTorch twins (test/nn/torch_models.py, module paths as in the reference) loading our
  * weights.safetensors: same logits, heatmaps, input gradients, training-mode logits, parameter gradients and
  * BatchNorm statistics; and
- * torch-initialised twins exported as model folders load into fiveband with the same logits. Registered only when
- * python3 can import torch (Debian python3-torch); the save/load round trip is tested in weights.test.ts.
+ * torch-initialised twins exported as model folders load into fiveband with the same logits. Skipped (by name, with
+ * the reason) when python3 cannot import torch (Debian python3-torch); the save/load round trip is tested in weights.test.ts.
  */
-const torchAvailable = spawnSync('python3', ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 const script = fileURLToPath(new URL('../../../test/nn/torch_models.py', import.meta.url));
 
 const CASES: ArchSpec[] = [
@@ -27,14 +27,10 @@ const CASES: ArchSpec[] = [
 ];
 const TOLERANCE = 1e-4;
 
-if (!torchAvailable) {
-  console.log('# note: python3 cannot import torch; the comparison with PyTorch is not registered (round trips are still tested)');
-} else {
+test('PyTorch twins loading our weights give the same outputs, gradients and BatchNorm statistics', needsTorch, async () => {
   await useCpu();
   const root = await mkdtemp(join(tmpdir(), 'fiveband-torch-'));
-  after(() => rm(root, { recursive: true, force: true }));
-
-  test('PyTorch twins loading our weights give the same outputs, gradients and BatchNorm statistics', async () => {
+  try {
     const models: Model[] = [];
     const args: string[] = [];
     const inputs: tf.Tensor4D[] = [];
@@ -105,5 +101,7 @@ if (!torchAvailable) {
       imported.dispose();
       model.dispose();
     }
-  });
-}
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
