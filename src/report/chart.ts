@@ -11,7 +11,7 @@ const CONFIG = {
   font: 'DejaVu Sans, Arial, Helvetica, sans-serif',
   view: { stroke: '#ccc' },
   axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 12, symbolLimit: 0, symbolOpacity: 1 },
+  legend: { labelFontSize: 11, titleFontSize: 12, symbolLimit: 0, symbolOpacity: 1, labelLimit: 320 },
   header: { labelFontSize: 12, titleFontSize: 12 },
   title: { fontSize: 13, anchor: 'start' },
 } as const;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { PNG } from 'pngjs';
 import { UserError, writeFileAtomic } from '../io/index.js';
 import { renderChart } from './chart.js';
@@ -67,12 +67,14 @@ async function checkReplaceable(out: string): Promise<void> {
 
 /** Runs a figure's build; missing inputs and unreadable files skip the figure with a reason. */
 async function buildFigure(def: FigureDef, run: RunFolder): Promise<{ content: FigureContent } | { reason: string }> {
+  // Paths in reasons are relative to the run folder, so data.json does not depend on where the run lies.
+  const relative = (text: string) => text.split(`${resolve(run.dir)}${sep}`).join('').split(`${run.dir}${sep}`).join('');
   try {
     const content = await def.build(run);
     return content ? { content } : { reason: `this run has no ${def.needs}.` };
   } catch (err) {
-    if (err instanceof SkipFigure) return { reason: err.message };
-    if (err instanceof UserError) return { reason: `its inputs could not be read: ${err.message}` };
+    if (err instanceof SkipFigure) return { reason: relative(err.message) };
+    if (err instanceof UserError) return { reason: `its inputs could not be read: ${relative(err.message)}` };
     throw err;
   }
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { UserError } from '../../src/io/index.js';
@@ -14,9 +14,15 @@ import { buildKnownScoreFolder, buildTinyRun } from './fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 let run: string;
+const temporary: string[] = [];
 
 before(async () => {
   run = await buildTinyRun();
+  temporary.push(run);
+});
+
+after(async () => {
+  for (const dir of temporary) await rm(dir, { recursive: true, force: true });
 });
 
 /** Width and height of an SVG document's root element (throws unless it is one). */
@@ -85,10 +91,19 @@ test('a study run: every figure is built, SVGs parse with a size, PNG twins and 
   assert.deepEqual(second.files, first.files);
   const leftovers = (await readdir(run)).filter((e) => e.includes('.tmp-'));
   assert.deepEqual(leftovers, [], 'no temporary folders left behind');
+
+  // The same inputs elsewhere give the same data.json.
+  const copy = await mkdtemp(join(tmpdir(), 'fiveband-report-copy-'));
+  temporary.push(copy);
+  await cp(run, copy, { recursive: true });
+  await rm(join(copy, 'report'), { recursive: true });
+  const third = await writeReport(copy);
+  assert.equal(await readFile(third.data, 'utf8'), data1, 'data.json does not depend on the run folder\'s path');
 });
 
 test('findings on a constructed score folder match the numbers written into it', async () => {
   const dir = await buildKnownScoreFolder();
+  temporary.push(dir);
   const result = await computeFindings(await RunFolder.open(dir));
   assert.ok(result);
   const byClaim = (claim: string) => result.findings.filter((f) => f.claim.startsWith(claim));
@@ -108,6 +123,7 @@ test('findings on a constructed score folder match the numbers written into it',
 
 test('a folder written by fiveband score shows only the score figures', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fiveband-report-scores-'));
+  temporary.push(dir);
   const [n, size] = [3, 16];
   const bands = Int8Array.from({ length: n * size * size }, (_, k) => ((k % size) > 4 && (k % size) < 10 ? 2 : 0));
   const setting = presetSetting('v1');
@@ -128,6 +144,7 @@ test('a folder written by fiveband score shows only the score figures', async ()
 
 test('bad folders are one-line UserErrors; the CLI exits 2; an unrelated --out folder is not replaced', async () => {
   const empty = await mkdtemp(join(tmpdir(), 'fiveband-report-bad-'));
+  temporary.push(empty);
   await assert.rejects(writeReport(join(empty, 'missing')), (e: unknown) => e instanceof UserError && /no such folder/.test(e.message));
   await assert.rejects(writeReport(empty), (e: unknown) => e instanceof UserError && /not a fiveband run folder/.test(e.message));
   await writeFile(join(empty, 'study.json'), '{"format": "fiveband-study-run/1", "config": ');
@@ -138,6 +155,7 @@ test('bad folders are one-line UserErrors; the CLI exits 2; an unrelated --out f
   assert.equal(cli.stderr.trim().split('\n').length, 1);
 
   const known = await buildKnownScoreFolder();
+  temporary.push(known);
   const precious = join(known, 'precious');
   await mkdir(precious);
   await writeFile(join(precious, 'notes.txt'), 'keep me');
@@ -146,7 +164,6 @@ test('bad folders are one-line UserErrors; the CLI exits 2; an unrelated --out f
   const ok = spawnSync(process.execPath, ['bin/fiveband.js', 'report', known], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout, `${join(known, 'report', 'index.html')}\n`);
-  await rm(empty, { recursive: true, force: true });
 });
 
 test('bootstrap intervals are seeded and percentiles follow numpy', () => {

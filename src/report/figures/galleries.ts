@@ -1,5 +1,5 @@
 import { adjustHeatmap, band, presetSetting, thresholdSweep } from '../../scoring/index.js';
-import type { FigureContent, FigureDef, GalleryRow } from '../figure.js';
+import { SkipFigure, type FigureContent, type FigureDef, type GalleryRow } from '../figure.js';
 import { bandRaster, divergingRaster, maxAbs, truthRaster, type Raster } from '../images.js';
 import { archName, modelLabel, sortArchs, type RunFolder } from '../run.js';
 import { CLASSIFIERS, galleryModel, round6 } from './common.js';
@@ -7,20 +7,28 @@ import { gallerySamples, sizeNote, type GallerySamples } from './gallery-common.
 
 const CHANNELS = ['R', 'G', 'B'];
 
+function skip(notes: string[]): never {
+  throw new SkipFigure(notes.join(' '));
+}
+
 function rowLabel(s: GallerySamples, k: number): string {
   return `${archName(s.model.arch)} ${modelLabel(s.model)} · ${s.ids[k]} · class ${s.labels[k]}, predicted ${s.predicted[k]}`;
 }
 
-/** Gallery samples of every classifier that has attributions of `methods`. */
-async function classifierSamples(run: RunFolder, methods: readonly string[], which: 'correct' | 'wrong', count: number): Promise<GallerySamples[]> {
-  const out: GallerySamples[] = [];
+/** Gallery samples of every classifier that has attributions of `methods`, and notes on those without such samples. */
+async function classifierSamples(run: RunFolder, methods: readonly string[], which: 'correct' | 'wrong', count: number): Promise<{ all: GallerySamples[]; notes: string[] }> {
+  const all: GallerySamples[] = [];
+  const notes: string[] = [];
   for (const arch of sortArchs(run.models.map((m) => m.arch)).filter((a) => CLASSIFIERS.includes(a))) {
     const model = galleryModel(run, arch);
     if (!model) continue;
     const s = await gallerySamples(run, model, methods, which, count);
-    if (s) out.push(s);
+    if (s) all.push(s);
+    else if ((await Promise.all(methods.map((m) => run.attributions(model.key, m)))).some((a) => a !== null)) {
+      notes.push(`${archName(arch)} ${modelLabel(model)}: no ${which === 'correct' ? 'correctly' : 'wrongly'} predicted sample in the first test shard.`);
+    }
   }
-  return out;
+  return { all, notes };
 }
 
 const FIG6_METHODS = ['Saliency', 'GuidedGradCam', 'Deconvolution'];
@@ -32,8 +40,8 @@ export const fig6: FigureDef = {
   needs: 'attributions of Saliency, GuidedGradCam or Deconvolution (explain/<arch>/branch-<b>/attributions/) and the dataset',
   async build(run): Promise<FigureContent | null> {
     if (run.kind !== 'study') return null;
-    const all = await classifierSamples(run, FIG6_METHODS, 'correct', 3);
-    if (all.length === 0) return null;
+    const { all, notes } = await classifierSamples(run, FIG6_METHODS, 'correct', 3);
+    if (all.length === 0) return notes.length ? skip(notes) : null;
     const methods = FIG6_METHODS.filter((m) => all.some((s) => s.attributions[m]));
     const rows: GalleryRow[] = [];
     const data = [];
@@ -63,6 +71,7 @@ export const fig6: FigureDef = {
         + '(grey 0, light red 0.4, dark red 0.9), then the R, G and B channel of each method\'s raw attribution before the channels are summed. '
         + 'Diverging colours: red positive, blue negative, white zero; a method\'s three channel maps share one symmetric scale ±max |value| of that sample '
         + `(listed in data.json), so channels compare within a method. ${sizeNote(all)}`,
+      notes,
       data: { methods, rows: data },
       blocks: [{ kind: 'gallery', name: 'fig6', columns: ['image', 'ground truth', ...methods.flatMap((m) => CHANNELS.map((c) => `${m} ${c}`))], rows }],
     };
@@ -78,8 +87,8 @@ function stratifiedFigure(id: string, title: string, which: 'correct' | 'wrong')
     needs: 'attributions of DeepLift, DeepLiftShap or Saliency (explain/<arch>/branch-<b>/attributions/) and the dataset',
     async build(run): Promise<FigureContent | null> {
       if (run.kind !== 'study') return null;
-      const all = await classifierSamples(run, FIG7_METHODS, which, 2);
-      if (all.length === 0) return null;
+      const { all, notes } = await classifierSamples(run, FIG7_METHODS, which, 2);
+      if (all.length === 0) return notes.length ? skip(notes) : null;
       const methods = FIG7_METHODS.filter((m) => all.some((s) => s.attributions[m]));
       const setting = presetSetting('v1');
       const sweep = thresholdSweep(setting);
@@ -122,6 +131,7 @@ function stratifiedFigure(id: string, title: string, which: 'correct' | 'wrong')
           + `and its five-band stratification with the first (t0 = [${first.join(', ')}]) and the last (t55 = [${last.map((v) => round6(v)).join(', ')}]) threshold set of setting v1: `
           + 'dark blue −2, light blue −1, grey 0, light red 1, dark red 2, in the ground truth\'s colours. Band counts per map are in data.json. '
           + sizeNote(all),
+        notes,
         data: { methods, thresholds: { t0: first, t55: last }, rows: data },
         blocks: [{ kind: 'gallery', name: id, columns: ['image', 'ground truth', ...methods.flatMap((m) => [`${m} h`, `${m} S(t0)`, `${m} S(t55)`])], rows }],
       };
@@ -165,7 +175,7 @@ export const fig10: FigureDef = {
       caption: 'How to read it: each row is a test sample: the image, its ground truth and the magnitude-banded heatmap SPA predicts with its class '
         + '(argmax over three bands, decoded to 0 / 0.4 / 0.9 and drawn in the ground truth\'s colours). (A) correctly, (B) wrongly predicted samples '
         + `(first test shard, one per class first). ${sizeNote(parts.map((p) => p.samples))}`,
-      notes: parts.length < 2 ? [`Only part ${parts[0]!.part}: the first test shard has no ${parts[0]!.part === 'A' ? 'wrong' : 'correct'} prediction.`] : undefined,
+      notes: parts.length < 2 ? [`Only part ${parts[0]!.part}: SPA has no ${parts[0]!.part === 'A' ? 'wrong' : 'correct'} prediction in the first test shard.`] : undefined,
       data: parts.map(({ part, samples: s }) => ({ part, model: s.model.key, rows: s.ids.map((id, k) => ({ id, label: s.labels[k], predicted: s.predicted[k] })) })),
       blocks,
     };

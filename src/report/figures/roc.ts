@@ -31,7 +31,7 @@ export const fig4: FigureDef = {
         height: 240,
         mark: { type: 'line', point: { size: 12 }, strokeWidth: 1.5, opacity: 0.85 },
         encoding: {
-          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate (mean over samples)', scale: { zero: true } },
+          x: { field: 'fpr', type: 'quantitative', title: 'FPR (mean over samples)', scale: { zero: true } },
           y: { field: 'recall', type: 'quantitative', title: 'recall (mean over samples)', scale: { zero: true } },
           color: { field: 'method', type: 'nominal', title: 'method', scale: methodColourScale(methods) },
           strokeDash: { field: 'model', type: 'nominal', title: 'model' },

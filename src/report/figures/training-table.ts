@@ -92,7 +92,7 @@ export const table1: FigureDef = {
         r.arch,
         s.mode ?? null,
         num(s.inputSize),
-        num(s.width),
+        s.width === undefined ? null : { text: String(s.width), sort: s.width },
         num(s.batchSize),
         s.lr === undefined ? null : { text: String(s.lr), sort: s.lr },
         num(branchMode ? r.baseEpochs ?? s.epochs : s.epochs),
