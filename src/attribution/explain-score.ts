@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
 import type { Arch } from '../nn/index.js';
@@ -20,7 +21,7 @@ export interface ScoreAttributionsOptions {
   arch: Arch;
   methods: readonly string[];
   workers: number;
-  /** Only the split's first `limit` samples were explained (explain's `limit`); default: all. */
+  /** Only the split's first `limit` samples were explained (explain's `limit`); default: the limit in the attributions' manifest, if any. */
   limit?: number;
   onProgress?: ExplainProgress;
 }
@@ -34,15 +35,16 @@ export interface ScoreAttributionsOptions {
  */
 export async function scoreAttributions(options: ScoreAttributionsOptions): Promise<Array<{ preset: string; paths: string[]; summary: ScoreSummaryFile }>> {
   const dataset = await openDataset(options.dataDir);
+  const limit = options.limit ?? (await explainedLimit(options.outDir));
   // The shards holding the first `limit` samples (explain writes one file per shard and method).
   const shards: number[] = [];
   let samples = 0;
   for (const ref of dataset.shards[options.split]) {
-    if (samples >= (options.limit ?? Infinity)) break;
+    if (samples >= (limit ?? Infinity)) break;
     shards.push(ref.index);
     samples += ref.samples;
   }
-  const totalSamples = Math.min(samples, options.limit ?? Infinity);
+  const totalSamples = Math.min(samples, limit ?? Infinity);
   const presets = [...new Set(options.methods.flatMap((m) => paperPresets(options.arch, m)))];
   const total = options.methods.reduce((s, m) => s + paperPresets(options.arch, m).length, 0) * totalSamples;
   let finished = 0;
@@ -52,7 +54,7 @@ export async function scoreAttributions(options: ScoreAttributionsOptions): Prom
     const done = new Map<string, number>();
     const { paths, summary } = await runScore({
       heatmaps: methods.map((method) => ({ method, files: shards.map((shard) => join(options.outDir, ATTRIBUTIONS_DIR, attributionFile(method, shard))) })),
-      truth: { dataDir: options.dataDir, split: options.split, ...(options.limit === undefined ? {} : { limit: options.limit }) },
+      truth: { dataDir: options.dataDir, split: options.split, ...(limit === undefined ? {} : { limit }) },
       out: join(options.outDir, 'scores', preset),
       setting: PRESETS[preset]!,
       metrics: 'all',
@@ -67,4 +69,15 @@ export async function scoreAttributions(options: ScoreAttributionsOptions): Prom
     results.push({ preset, paths, summary });
   }
   return results;
+}
+
+/** The `limit` recorded in `<out>/attributions/manifest.json` by explainDataset (undefined: none, or no manifest). */
+async function explainedLimit(outDir: string): Promise<number | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(join(outDir, ATTRIBUTIONS_DIR, 'manifest.json'), 'utf8')) as { config?: { limit?: unknown } };
+    const limit = manifest.config?.limit;
+    return typeof limit === 'number' ? limit : undefined;
+  } catch {
+    return undefined;
+  }
 }

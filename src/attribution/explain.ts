@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
-import { openDataset, imageToFloat, resizeImages, type Dataset, type Split } from '../data/index.js';
+import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
 import { UserError, ensure, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
@@ -34,6 +34,11 @@ export interface ExplainOptions {
   /** IntegratedGradients steps (default 50). */
   steps?: number;
   backend: BackendName;
+  /**
+   * Explain only the split's first `limit` samples (in shard order; the last shard's file then holds only the
+   * samples within the limit). Part of the configuration: a run with another limit into the same folder is refused.
+   */
+  limit?: number;
   onProgress?: ExplainProgress;
 }
 
@@ -51,6 +56,8 @@ export interface ExplainConfig {
   layer: string;
   steps: number;
   backend: BackendName;
+  /** Only the split's first `limit` samples (absent: all of them). */
+  limit?: number;
 }
 
 /** `<out>/attributions/manifest.json`: the configuration and the checksum of every finished file. */
@@ -75,6 +82,8 @@ export interface ExplainTask {
   shard: number;
   method: string;
   config: ExplainConfig;
+  /** Samples of the shard to explain, from its first (fewer than the shard's when a limit ends inside it); default: all. */
+  samples?: number;
 }
 
 export interface ExplainTaskResult {
@@ -86,6 +95,8 @@ export interface ExplainTaskResult {
 export interface ExplainResult {
   config: ExplainConfig;
   methods: string[];
+  /** Samples explained per method (the split's, or its first `limit`). */
+  samples: number;
   /** Files written by this run and files found finished and verified. */
   computed: string[];
   skipped: string[];
@@ -100,6 +111,7 @@ export interface ExplainResult {
 export async function explainDataset(options: ExplainOptions): Promise<ExplainResult> {
   ensure(Number.isInteger(options.workers) && options.workers >= 1, `--workers must be a positive integer, got ${options.workers}`);
   ensure(Number.isInteger(options.batch) && options.batch >= 1, `--batch must be a positive integer, got ${options.batch}`);
+  ensure(options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 1), `--limit must be a positive integer, got ${options.limit}`);
   await initBackend(options.backend);
   const dataset = await openDataset(options.dataDir);
   const model = await loadModel(options.modelDir);
@@ -125,6 +137,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
       layer,
       steps: options.steps ?? 50,
       backend: options.backend,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
     };
   } finally {
     model.dispose();
@@ -134,15 +147,18 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
   const manifest = await readManifest(root, config);
   const tasks: ExplainTask[] = [];
   const skipped: string[] = [];
+  let before = 0;
   for (const shard of dataset.shards[options.split]) {
+    const samples = Math.min(shard.samples, (options.limit ?? Infinity) - before);
+    if (samples <= 0) break;
+    before += samples;
     for (const method of methods) {
       const file = attributionFile(method, shard.index);
       if (await verified(root, file, manifest)) skipped.push(file);
-      else tasks.push({ modelDir: options.modelDir, dataDir: options.dataDir, outDir: root, shard: shard.index, method, config });
+      else tasks.push({ modelDir: options.modelDir, dataDir: options.dataDir, outDir: root, shard: shard.index, method, config, samples });
     }
   }
-  const samplesOf = (t: ExplainTask) => dataset.shards[options.split][t.shard]!.samples;
-  const total = tasks.reduce((s, t) => s + samplesOf(t), 0);
+  const total = tasks.reduce((s, t) => s + t.samples!, 0);
   let done = 0;
   const progress = options.onProgress ?? (() => {});
   progress(0, total, `${skipped.length} files already done`);
@@ -184,7 +200,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     }
   }
   await manifestWrites;
-  return { config, methods, computed: tasks.map((t) => attributionFile(t.method, t.shard)), skipped };
+  return { config, methods, samples: before, computed: tasks.map((t) => attributionFile(t.method, t.shard)), skipped };
 }
 
 async function readManifest(root: string, config: ExplainConfig): Promise<ExplainManifest> {
@@ -200,8 +216,8 @@ async function readManifest(root: string, config: ExplainConfig): Promise<Explai
   } catch {
     throw new UserError(`${join(root, MANIFEST)}: not valid JSON; delete it to start over`);
   }
-  const differing = (Object.keys(config) as Array<keyof ExplainConfig>)
-    .filter((k) => JSON.stringify(stored.config?.[k]) !== JSON.stringify(config[k]));
+  const keys = new Set([...Object.keys(config), ...Object.keys(stored.config ?? {})]) as Set<keyof ExplainConfig>;
+  const differing = [...keys].filter((k) => JSON.stringify(stored.config?.[k]) !== JSON.stringify(config[k]));
   if (differing.length > 0) {
     throw new UserError(`${root} holds attributions made with a different ${differing.join(', ')}; use another --out or the same settings`);
   }
@@ -237,12 +253,22 @@ function releaseContext(): void {
   loaded = undefined;
 }
 
+/** The first `samples` samples of a shard (the shard itself when it has no more). */
+function limitShard(shard: Shard, samples: number): Shard {
+  if (samples >= shard.n) return shard;
+  const px = shard.size * shard.size;
+  return {
+    ...shard, n: samples, images: shard.images.subarray(0, samples * px * 3), labels: shard.labels.subarray(0, samples),
+    bands: shard.bands.subarray(0, samples * px), ids: shard.ids.slice(0, samples), variables: shard.variables.slice(0, samples),
+  };
+}
+
 /** Computes and writes one (shard, method) file; `onSamples(n)` reports samples done within it. */
 export async function runExplainTask(task: ExplainTask, onSamples: (n: number) => void = () => {}): Promise<ExplainTaskResult> {
   const { model, dataset } = await context(task);
   const { config } = task;
   const [method] = resolveMethods(task.method, model);
-  const shard = await dataset.readShard(config.split, task.shard);
+  const shard = limitShard(await dataset.readShard(config.split, task.shard), task.samples ?? Infinity);
   const size = model.spec.inputSize;
   const px = size * size;
   const dataPx = shard.size * shard.size;

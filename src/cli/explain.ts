@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { explainDataset, methodNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/index.js';
 import { ensure } from '../io/index.js';
-import { formatSummaryTable } from '../scoring/index.js';
+import { degenerateNote, degenerateOf, formatSummaryTable } from '../scoring/index.js';
 import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
 import { parseCount } from './generate.js';
 import { createProgress } from './progress.js';
@@ -25,7 +25,8 @@ interface ExplainFlags {
   target: 'pred' | 'true';
   score: boolean;
   seed: number;
-  workers: number;
+  workers?: number;
+  limit?: number;
   batch: number;
   internalBatch?: number;
   layer?: string;
@@ -45,7 +46,8 @@ export function register(program: Command): void {
     .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
     .option('--no-score', 'only write the attributions, do not score them')
     .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
-    .option('--workers <k>', 'worker threads (default: all cores; the output does not depend on it)', parseCount('--workers', 1), availableParallelism())
+    .option('--workers <k>', 'worker threads (default: all cores; the output does not depend on it)', parseCount('--workers', 1))
+    .option('--limit <k>', 'explain only the first k samples of the split (in shard order), e.g. to try methods quickly; a different limit in the same --out is refused', parseCount('--limit', 1))
     .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
     .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass (default: up to 16, fewer for large activations)', parseCount('--internal-batch', 1))
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
@@ -53,21 +55,22 @@ export function register(program: Command): void {
     .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .action(async (flags: ExplainFlags) => {
       const t0 = Date.now();
+      const workers = flags.workers ?? availableParallelism();
       tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
       const progress = createProgress('explain');
       let result: ExplainResult;
       try {
         result = await explainDataset({
           modelDir: flags.model, dataDir: flags.data, split: flags.split, methods: flags.methods, outDir: flags.out,
-          target: flags.target, seed: flags.seed, workers: flags.workers, batch: flags.batch,
-          internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend,
+          target: flags.target, seed: flags.seed, workers, batch: flags.batch,
+          internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend, limit: flags.limit,
           onProgress: progress.update,
         });
       } finally {
         progress.stop();
       }
       process.stdout.write(
-        `attributions ${flags.out}/attributions: ${result.methods.join(', ')} on ${flags.split}; ` +
+        `attributions ${flags.out}/attributions: ${result.methods.join(', ')} on ${flags.split}${flags.limit === undefined ? '' : ` (first ${result.samples} samples)`}; ` +
           `wrote ${result.computed.length} files, kept ${result.skipped.length} verified files in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
       );
       if (!flags.score) return;
@@ -75,12 +78,22 @@ export function register(program: Command): void {
       try {
         const scored = await scoreAttributions({
           outDir: flags.out, dataDir: flags.data, split: flags.split, arch: result.config.spec.arch, methods: result.methods,
-          workers: flags.workers, onProgress: scoring.update,
+          workers, onProgress: scoring.update,
         });
         scoring.stop();
         for (const { preset, summary } of scored) {
           process.stdout.write(`\nscores, setting ${preset} (${summary.setting.steps} threshold sets), in ${flags.out}/scores/${preset}:\n${formatSummaryTable(summary)}\n`);
         }
+        // Degenerate heatmaps (all-zero or cancelled channel sums), named once per method over the presets.
+        const degenerate = new Map<string, Set<string>>();
+        for (const { summary } of scored) {
+          for (const { method, ids } of degenerateOf(summary)) {
+            const known = degenerate.get(method) ?? new Set<string>();
+            ids.forEach((id) => known.add(id));
+            degenerate.set(method, known);
+          }
+        }
+        for (const [method, ids] of degenerate) process.stderr.write(`fiveband: note: ${degenerateNote(method, [...ids])}\n`);
       } finally {
         scoring.stop();
       }

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { explainDataset, scoreAttributions, type ExplainOptions } from '../../src/attribution/index.js';
 import { generateDataset, openDataset } from '../../src/data/index.js';
 import { readSafetensors } from '../../src/io/index.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { createModel, initBackend, saveModel, type ArchSpec } from '../../src/nn/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
@@ -39,6 +40,13 @@ before(async () => {
     await saveModel(models[name], model);
     model.dispose();
   }
+  // An SPA whose last mab layer is zero: every heatmap logit ties, argmax picks band 0, every mab map is all zero.
+  models.flatMab = join(root, 'flatMab');
+  const flat = createModel(specs.spa!, 1);
+  const last = flat.trainable.get('mab.3.weight')!;
+  last.assign(tf.zerosLike(last));
+  await saveModel(models.flatMab, flat);
+  flat.dispose();
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });
@@ -121,6 +129,32 @@ describe('explainDataset', () => {
   });
 });
 
+describe('explainDataset limit', () => {
+  it('explains only the first k samples in shard order; scoring follows; another limit in the same folder is refused', async () => {
+    const out = join(root, 'limited');
+    const result = await explainDataset(base(out, { methods: 'Saliency', limit: 4 }));
+    assert.equal(result.samples, 4);
+    assert.deepEqual(result.computed, ['Saliency/shard-0000.safetensors', 'Saliency/shard-0001.safetensors']);
+    const dataset = await openDataset(data);
+    const second = await readSafetensors(join(out, 'attributions', 'Saliency', 'shard-0001.safetensors'));
+    assert.deepEqual(second.tensors.attributions!.shape, [1, 3, SIZE, SIZE]);
+    assert.deepEqual(JSON.parse(second.metadata.ids!), (await dataset.readShard('test', 1)).ids.slice(0, 1));
+    assert.equal(JSON.parse(second.metadata.config!).limit, 4);
+    // scoreAttributions reads the limit from the attributions' manifest
+    const [scored] = await scoreAttributions({ outDir: out, dataDir: data, split: 'test', arch: 'spa', methods: ['Saliency'], workers: 1 });
+    assert.equal(scored!.summary.n, 4);
+    // a limit within the first shard writes one file per method
+    const small = await explainDataset(base(join(root, 'limited-2'), { methods: 'Saliency', limit: 2 }));
+    assert.deepEqual([small.samples, small.computed], [2, ['Saliency/shard-0000.safetensors']]);
+    for (const other of [{ limit: 3 }, {}]) {
+      await assert.rejects(explainDataset(base(out, { methods: 'Saliency', ...other })), /holds attributions made with a different limit/);
+    }
+    // without a limit, the configuration (and so the files) are those of before limits existed
+    const unlimited = await explainDataset(base(join(root, 'unlimited'), { methods: 'Saliency' }));
+    assert.equal('limit' in unlimited.config, false);
+  });
+});
+
 describe('fiveband explain', () => {
   it('runs end to end and says what it wrote', () => {
     const out = join(root, 'cli');
@@ -157,6 +191,27 @@ describe('fiveband explain', () => {
     assert.equal(await readFile(join(root, 'via-score', 'Saliency.csv'), 'utf8'), await readFile(join(out, 'scores', 'v2', 'Saliency.csv'), 'utf8'));
     const roc = (await readFile(join(out, 'scores', 'mab', 'roc_mab.csv'), 'utf8')).trim().split('\n');
     assert.equal(roc.length, 1 + 1, 'one threshold set for mab');
+  });
+
+  it('--limit k explains the first k samples; degenerate heatmaps are named on stderr as score names them', () => {
+    const out = join(root, 'cli-limit');
+    const r = fiveband('explain', '--model', models.flatMab!, '--data', data, '--out', out, '--methods', 'mab', '--limit', '4', '--workers', '1', '--backend', 'cpu');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mab on test \(first 4 samples\); wrote 2 files, kept 0 verified files/);
+    assert.match(r.stdout, /setting mab \(1 threshold sets\)[\s\S]*mab +4 /);
+    assert.match(r.stderr, /^fiveband: note: mab: 4 heatmap\(s\) with an all-zero channel sum scored as band 0 everywhere \(ids: test\/shard-0000\/0, test\/shard-0000\/1, test\/shard-0000\/2, test\/shard-0001\/0\)$/m);
+    const other = fiveband('explain', '--model', models.flatMab!, '--data', data, '--out', out, '--methods', 'mab', '--limit', '5', '--no-score', '--backend', 'cpu');
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /holds attributions made with a different limit/);
+  });
+
+  it('--help states each default once', () => {
+    const r = fiveband('explain', '--help');
+    assert.equal(r.code, 0, r.stderr);
+    const workers = /--workers <k>([\s\S]*?)\n\s+--/.exec(r.stdout)?.[1] ?? '';
+    assert.match(workers, /default: all cores/);
+    assert.equal(workers.match(/default/g)?.length, 1, workers);
+    assert.match(r.stdout, /--limit <k>/);
   });
 
   it('bad input: one line on stderr, exit code 2', () => {
