@@ -18,4 +18,5 @@ export { generateDataset, openDataset, iterateSamples, readShard } from './data/
 export { initBackend, createModel, loadModel, saveModel, describeArch } from './nn/index.js';
 export type { Model, ArchSpec, NonlinearityRule, ForwardOptions } from './nn/index.js';
 export { getMethod, methodNames, explainDataset } from './attribution/index.js';
-export { FivebandScorer, PRESETS, scoreHeatmaps, writeOutputs } from './scoring/index.js';
+export { runTraining, evaluateModel } from './train/index.js';
+export { FivebandScorer, PRESETS, runScore, scoreHeatmaps, writeOutputs } from './scoring/index.js';

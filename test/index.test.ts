@@ -7,7 +7,8 @@ test('the library API exposes every stage and the main entry points', () => {
     assert.equal(typeof fiveband[stage], 'object', stage);
   }
   for (const fn of [fiveband.generateDataset, fiveband.openDataset, fiveband.createModel, fiveband.loadModel,
-    fiveband.saveModel, fiveband.initBackend, fiveband.getMethod, fiveband.scoreHeatmaps, fiveband.explainDataset]) {
+    fiveband.saveModel, fiveband.initBackend, fiveband.getMethod, fiveband.scoreHeatmaps, fiveband.explainDataset,
+    fiveband.runTraining, fiveband.evaluateModel, fiveband.runScore, fiveband.train.resolveHyper, fiveband.data.resizeImages]) {
     assert.equal(typeof fn, 'function');
   }
   assert.deepEqual(Object.keys(fiveband.PRESETS).sort(), ['mab', 'v1', 'v1-clamp', 'v2']);
