@@ -4,9 +4,11 @@ import { register as evalModel } from './eval-model.js';
 import { register as explain } from './explain.js';
 import { register as generate } from './generate.js';
 import { register as models } from './models.js';
+import { register as report } from './report.js';
 import { register as score } from './score.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
+import { register as study, registerPack as packWeights } from './study.js';
 import { register as train } from './train.js';
 
 /**
@@ -18,9 +20,8 @@ const program = new Command('fiveband')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
 
-const commands: Array<(p: Command) => void> = [generate, show, start, models, train, evalModel, score, explain];
+const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, report];
 for (const register of commands) register(program);
-(await import('./report.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

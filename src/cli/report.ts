@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { writeReport } from '../report/index.js';
 
 /** `fiveband report RUN_DIR`: rebuilds the run's static HTML report from its files (no models or attributions recomputed). */
 export function register(program: Command): void {
@@ -9,6 +8,8 @@ export function register(program: Command): void {
     .argument('<run-dir>', 'a study run folder (study.json) or a folder written by fiveband score (summary.json)')
     .option('--out <dir>', 'report folder (default RUN_DIR/report; an existing report there is replaced)')
     .action(async (runDir: string, options: { out?: string }) => {
+      // Loaded on use: the chart libraries would slow every other command's start-up.
+      const { writeReport } = await import('../report/index.js');
       const result = await writeReport(runDir, { out: options.out });
       process.stdout.write(`${result.index}\n`);
     });

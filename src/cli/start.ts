@@ -1,28 +1,18 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { openDataset, SPLITS, writeSheets } from '../data/index.js';
-import { generateWithProgress, parseCount } from './generate.js';
+import { parseCount } from './generate.js';
+import { studyCommand } from './study.js';
 
-/** The embedded default run of `npm start`. */
-export const START_DEFAULTS = { runDir: join('runs', 'start'), profile: 'small', seed: 0 } as const;
+/** `npm start`: the quick study into runs/quick. */
+export const START_RUN_DIR = join('runs', 'quick');
 
 export function register(program: Command): void {
   program
     .command('start')
-    .description('the main job on its embedded default: a small seeded dataset with sample sheets under runs/start/')
-    .option('--run <dir>', 'run folder', START_DEFAULTS.runDir)
-    .option('--workers <k>', 'worker threads (default: all cores)', parseCount('--workers', 1))
-    .action(async (opts: { run: string; workers?: number }) => {
-      const datasetDir = join(opts.run, 'dataset');
-      const result = await generateWithProgress({ out: datasetDir, profile: START_DEFAULTS.profile, seed: START_DEFAULTS.seed, workers: opts.workers });
-      const dataset = await openDataset(datasetDir);
-      const sheets = await writeSheets(dataset, { shards: [{ split: 'train', index: 0 }] });
-      const { config, splits } = result.manifest;
-      const counts = SPLITS.map((s) => `${s} ${splits[s].shardCount * splits[s].perShard}`).join(', ');
-      process.stdout.write(
-        `dataset: ${datasetDir} (${config.classes} classes, ${config.size}×${config.size}, seed ${config.seed}; ${counts} samples; ` +
-          `${result.written} shards written, ${result.kept} kept)\n` +
-          `sheets:  ${sheets.join(', ')}\n`,
-      );
+    .description(`the main job: the quick study (every stage, every figure of the paper) into ${START_RUN_DIR}/, then the report's path`)
+    .option('--out <dir>', 'run folder', START_RUN_DIR)
+    .option('--workers <k>', 'tasks run at once (default: all cores)', parseCount('--workers', 1))
+    .action(async (opts: { out: string; workers?: number }) => {
+      await studyCommand({ profile: 'quick', out: opts.out, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
     });
 }

@@ -36,14 +36,6 @@ describe('fiveband generate / show', () => {
     assert.deepEqual(await readdir(join(out, 'sheets')), ['overview.png', 'val-shard-0000.png']);
   });
 
-  it('start: the embedded default dataset and its sheets, in a given run folder', async () => {
-    const run = join(root, 'run');
-    const r = fiveband('start', '--run', run);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /10 classes, 128×128, seed 0; train 16000, val 400, test 400 samples; 84 shards written, 0 kept/);
-    assert.deepEqual(await readdir(join(run, 'dataset', 'sheets')), ['overview.png', 'train-shard-0000.png']);
-  });
-
   it('bad arguments: one line on stderr, exit code 2, nothing written', async () => {
     const existing = join(root, 'ds');
     const file = join(root, 'a-file');

@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
+import { packPretrained, pretrainedRoot, readStudyConfig, runStudy, studyConfig, STUDY_ARCHS, STUDY_PROFILES, type StudyArch, type StudyOverrides, type StudyProfile, type StudyResult } from '../study/index.js';
+import { parseCount } from './generate.js';
+import { createProgress } from './progress.js';
+import { parseChoice } from './train.js';
+
+interface StudyCliOptions {
+  profile: StudyProfile; out: string; archs?: string; methods?: string; branches?: number; size?: number; seed?: number;
+  workers?: number; backend?: BackendName; retrain?: boolean; testSamples?: number; config?: string;
+}
+
+const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+/** Runs a study with one progress display and prints where its report is. */
+export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> {
+  const overrides: StudyOverrides = {
+    ...(opts.archs ? { archs: list(opts.archs).map((a) => parseChoice('--archs', STUDY_ARCHS)(a) as StudyArch) } : {}),
+    ...(opts.methods ? { methods: list(opts.methods) } : {}),
+    ...(opts.branches !== undefined ? { branches: opts.branches } : {}),
+    ...(opts.size !== undefined ? { size: opts.size } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    ...(opts.testSamples !== undefined ? { testSamples: opts.testSamples } : {}),
+    retrain: opts.retrain === true,
+  };
+  const { config, note } = opts.config ? { config: await readStudyConfig(opts.config), note: null } : studyConfig(opts.profile, overrides);
+  if (note) process.stderr.write(`fiveband: note: ${note}\n`);
+  const progress = createProgress(`study ${opts.profile}`);
+  let result: StudyResult;
+  try {
+    result = await runStudy({
+      out: opts.out, config, ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      onProgress: (p) => progress.update(Math.round(10 * p.done), Math.max(1, Math.round(10 * p.total)),
+        `${p.finishedTasks}/${p.totalTasks} tasks${p.running.length > 0 ? ` | ${p.running.join(', ')}` : ''}`),
+    });
+  } finally {
+    progress.stop();
+  }
+  const models = result.manifest.config;
+  process.stdout.write(
+    `study ${models.profile} in ${opts.out}: ${result.ran.length} tasks run, ${result.skipped.length} verified and kept, ${result.wallSeconds.toFixed(1)} s\n` +
+      `report: ${result.reportIndex}\n`,
+  );
+  return result;
+}
+
+export function register(program: Command): void {
+  program
+    .command('study')
+    .description('the whole study of the paper: data → models (branches, SPA, depth) → explanations → five-band scores → report (resumable)')
+    .option('--profile <name>', `${STUDY_PROFILES.join(', ')}`, parseChoice('--profile', STUDY_PROFILES), 'quick' as StudyProfile)
+    .requiredOption('--out <dir>', 'run folder (rerunning the same command resumes it)')
+    .option('--archs <list>', `comma-separated subset of ${STUDY_ARCHS.join(', ')}`)
+    .option('--methods <list>', 'comma-separated attribution methods (default: all nine; mab is added for SPA)')
+    .option('--branches <n>', 'early-stopping branches per classifier', parseCount('--branches', 1))
+    .option('--size <N>', 'dataset image side (models never take more than the data\'s size)', parseCount('--size', 64))
+    .option('--test-samples <n>', 'test samples per test shard', parseCount('--test-samples', 1))
+    .option('--seed <s>', 'seed of the data, models and attributions', parseCount('--seed', 0))
+    .option('--workers <k>', 'tasks run at once, each on its own thread (default: all cores; results do not depend on it)', parseCount('--workers', 1))
+    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES))
+    .option('--config <file>', 'a whole study config as JSON (the fields of study.json\'s "config"); the other options are then ignored')
+    .option('--retrain', 'train every model even where the package ships weights for the profile')
+    .action(async (opts: StudyCliOptions) => {
+      await studyCommand(opts);
+    });
+}
+
+/** Maintainers: `fiveband pack-weights --name quick RUN...` after the profile's `--retrain` runs (README, "The study"). */
+export function registerPack(program: Command): void {
+  program
+    .command('pack-weights', { hidden: true })
+    .description('copy the explained models of finished --retrain study runs into the package\'s weights/<name>/')
+    .requiredOption('--name <name>', 'profile whose weights these are')
+    .requiredOption('--command <text...>', 'the exact commands that trained the runs (recorded in the manifest)')
+    .argument('<runs...>', 'finished study run folders')
+    .action(async (runs: string[], opts: { name: string; command: string[] }) => {
+      const packed = await packPretrained(runs, opts.name, opts.command);
+      process.stdout.write(`packed ${Object.keys(packed.models).length} models into ${pretrainedRoot(opts.name)}\n`);
+    });
+}

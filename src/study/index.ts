@@ -1,0 +1,13 @@
+// The study: the paper's whole workflow (fig. 2(A)) as a resumable task graph, run by a local scheduler.
+export {
+  STUDY_PROFILES, STUDY_ARCHS, BRANCH_ARCHS, ALL_METHODS, studyProfile, studyConfig, readStudyConfig,
+  type StudyProfile, type StudyArch, type BranchArch, type StudyConfig, type StudyOverrides, type HyperOverrides,
+} from './profiles.js';
+export {
+  planStudy, studyModels, methodsFor, modelDir, evalFile, explainDir, DATASET_DIR, REPORT_DIR,
+  type StudyTask, type StudyModel, type TaskKind,
+} from './plan.js';
+export { executeTask, hyperOf, specOf, outputFiles, type TaskContext } from './tasks.js';
+export { packPretrained, pretrainedRoot, copyPretrained, type PretrainedManifest } from './pretrained.js';
+export { STUDY_FILE, openManifest, configDifferences, type StudyManifest, type TaskRecord } from './manifest.js';
+export { runStudy, type RunStudyOptions, type StudyProgress, type StudyResult } from './scheduler.js';

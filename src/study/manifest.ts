@@ -1,0 +1,115 @@
+import { open, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { UserError, writeFileAtomic } from '../io/index.js';
+import type { StudyConfig } from './profiles.js';
+
+export const STUDY_FILE = 'study.json';
+const LOCK_FILE = '.study.lock';
+
+/** A finished task: when, how long, from which inputs, and the sha256 of every file it wrote. */
+export interface TaskRecord {
+  kind: string;
+  wallSeconds: number;
+  finishedAt: string;
+  /** Digest of the dependencies' records: a task whose inputs changed is run again. */
+  inputs: string;
+  outputs: Record<string, string>;
+}
+
+/** `<run>/study.json`: the run manifest. */
+export interface StudyManifest {
+  format: 'fiveband-study-run/1';
+  config: StudyConfig;
+  version: string;
+  machine: { cores: number; cpu: string };
+  startedAt: string;
+  /** Worker counts of every invocation that worked on the run. */
+  sessions: Array<{ startedAt: string; workers: number }>;
+  tasks: Record<string, TaskRecord>;
+}
+
+export async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Fields of two configs that differ (deep comparison by JSON). */
+export function configDifferences(a: StudyConfig, b: StudyConfig): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as Array<keyof StudyConfig>;
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/**
+ * The run's manifest: the stored one when its config equals `config` (a resumed run), a new one when the
+ * folder holds no study, and a one-line refusal when it holds another config or unrelated files.
+ */
+export async function openManifest(runDir: string, config: StudyConfig, entries: string[]): Promise<StudyManifest> {
+  let text: string | null = null;
+  try {
+    text = await readFile(join(runDir, STUDY_FILE), 'utf8');
+  } catch {
+    const unrelated = entries.filter((e) => e !== LOCK_FILE);
+    if (unrelated.length > 0) throw new UserError(`${runDir} is not empty and holds no ${STUDY_FILE}; choose an empty or new --out`);
+  }
+  if (text !== null) {
+    let stored: StudyManifest;
+    try {
+      stored = JSON.parse(text) as StudyManifest;
+    } catch {
+      throw new UserError(`${join(runDir, STUDY_FILE)}: not valid JSON; delete the folder to start over`);
+    }
+    if (stored.format !== 'fiveband-study-run/1' || typeof stored.config !== 'object' || stored.config === null || typeof stored.tasks !== 'object') {
+      throw new UserError(`${join(runDir, STUDY_FILE)}: not a fiveband study manifest`);
+    }
+    const differing = configDifferences(stored.config, config);
+    if (differing.length > 0) {
+      throw new UserError(`${runDir} holds a study with a different ${differing.join(', ')}; use another --out or the same settings`);
+    }
+    return stored;
+  }
+  return {
+    format: 'fiveband-study-run/1', config, version: await packageVersion(),
+    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown' },
+    startedAt: new Date().toISOString(), sessions: [], tasks: {},
+  };
+}
+
+export async function saveManifest(runDir: string, manifest: StudyManifest): Promise<void> {
+  await writeFileAtomic(join(runDir, STUDY_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One writer per run folder: `.study.lock` holds the writer's pid. A lock whose process is gone (kill -9)
+ * is taken over; a live one is a one-line refusal. Returns the release function.
+ */
+export async function lockRun(runDir: string): Promise<() => Promise<void>> {
+  const path = join(runDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return async () => {
+        await rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new UserError(`${runDir} is being written by another fiveband process (pid ${pid}); wait for it or use another --out`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new UserError(`${runDir}: could not take the run lock ${path}`);
+}

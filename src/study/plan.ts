@@ -1,0 +1,121 @@
+import type { Split } from '../data/index.js';
+import { ALL_METHODS, BRANCH_ARCHS, type BranchArch, type StudyArch, type StudyConfig } from './profiles.js';
+
+/** What a task does; each kind has one executor in tasks.ts. */
+export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'report';
+
+/** A model of the study: its key is also its folder under `models/`, `eval/` and `explain/`. */
+export interface StudyModel {
+  key: string;
+  arch: StudyArch;
+  /** base: the continuous-mode model branches start from (not explained); branch / mab / depth are explained. */
+  role: 'base' | 'branch' | 'mab' | 'depth';
+  branch?: number;
+  depth?: number;
+}
+
+/**
+ * One unit of work, as data: it reads only the run folder (its dependencies' outputs) and writes only its
+ * declared outputs, so any engine (the local scheduler, or a queue) can run it anywhere that sees the folder.
+ */
+export interface StudyTask {
+  id: string;
+  kind: TaskKind;
+  /** Ids of the tasks whose outputs this one reads. */
+  deps: string[];
+  /** Paths relative to the run folder; a path ending in "/" is a folder (every file under it). */
+  outputs: string[];
+  model?: StudyModel;
+  method?: string;
+  shard?: number;
+  /** Rough relative cost, for progress and ETA only. */
+  cost: number;
+}
+
+export const DATASET_DIR = 'dataset';
+export const TEST_SPLIT: Split = 'test';
+export const modelDir = (key: string) => `models/${key}`;
+export const evalFile = (key: string) => `eval/${key}.json`;
+export const explainDir = (key: string) => `explain/${key}`;
+export const REPORT_DIR = 'report';
+
+/** The models a config trains (or takes from the package) and which of them are explained. */
+export function studyModels(config: StudyConfig): StudyModel[] {
+  const models: StudyModel[] = [];
+  for (const arch of config.archs) {
+    if ((BRANCH_ARCHS as readonly string[]).includes(arch)) {
+      models.push({ key: `${arch}/base`, arch, role: 'base' });
+      for (let b = 1; b <= config.branches; b++) models.push({ key: `${arch}/branch-${b}`, arch, role: 'branch', branch: b });
+    } else if (arch === 'spa') {
+      models.push({ key: 'spa', arch, role: 'mab' });
+    } else {
+      for (const k of config.depths) models.push({ key: `alexnet-depth/k${k}`, arch, role: 'depth', depth: k });
+    }
+  }
+  return models;
+}
+
+/** Methods explained on a model: the config's, plus the mab decode on SPA. */
+export function methodsFor(config: StudyConfig, model: StudyModel): string[] {
+  const methods = ALL_METHODS.filter((m) => config.methods.includes(m)) as string[];
+  return model.arch === 'spa' ? [...methods, 'mab'] : methods;
+}
+
+/** Relative explain cost of a method per sample (forward + backward passes), for the ETA only. */
+const METHOD_COST: Record<string, number> = {
+  IntegratedGradients: 50, GradientShap: 5, DeepLiftShap: 8, DeepLift: 2, GuidedGradCam: 2, mab: 0.5,
+};
+const ARCH_COST: Record<StudyArch, number> = { alexnet: 1, 'alexnet-depth': 1, vgg16: 4, resnet34: 3, spa: 1 };
+
+/** The whole study as a list of tasks in dependency order (fig. 2(A) of the paper). */
+export function planStudy(config: StudyConfig): StudyTask[] {
+  const tasks: StudyTask[] = [];
+  const models = studyModels(config);
+  const pretrained = config.pretrained !== null;
+  const { shards, perShard } = config.dataset;
+  const trainImages = shards.train * perShard;
+  tasks.push({ id: 'generate', kind: 'generate', deps: [], outputs: [`${DATASET_DIR}/`], cost: 2 });
+
+  const trainTask = (model: StudyModel): string => `train/${model.key}`;
+  for (const model of models) {
+    if (pretrained && model.role === 'base') continue;
+    const outputs = [`${modelDir(model.key)}/`];
+    const cost = (trainImages / 1000) * ARCH_COST[model.arch] * (model.role === 'branch' ? 1 : 3);
+    if (pretrained) {
+      tasks.push({ id: trainTask(model), kind: 'pretrained', deps: [], outputs, model, cost: 1 });
+    } else if (model.role === 'base') {
+      tasks.push({ id: trainTask(model), kind: 'train-base', deps: ['generate'], outputs, model, cost });
+    } else if (model.role === 'branch') {
+      tasks.push({ id: trainTask(model), kind: 'train-branch', deps: ['generate', `train/${model.arch}/base`], outputs, model, cost });
+    } else {
+      tasks.push({ id: trainTask(model), kind: model.role === 'mab' ? 'train-mab' : 'train-depth', deps: ['generate'], outputs, model, cost });
+    }
+  }
+
+  for (const model of models.filter((m) => m.role !== 'base')) {
+    const deps = ['generate', trainTask(model)];
+    tasks.push({ id: `eval/${model.key}`, kind: 'eval', deps, outputs: [evalFile(model.key)], model, cost: 0.2 });
+    const explained: string[] = [];
+    for (const method of methodsFor(config, model)) {
+      for (let shard = 0; shard < shards.test; shard++) {
+        const id = `explain/${model.key}/${method}/${shard}`;
+        explained.push(id);
+        tasks.push({
+          id, kind: 'explain', deps, model, method, shard,
+          outputs: [`${explainDir(model.key)}/attributions/${method}/shard-${String(shard).padStart(4, '0')}.safetensors`],
+          cost: (perShard / 100) * (METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
+        });
+      }
+    }
+    const id = `score/${model.key}`;
+    tasks.push({ id, kind: 'score', deps: ['generate', ...explained], outputs: [`${explainDir(model.key)}/scores/`], model, cost: 0.5 });
+  }
+  const everything = tasks.map((t) => t.id);
+  tasks.push({ id: 'report', kind: 'report', deps: everything, outputs: [`${REPORT_DIR}/`], cost: 2 });
+  return tasks;
+}
+
+/** Whether an architecture is trained in branches mode. */
+export function isBranchArch(arch: StudyArch): arch is BranchArch {
+  return (BRANCH_ARCHS as readonly string[]).includes(arch);
+}

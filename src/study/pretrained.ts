@@ -1,0 +1,87 @@
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
+import { STUDY_FILE, type StudyManifest } from './manifest.js';
+import { modelDir, studyModels } from './plan.js';
+import { STUDY_ARCHS, type StudyConfig } from './profiles.js';
+
+/** Files of a model folder that are shipped (the training checkpoint is gone once a run finished). */
+const SHIPPED_FILES = ['weights.safetensors', 'arch.json', 'summary.json', 'curves.csv', 'validation.csv'];
+
+/** `weights/<name>/manifest.json`: how the shipped models were made, and every file's sha256. */
+export interface PretrainedManifest {
+  format: 'fiveband-pretrained/1';
+  /** The commands that trained them (each run trained some of the models). */
+  commands: string[];
+  /** The study config the models belong to (without `pretrained`). */
+  config: StudyConfig;
+  models: Record<string, Record<string, string>>;
+}
+
+/** Where the package keeps shipped weights: `<package>/weights/<name>/`. */
+export function pretrainedRoot(name: string): string {
+  return fileURLToPath(new URL(`../../../weights/${name}/`, import.meta.url));
+}
+
+/** Copies one shipped model into a run, checking every file against the shipped manifest. */
+export async function copyPretrained(name: string, key: string, out: string): Promise<void> {
+  const root = pretrainedRoot(name);
+  let manifest: PretrainedManifest;
+  try {
+    manifest = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as PretrainedManifest;
+  } catch {
+    throw new UserError(`the package has no shipped "${name}" weights (${root}); run the study with --retrain`);
+  }
+  const files = manifest.models[key];
+  if (!files) throw new UserError(`the shipped "${name}" weights have no model ${key}; run the study with --retrain`);
+  await mkdir(out, { recursive: true });
+  for (const [file, expected] of Object.entries(files)) {
+    const source = join(root, key, file);
+    if ((await sha256File(source).catch(() => null)) !== expected) {
+      throw new UserError(`${source}: missing or corrupt (sha256 differs from weights/${name}/manifest.json); reinstall the package or use --retrain`);
+    }
+    await copyFile(source, join(out, file));
+  }
+}
+
+/**
+ * Packs the explained models of finished `--retrain` runs into `weights/<name>/` (maintainers: after
+ * `fiveband study --profile quick --retrain`). Every run must hold the same config apart from archs and
+ * methods; each model is taken from the run whose manifest recorded its training task.
+ */
+export async function packPretrained(runDirs: string[], name: string, commands: string[]): Promise<PretrainedManifest> {
+  const root = pretrainedRoot(name);
+  const models: Record<string, Record<string, string>> = {};
+  let config: StudyConfig | null = null;
+  const archs = new Set<string>();
+  await rm(root, { recursive: true, force: true });
+  for (const run of runDirs) {
+    const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
+    const { archs: _a, methods: _m, ...identity } = manifest.config;
+    if (config) {
+      const { archs: _b, methods: _n, ...other } = config;
+      if (JSON.stringify(identity) !== JSON.stringify(other)) throw new UserError(`${run}: its config differs from the other runs' beyond archs and methods`);
+    }
+    config ??= manifest.config;
+    for (const arch of manifest.config.archs) archs.add(arch);
+    for (const model of studyModels(manifest.config).filter((m) => m.role !== 'base')) {
+      const record = manifest.tasks[`train/${model.key}`];
+      if (!record) throw new UserError(`${run}: model ${model.key} has not finished training`);
+      models[model.key] = {};
+      await mkdir(join(root, model.key), { recursive: true });
+      for (const file of SHIPPED_FILES) {
+        const rel = `${modelDir(model.key)}/${file}`;
+        if (!(rel in record.outputs)) continue;
+        await copyFile(join(run, rel), join(root, model.key, file));
+        models[model.key]![file] = record.outputs[rel]!;
+      }
+    }
+  }
+  if (!config) throw new UserError('no run folder given');
+  const packed: PretrainedManifest = {
+    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), pretrained: null }, models,
+  };
+  await writeFileAtomic(join(root, 'manifest.json'), `${JSON.stringify(packed, null, 1)}\n`);
+  return packed;
+}

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { readUserFile, UserError } from '../io/index.js';
+import type { BackendName } from '../nn/index.js';
+import type { Hyper } from '../train/index.js';
+
+export type StudyProfile = 'quick' | 'small' | 'paper';
+export const STUDY_PROFILES: readonly StudyProfile[] = ['quick', 'small', 'paper'];
+
+/** The classifiers trained in regular-evaluation (branches) mode, table I. */
+export type BranchArch = 'alexnet' | 'vgg16' | 'resnet34';
+export const BRANCH_ARCHS: readonly BranchArch[] = ['alexnet', 'vgg16', 'resnet34'];
+/** Architectures a study can run: the three classifiers, SPA (mabCAM) and the depth experiment's AlexNet. */
+export type StudyArch = BranchArch | 'spa' | 'alexnet-depth';
+export const STUDY_ARCHS: readonly StudyArch[] = [...BRANCH_ARCHS, 'spa', 'alexnet-depth'];
+
+/** Per-architecture training settings: the training profile's hyper-parameters with these fields replaced. */
+export type HyperOverrides = Partial<Omit<Hyper, 'betas'>>;
+
+/**
+ * Everything that determines a study's bytes. Two runs with equal configs write identical CSVs and report
+ * data; a run folder holding another config is refused. Worker counts are not part of it.
+ */
+export interface StudyConfig {
+  format: 'fiveband-study/1';
+  profile: StudyProfile;
+  seed: number;
+  backend: BackendName;
+  dataset: { size: number; classes: 10; shards: { train: number; val: number; test: number }; perShard: number };
+  archs: StudyArch[];
+  /** Attribution methods (mab is added for SPA). */
+  methods: string[];
+  /** Early-stopping branches per classifier. */
+  branches: number;
+  /** The depth experiment's k values (alexnet-depth with k added blocks). */
+  depths: number[];
+  /** The training profile each model starts from, and the study's changes to it. */
+  trainProfile: 'small' | 'paper';
+  hyper: Partial<Record<StudyArch, HyperOverrides>>;
+  /**
+   * Shipped weights (quick profile): models are copied from the package instead of trained; the training
+   * split is then not generated. `null`: every model is trained in the run.
+   */
+  pretrained: string | null;
+  /** Samples per attribution call. */
+  explainBatch: number;
+}
+
+export const ALL_METHODS = [
+  'Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution',
+  'GradientShap', 'DeepLiftShap',
+] as const;
+
+/**
+ * quick: `npm start`'s study on 2 cores in minutes: the small dataset's 128 px cells (100 test samples),
+ * narrow models trained for a few epochs on 16,000 images, 2 branches, depths 1 and 4. The models come from
+ * the package (`weights/quick/`, trained by this profile with `--retrain`, which generates the training
+ * split and reproduces them byte for byte); without `--retrain` only the test split is generated.
+ */
+const quick: Omit<StudyConfig, 'seed' | 'backend'> = {
+  format: 'fiveband-study/1',
+  profile: 'quick',
+  dataset: { size: 128, classes: 10, shards: { train: 160, val: 4, test: 1 }, perShard: 100 },
+  archs: [...STUDY_ARCHS],
+  methods: [...ALL_METHODS],
+  branches: 2,
+  depths: [1, 4],
+  trainProfile: 'small',
+  hyper: {
+    alexnet: { epochs: 6, lrDecayEpoch: 4, branchEpochs: 1 },
+    'alexnet-depth': { epochs: 6, lrDecayEpoch: 4 },
+    vgg16: { epochs: 4, lrDecayEpoch: 3, branchEpochs: 1 },
+    resnet34: { epochs: 5, lrDecayEpoch: 4, branchEpochs: 1 },
+    spa: { epochs: 10, lrDecayEpoch: 8 },
+  },
+  pretrained: 'quick',
+  explainBatch: 4,
+};
+
+/** small: the numbers we quote; the small dataset (128 px, 16,000 training images) and the small training profile. */
+const small: Omit<StudyConfig, 'seed' | 'backend'> = {
+  format: 'fiveband-study/1',
+  profile: 'small',
+  dataset: { size: 128, classes: 10, shards: { train: 80, val: 2, test: 2 }, perShard: 200 },
+  archs: [...STUDY_ARCHS],
+  methods: [...ALL_METHODS],
+  branches: 3,
+  depths: [1, 2, 4, 8],
+  trainProfile: 'small',
+  hyper: {},
+  pretrained: null,
+  explainBatch: 4,
+};
+
+/** paper: the paper's scale (512 px data, 224 / 512 inputs, 5 branches, 1,600 test samples, k = 1…8). */
+const paper: Omit<StudyConfig, 'seed' | 'backend'> = {
+  format: 'fiveband-study/1',
+  profile: 'paper',
+  dataset: { size: 512, classes: 10, shards: { train: 32, val: 8, test: 8 }, perShard: 200 },
+  archs: [...STUDY_ARCHS],
+  methods: [...ALL_METHODS],
+  branches: 5,
+  depths: [1, 2, 3, 4, 5, 6, 7, 8],
+  trainProfile: 'paper',
+  hyper: {},
+  pretrained: null,
+  explainBatch: 2,
+};
+
+const PROFILES: Record<StudyProfile, Omit<StudyConfig, 'seed' | 'backend'>> = { quick, small, paper };
+
+/** A fresh copy of a profile's config. */
+export function studyProfile(profile: StudyProfile, seed: number, backend: BackendName): StudyConfig {
+  return { ...structuredClone(PROFILES[profile]), seed, backend };
+}
+
+/** A user's changes to a profile (the CLI's flags). */
+export interface StudyOverrides {
+  archs?: StudyArch[];
+  methods?: string[];
+  branches?: number;
+  size?: number;
+  seed?: number;
+  backend?: BackendName;
+  /** Train every model in the run even where the package ships weights. */
+  retrain?: boolean;
+  /** Test samples per shard (the test split keeps its shard count). */
+  testSamples?: number;
+}
+
+/**
+ * The config of a run: the profile with the overrides applied. Shipped weights are used only when every
+ * setting that shaped them (seed, data, sizes, branches, depths) is the profile's; otherwise the models are
+ * trained in the run and `note` says so.
+ */
+export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {}): { config: StudyConfig; note: string | null } {
+  const config = studyProfile(profile, overrides.seed ?? 0, overrides.backend ?? 'wasm');
+  const shipped = config.pretrained;
+  if (overrides.archs) {
+    if (overrides.archs.length === 0) throw new UserError('--archs needs at least one architecture');
+    config.archs = STUDY_ARCHS.filter((a) => overrides.archs!.includes(a));
+  }
+  if (overrides.methods) {
+    const known = ALL_METHODS as readonly string[];
+    for (const m of overrides.methods) if (!known.includes(m)) throw new UserError(`unknown method "${m}" for --methods; known: ${known.join(', ')}`);
+    config.methods = ALL_METHODS.filter((m) => overrides.methods!.includes(m));
+  }
+  if (overrides.branches !== undefined) config.branches = overrides.branches;
+  if (overrides.size !== undefined) config.dataset.size = overrides.size;
+  if (overrides.testSamples !== undefined) config.dataset.perShard = overrides.testSamples;
+  let note: string | null = null;
+  if (shipped !== null) {
+    const reference = studyProfile(profile, 0, config.backend);
+    const changed = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
+      .filter((k) => JSON.stringify(config[k]) !== JSON.stringify(reference[k]));
+    if (overrides.retrain) config.pretrained = null;
+    else if (changed.length > 0) {
+      config.pretrained = null;
+      note = `the shipped ${profile} weights were made with the profile's ${changed.join(', ')}; training every model in this run`;
+    }
+  }
+  return { config, note };
+}
+
+const hyperOverrides = z.object({
+  inputSize: z.number().int().positive(), width: z.number().positive(), lr: z.number().positive(), weightDecay: z.number().nonnegative(),
+  batchSize: z.number().int().positive(), microBatches: z.number().int().positive(), epochs: z.number().int().positive(),
+  branchEpochs: z.number().int().positive(), branches: z.number().int().positive(), lrDecayEpoch: z.number().int().nonnegative().nullable(),
+  lrWarmup: z.number().int().nonnegative(), target: z.number().positive(), limit: z.number().int().positive(), refresh: z.number().positive(),
+  lambda: z.number().nonnegative(), minEpoch: z.number().int(), mabTarget: z.number().positive(), every: z.number().int().positive(),
+}).partial().strict();
+
+const configSchema = z.object({
+  format: z.literal('fiveband-study/1'),
+  profile: z.enum(['quick', 'small', 'paper']),
+  seed: z.number().int().nonnegative(),
+  backend: z.enum(['wasm', 'cpu']),
+  dataset: z.object({
+    size: z.number().int().min(64), classes: z.literal(10),
+    shards: z.object({ train: z.number().int().nonnegative(), val: z.number().int().nonnegative(), test: z.number().int().positive() }).strict(),
+    perShard: z.number().int().positive(),
+  }).strict(),
+  archs: z.array(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'])).min(1),
+  methods: z.array(z.enum(ALL_METHODS)).min(1),
+  branches: z.number().int().positive(),
+  depths: z.array(z.number().int().nonnegative()),
+  trainProfile: z.enum(['small', 'paper']),
+  hyper: z.record(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth']), hyperOverrides),
+  pretrained: z.string().regex(/^[a-z0-9-]+$/).nullable(),
+  explainBatch: z.number().int().positive(),
+}).strict();
+
+/** A study config from a JSON file (`study --config`): every field checked, one line naming the first problem. */
+export async function readStudyConfig(path: string): Promise<StudyConfig> {
+  const text = (await readUserFile(path)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UserError(`${path}: not valid JSON`);
+  }
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${path}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
+  }
+  const config = parsed.data as StudyConfig;
+  if (config.archs.includes('alexnet-depth') && config.depths.length === 0) throw new UserError(`${path}: depths: alexnet-depth needs at least one depth`);
+  return config;
+}

@@ -1,0 +1,174 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { UserError, ensure, sha256, sha256File } from '../io/index.js';
+import { lockRun, openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
+import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
+import type { StudyConfig } from './profiles.js';
+import { executeTask, outputFiles } from './tasks.js';
+import type { WorkerReply, WorkerRequest } from './task-worker.js';
+
+/** The whole study's progress: cost units done of total, tasks finished of all, and the tasks running now. */
+export interface StudyProgress {
+  done: number;
+  total: number;
+  finishedTasks: number;
+  totalTasks: number;
+  running: string[];
+}
+
+export interface RunStudyOptions {
+  out: string;
+  config: StudyConfig;
+  /** Tasks run at once (worker threads); results do not depend on it. Default: all cores. */
+  workers?: number;
+  onProgress?: (progress: StudyProgress) => void;
+  /** Called when a task is skipped because its outputs verified, or when one finishes. */
+  onTask?: (id: string, outcome: 'skipped' | 'done', wallSeconds: number) => void;
+}
+
+export interface StudyResult {
+  manifest: StudyManifest;
+  ran: string[];
+  skipped: string[];
+  reportIndex: string;
+  wallSeconds: number;
+}
+
+/** Digest of the dependencies' outputs: the identity of a task's inputs. */
+function inputsDigest(task: StudyTask, records: Record<string, TaskRecord>): string {
+  return sha256(JSON.stringify(task.deps.map((d) => [d, records[d]?.outputs ?? null])));
+}
+
+/** Whether a recorded task's inputs are unchanged and every output it wrote is on disk with its checksum. */
+async function verified(runDir: string, task: StudyTask, manifest: StudyManifest): Promise<boolean> {
+  const record = manifest.tasks[task.id];
+  if (!record || record.inputs !== inputsDigest(task, manifest.tasks)) return false;
+  const listed = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+  const recorded = Object.keys(record.outputs).sort();
+  if (listed.length !== recorded.length || listed.some((f, i) => f !== recorded[i])) return false;
+  for (const [file, expected] of Object.entries(record.outputs)) {
+    if ((await sha256File(join(runDir, file)).catch(() => null)) !== expected) return false;
+  }
+  return true;
+}
+
+/**
+ * Runs a study: plans its tasks, skips those whose outputs verify against the run manifest, and runs the
+ * rest on a pool of worker threads as their dependencies finish (the longest ready task first). The
+ * manifest is rewritten atomically after every task, so a killed run loses at most the tasks in flight
+ * and the same command resumes it.
+ */
+export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
+  const t0 = Date.now();
+  const workers = options.workers ?? availableParallelism();
+  ensure(Number.isInteger(workers) && workers >= 1, `--workers must be a positive integer, got ${workers}`);
+  const runDir = options.out;
+  try {
+    await mkdir(runDir, { recursive: true });
+  } catch (err) {
+    throw new UserError(`cannot create ${runDir}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const entries = await readdir(runDir);
+  const release = await lockRun(runDir);
+  try {
+    const manifest = await openManifest(runDir, options.config, entries);
+    manifest.sessions.push({ startedAt: new Date().toISOString(), workers });
+    await saveManifest(runDir, manifest);
+    const tasks = planStudy(options.config);
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const total = tasks.reduce((s, t) => s + t.cost, 0);
+    const finished = new Set<string>();
+    const ran: string[] = [];
+    const skipped: string[] = [];
+    const partial = new Map<string, number>();
+    let doneCost = 0;
+    const report = () => options.onProgress?.({
+      done: doneCost + [...partial.values()].reduce((a, b) => a + b, 0), total,
+      finishedTasks: finished.size, totalTasks: tasks.length, running: [...partial.keys()],
+    });
+
+    // Tasks whose outputs already verify (in plan order, so dependencies are judged first).
+    for (const task of tasks) {
+      if (task.deps.every((d) => finished.has(d)) && (await verified(runDir, task, manifest))) {
+        finished.add(task.id);
+        skipped.push(task.id);
+        doneCost += task.cost;
+        options.onTask?.(task.id, 'skipped', 0);
+      } else {
+        delete manifest.tasks[task.id];
+      }
+    }
+    report();
+
+    let manifestWrites = Promise.resolve();
+    const record = async (task: StudyTask, wallSeconds: number) => {
+      const files = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+      const outputs: Record<string, string> = {};
+      for (const file of files) outputs[file] = await sha256File(join(runDir, file));
+      manifest.tasks[task.id] = { kind: task.kind, wallSeconds, finishedAt: new Date().toISOString(), inputs: inputsDigest(task, manifest.tasks), outputs };
+      manifestWrites = manifestWrites.then(() => saveManifest(runDir, manifest));
+      await manifestWrites;
+    };
+
+    const pool = new Piscina<WorkerRequest, WorkerReply>({
+      filename: new URL('./task-worker.js', import.meta.url).href, minThreads: 0, maxThreads: workers, idleTimeout: 1000,
+    });
+    const runOne = async (task: StudyTask): Promise<void> => {
+      const started = Date.now();
+      partial.set(task.id, 0);
+      report();
+      const onProgress = (d: number, t: number) => {
+        if (t > 0) partial.set(task.id, task.cost * Math.min(1, d / t));
+        report();
+      };
+      // Generation has its own worker pool and the report is light: both run on this thread.
+      if (task.kind === 'generate' || task.kind === 'report') {
+        await executeTask(task, { runDir, config: options.config, threads: workers, onProgress });
+      } else {
+        const { port1, port2 } = new MessageChannel();
+        port1.on('message', (m: { done: number; total: number }) => onProgress(m.done, m.total));
+        const reply = await pool.run({ task, runDir, config: options.config, port: port2 }, { transferList: [port2] }).finally(() => port1.close());
+        if (!reply.ok) throw reply.user ? new UserError(`${task.id}: ${reply.message}`) : new Error(`${task.id}: ${reply.message}`);
+      }
+      const wall = (Date.now() - started) / 1000;
+      await record(task, wall);
+      partial.delete(task.id);
+      finished.add(task.id);
+      ran.push(task.id);
+      doneCost += task.cost;
+      options.onTask?.(task.id, 'done', wall);
+      report();
+    };
+
+    try {
+      const running = new Map<string, Promise<void>>();
+      let failure: unknown = null;
+      for (;;) {
+        const ready = tasks
+          .filter((t) => !finished.has(t.id) && !running.has(t.id) && t.deps.every((d) => finished.has(d)))
+          .sort((a, b) => b.cost - a.cost);
+        while (failure === null && running.size < workers && ready.length > 0) {
+          const task = ready.shift()!;
+          running.set(task.id, runOne(task).catch((err: unknown) => {
+            failure ??= err;
+          }).finally(() => running.delete(task.id)));
+        }
+        if (running.size === 0) break;
+        await Promise.race(running.values());
+      }
+      if (failure !== null) throw failure;
+      const missing = tasks.filter((t) => !finished.has(t.id)).map((t) => t.id);
+      if (missing.length > 0) throw new Error(`study tasks never became ready: ${missing.slice(0, 5).join(', ')}`);
+    } finally {
+      await pool.destroy();
+      await manifestWrites;
+    }
+    ensure(byId.has('report'), 'the plan has no report task');
+    return { manifest, ran, skipped, reportIndex: join(runDir, REPORT_DIR, 'index.html'), wallSeconds: (Date.now() - t0) / 1000 };
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,158 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateDataset, openDataset, writeSheets } from '../data/index.js';
+import { sha256, sha256File, writeFileAtomic } from '../io/index.js';
+import { createModel, describeArch, initBackend, loadModel, saveModel, validateSpec, WEIGHTS_FILE, type ArchSpec } from '../nn/index.js';
+import {
+  branchSeed, evaluate, hyperFor, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab,
+  type Hyper, type ModelStore,
+} from '../train/index.js';
+import { runExplainTask, scoreAttributions, type ExplainConfig } from '../attribution/index.js';
+import { DATASET_DIR, evalFile, explainDir, modelDir, methodsFor, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
+import type { StudyConfig } from './profiles.js';
+import { copyPretrained } from './pretrained.js';
+
+const store: ModelStore = { save: saveModel, load: loadModel };
+
+/** The training hyper-parameters of a study model: the training profile's, with the study's changes. */
+export function hyperOf(config: StudyConfig, model: StudyModel): Hyper {
+  const hyper = { ...hyperFor(model.arch, config.trainProfile), ...config.hyper[model.arch] };
+  hyper.branches = config.branches;
+  // SPA trains at the data's own size in the paper profile; no model input exceeds the data's.
+  hyper.inputSize = model.arch === 'spa' && config.trainProfile === 'paper' ? config.dataset.size : Math.min(hyper.inputSize, config.dataset.size);
+  return hyper;
+}
+
+export function specOf(config: StudyConfig, model: StudyModel): ArchSpec {
+  const hyper = hyperOf(config, model);
+  return validateSpec({
+    arch: model.arch, inputSize: hyper.inputSize, numClasses: config.dataset.classes, width: hyper.width,
+    ...(model.depth !== undefined ? { depth: model.depth } : {}),
+  }, model.key);
+}
+
+/** What a task reports while it runs: units done of total. */
+export type TaskProgress = (done: number, total: number) => void;
+
+export interface TaskContext {
+  runDir: string;
+  config: StudyConfig;
+  /** Threads a task may use for its own inner parallelism (generation, scoring). */
+  threads: number;
+  onProgress?: TaskProgress;
+}
+
+/** Runs one task to completion; everything it needs is in the run folder and the config. */
+export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<void> {
+  const { runDir, config } = ctx;
+  const dataDir = join(runDir, DATASET_DIR);
+  if (task.kind !== 'generate' && task.kind !== 'report' && task.kind !== 'pretrained') await initBackend(config.backend);
+  const model = task.model;
+  switch (task.kind) {
+    case 'generate': {
+      const pretrained = config.pretrained !== null;
+      const { shards, perShard, size, classes } = config.dataset;
+      await generateDataset({
+        out: dataDir, size, classes, seed: config.seed, perShard, workers: ctx.threads,
+        // With shipped weights only the test split is needed; its samples are the same either way.
+        shards: pretrained ? { train: 0, val: 0, test: shards.test } : shards,
+        onProgress: ctx.onProgress,
+      });
+      await writeSheets(await openDataset(dataDir));
+      return;
+    }
+    case 'pretrained':
+      return copyPretrained(config.pretrained!, model!.key, join(runDir, modelDir(model!.key)));
+    case 'train-base':
+    case 'train-depth':
+    case 'train-mab': {
+      const data = trainingDataOf(await openDataset(dataDir));
+      const m = createModel(specOf(config, model!), config.seed);
+      const options = { data, hyper: hyperOf(config, model!), seed: config.seed, out: join(runDir, modelDir(model!.key)), store, threads: 1, onProgress: (i: number, t: number) => ctx.onProgress?.(i, t) };
+      try {
+        if (task.kind === 'train-mab') await trainMab(m, options);
+        else await trainContinuous(m, options);
+      } finally {
+        m.dispose();
+      }
+      return;
+    }
+    case 'train-branch': {
+      const data = trainingDataOf(await openDataset(dataDir));
+      const baseDir = join(runDir, modelDir(`${model!.arch}/base`));
+      const base = JSON.parse(await readFile(join(baseDir, 'summary.json'), 'utf8')) as { iterations: number };
+      const branch = model!.branch!;
+      await trainBranchOnThisThread(
+        { branch, startIteration: base.iterations, seed: branchSeed(config.seed, branch), out: join(runDir, modelDir(model!.key)), baseDir },
+        { data, hyper: hyperOf(config, model!), seed: config.seed, out: join(runDir, modelDir(model!.key)), store, threads: 1, onProgress: (i, t) => ctx.onProgress?.(i, t) },
+      );
+      return;
+    }
+    case 'eval': {
+      const dataset = await openDataset(dataDir);
+      const dir = join(runDir, modelDir(model!.key));
+      const m = await loadModel(dir);
+      try {
+        const result = await evaluate(m, shardSetOf(dataset, TEST_SPLIT));
+        await writeFileAtomic(join(runDir, evalFile(model!.key)), `${JSON.stringify({
+          model: model!.key, split: TEST_SPLIT, spec: m.spec, accuracy: result.accuracy, correct: result.correct, total: result.total, confusion: result.confusion,
+        }, null, 2)}\n`);
+      } finally {
+        m.dispose();
+      }
+      return;
+    }
+    case 'explain': {
+      const dir = join(runDir, modelDir(model!.key));
+      const dataset = await openDataset(dataDir);
+      const spec = specOf(config, model!);
+      const explainConfig: ExplainConfig = {
+        format: 'fiveband-attributions/1',
+        modelWeightsSha256: await sha256File(join(dir, WEIGHTS_FILE)),
+        spec,
+        dataset: sha256(JSON.stringify(dataset.shards[TEST_SPLIT].map((s) => s.sha256))),
+        split: TEST_SPLIT, target: 'pred', seed: config.seed, batch: config.explainBatch, internalBatchSize: 'auto',
+        layer: describeArch(spec).firstConv,
+        steps: 50, backend: config.backend,
+      };
+      const total = dataset.shards[TEST_SPLIT][task.shard!]!.samples;
+      await runExplainTask(
+        { modelDir: dir, dataDir, outDir: join(runDir, explainDir(model!.key), 'attributions'), shard: task.shard!, method: task.method!, config: explainConfig },
+        (n) => ctx.onProgress?.(n, total),
+      );
+      return;
+    }
+    case 'score':
+      await scoreAttributions({
+        outDir: join(runDir, explainDir(model!.key)), dataDir, split: TEST_SPLIT, arch: model!.arch,
+        methods: methodsFor(config, model!), workers: ctx.threads, onProgress: ctx.onProgress,
+      });
+      return;
+    case 'report': {
+      const { writeReport } = await import('../report/index.js');
+      await writeReport(runDir);
+      return;
+    }
+  }
+}
+
+/** Files under a run-relative output path (a folder ends in "/"), sorted; temp files and checkpoints excluded. */
+export async function outputFiles(runDir: string, output: string): Promise<string[]> {
+  if (!output.endsWith('/')) return [output];
+  const found: string[] = [];
+  const walk = async (rel: string) => {
+    let entries;
+    try {
+      entries = await readdir(join(runDir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = `${rel}${e.name}`;
+      if (e.isDirectory()) await walk(`${path}/`);
+      else if (!e.name.includes('.tmp-') && e.name !== 'checkpoint.safetensors') found.push(path);
+    }
+  };
+  await walk(output);
+  return found.sort();
+}

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { UserError } from '../../src/io/index.js';
+import {
+  planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
+} from '../../src/study/index.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
+
+function fiveband(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every architecture and method on a handful of 64 px cells, one epoch of tiny models: seconds, not minutes. */
+function tinyConfig(): StudyConfig {
+  const config = studyProfile('quick', 5, 'wasm');
+  config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
+  config.branches = 1;
+  config.depths = [1];
+  config.pretrained = null;
+  const tiny = { inputSize: 64, width: 0.0625, epochs: 1, branchEpochs: 1, lrDecayEpoch: null, lrWarmup: 0, batchSize: 4 };
+  config.hyper = { alexnet: tiny, vgg16: tiny, resnet34: tiny, 'alexnet-depth': tiny, spa: { ...tiny, width: 0.5 } };
+  return config;
+}
+
+let root: string;
+let configFile: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fiveband-study-'));
+  configFile = join(root, 'tiny.json');
+  await writeFile(configFile, JSON.stringify(tinyConfig()));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('study plan', () => {
+  it('is a task graph in dependency order: unique ids, known dependencies, disjoint outputs, a report last', () => {
+    for (const config of [tinyConfig(), studyProfile('quick', 0, 'wasm'), studyProfile('paper', 0, 'wasm')]) {
+      const tasks = planStudy(config);
+      const seen = new Set<string>();
+      const outputs = new Set<string>();
+      for (const task of tasks) {
+        assert.ok(!seen.has(task.id), `duplicate ${task.id}`);
+        for (const dep of task.deps) assert.ok(seen.has(dep), `${task.id} depends on ${dep}, planned later or never`);
+        for (const out of task.outputs) {
+          assert.ok(!outputs.has(out), `${out} written twice`);
+          outputs.add(out);
+        }
+        seen.add(task.id);
+      }
+      assert.equal(tasks.at(-1)!.id, 'report');
+      assert.equal(tasks.at(-1)!.deps.length, tasks.length - 1);
+    }
+  });
+
+  it('explains every method on every test shard of every branch, SPA (plus mab) and depth model; bases only train', () => {
+    const config = studyProfile('paper', 0, 'wasm');
+    const tasks = planStudy(config);
+    const explained = studyModels(config).filter((m) => m.role !== 'base');
+    assert.equal(explained.length, 3 * 5 + 1 + 8);
+    const explain = tasks.filter((t) => t.kind === 'explain');
+    assert.equal(explain.length, (explained.length * 9 + 1) * config.dataset.shards.test);
+    for (const m of explained) {
+      assert.ok(tasks.some((t) => t.id === `score/${m.key}`) && tasks.some((t) => t.id === `eval/${m.key}`), m.key);
+    }
+    assert.ok(explain.some((t) => t.model!.key === 'spa' && t.method === 'mab'));
+    assert.ok(!explain.some((t) => t.model!.role === 'base'));
+    const branch = tasks.find((t) => t.id === 'train/vgg16/branch-3')!;
+    assert.deepEqual(branch.deps, ['generate', 'train/vgg16/base']);
+  });
+
+  it('shipped weights replace training only when the settings that made them are the profile\'s', () => {
+    const plain = studyConfig('quick');
+    assert.equal(plain.config.pretrained, 'quick');
+    assert.equal(plain.note, null);
+    assert.ok(!planStudy(plain.config).some((t) => t.kind.startsWith('train')));
+    assert.ok(planStudy(plain.config).some((t) => t.kind === 'pretrained'));
+    assert.equal(studyConfig('quick', { archs: ['spa'], methods: ['Saliency'], backend: 'cpu' }).config.pretrained, 'quick');
+    const seeded = studyConfig('quick', { seed: 3 });
+    assert.equal(seeded.config.pretrained, null);
+    assert.match(seeded.note!, /seed/);
+    assert.equal(studyConfig('quick', { retrain: true }).config.pretrained, null);
+    assert.match(studyConfig('quick', { size: 96 }).note!, /dataset/);
+    assert.throws(() => studyConfig('small', { methods: ['Sailency'] }), UserError);
+  });
+
+  it('a config file is checked field by field', async () => {
+    assert.deepEqual(await readStudyConfig(configFile), tinyConfig());
+    const bad = join(root, 'bad.json');
+    for (const [text, pattern] of [
+      ['{', /not valid JSON/],
+      [JSON.stringify({ ...tinyConfig(), methods: ['Nope'] }), /methods\.0/],
+      [JSON.stringify({ ...tinyConfig(), extra: 1 }), /config/],
+      [JSON.stringify({ ...tinyConfig(), dataset: { ...tinyConfig().dataset, size: 32 } }), /dataset\.size/],
+    ] as const) {
+      await writeFile(bad, text);
+      await assert.rejects(readStudyConfig(bad), (err: Error) => err instanceof UserError && pattern.test(err.message));
+    }
+  });
+});
+
+/** Files whose bytes must not depend on interruptions: scores, evaluations, weights, attributions, report data. */
+async function deterministicFiles(run: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const walk = async (rel: string) => {
+    for (const e of await readdir(join(run, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path);
+      else if (/\.(csv|safetensors)$/.test(e.name) || path.startsWith('eval/') || path === 'report/data.json' || /scores\/.*summary\.json$/.test(path)) {
+        files.set(path, await readFile(join(run, path)));
+      }
+    }
+  };
+  await walk('');
+  return files;
+}
+
+async function finishedTasks(run: string): Promise<number> {
+  try {
+    return Object.keys((JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest).tasks).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts the study and kills it with SIGKILL once `after` tasks are recorded. */
+async function killAfter(run: string, afterTasks: number): Promise<void> {
+  const child = spawn(process.execPath, [BIN, 'study', '--config', configFile, '--out', run, '--workers', '2'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  for (;;) {
+    if ((await finishedTasks(run)) >= afterTasks || child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('fiveband study (a tiny study end to end)', () => {
+  let reference: Map<string, Buffer>;
+  const run = () => join(root, 'run');
+
+  it('runs every stage, writes the manifest and the report, and a rerun only verifies', async () => {
+    const first = fiveband('study', '--config', configFile, '--out', run(), '--workers', '2');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /report: .*report\/index\.html/);
+    const manifest = JSON.parse(await readFile(join(run(), STUDY_FILE), 'utf8')) as StudyManifest;
+    const tasks = planStudy(tinyConfig());
+    assert.deepEqual(Object.keys(manifest.tasks).sort(), tasks.map((t) => t.id).sort());
+    assert.deepEqual(manifest.config, tinyConfig());
+    assert.ok(Object.values(manifest.tasks).every((t) => t.wallSeconds >= 0 && Object.keys(t.outputs).length > 0));
+    assert.equal(manifest.machine.cores > 0, true);
+    for (const key of ['alexnet/branch-1', 'vgg16/branch-1', 'resnet34/branch-1', 'spa', 'alexnet-depth/k1']) {
+      const evaluation = JSON.parse(await readFile(join(run(), 'eval', `${key}.json`), 'utf8')) as { total: number };
+      assert.equal(evaluation.total, 6, key);
+    }
+    assert.ok(existsSync(join(run(), 'explain/spa/scores/mab/mab.csv')));
+    assert.ok(existsSync(join(run(), 'explain/resnet34/branch-1/scores/v1-clamp/DeepLiftShap.csv')));
+    assert.ok(existsSync(join(run(), 'report/index.html')));
+    assert.ok(!existsSync(join(run(), '.study.lock')), 'the lock is released');
+    reference = await deterministicFiles(run());
+    assert.ok(reference.size > 100, `${reference.size} files`);
+
+    const again = fiveband('study', '--config', configFile, '--out', run(), '--workers', '1');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /: 0 tasks run, \d+ verified and kept/);
+  });
+
+  it('killed with SIGKILL twice, the same command completes with byte-identical outputs', async () => {
+    const killed = join(root, 'killed');
+    await killAfter(killed, 5);
+    await killAfter(killed, 30);
+    const done = fiveband('study', '--config', configFile, '--out', killed, '--workers', '2');
+    assert.equal(done.code, 0, done.stderr);
+    const files = await deterministicFiles(killed);
+    assert.deepEqual([...files.keys()].sort(), [...reference.keys()].sort());
+    for (const [path, bytes] of files) assert.ok(bytes.equals(reference.get(path)!), `${path} differs after the kills`);
+  });
+
+  it('refuses another config, a folder of other files, and a second writer: one line, exit 2', async () => {
+    const other = join(root, 'other.json');
+    await writeFile(other, JSON.stringify({ ...tinyConfig(), seed: 6 }));
+    const differs = fiveband('study', '--config', other, '--out', run());
+    assert.equal(differs.code, 2);
+    assert.match(differs.stderr, /^fiveband: .* holds a study with a different seed; use another --out or the same settings\n$/);
+
+    const cluttered = join(root, 'cluttered');
+    await mkdir(cluttered);
+    await writeFile(join(cluttered, 'notes.txt'), 'mine');
+    const clutter = fiveband('study', '--config', configFile, '--out', cluttered);
+    assert.equal(clutter.code, 2);
+    assert.match(clutter.stderr, /^fiveband: .* is not empty and holds no study\.json; choose an empty or new --out\n$/);
+
+    await writeFile(join(run(), '.study.lock'), `${process.pid}\n`);
+    const locked = fiveband('study', '--config', configFile, '--out', run());
+    assert.equal(locked.code, 2);
+    assert.match(locked.stderr, new RegExp(`^fiveband: .* is being written by another fiveband process \\(pid ${process.pid}\\)`));
+    await writeFile(join(run(), '.study.lock'), '999999999\n');
+    const stale = fiveband('study', '--config', configFile, '--out', run(), '--workers', '1');
+    assert.equal(stale.code, 0, `a dead writer's lock is taken over: ${stale.stderr}`);
+
+    const bad = fiveband('study', '--profile', 'huge', '--out', join(root, 'x'));
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+  });
+});
