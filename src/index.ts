@@ -1,6 +1,6 @@
 /**
  * fiveband's library API. Each pipeline stage is a namespace (`data`, `nn`, `train`, `attribution`,
- * `scoring`, plus `io` and `rng`); the entry points most programs need are also exported by name.
+ * `scoring`, `study`, `report`, plus `io` and `rng`); the entry points most programs need are also exported by name.
  *
  *   import { generateDataset, openDataset, createModel, getMethod, scoreHeatmaps } from 'fiveband';
  */
@@ -11,6 +11,8 @@ export * as nn from './nn/index.js';
 export * as train from './train/index.js';
 export * as attribution from './attribution/index.js';
 export * as scoring from './scoring/index.js';
+export * as study from './study/index.js';
+export * as report from './report/index.js';
 
 export { UserError } from './io/index.js';
 export { Rng } from './rng/index.js';
@@ -20,3 +22,5 @@ export type { Model, ArchSpec, NonlinearityRule, ForwardOptions } from './nn/ind
 export { getMethod, methodNames, explainDataset } from './attribution/index.js';
 export { runTraining, evaluateModel } from './train/index.js';
 export { FivebandScorer, PRESETS, runScore, scoreHeatmaps, writeOutputs } from './scoring/index.js';
+export { runStudy, studyConfig } from './study/index.js';
+export { writeReport } from './report/index.js';

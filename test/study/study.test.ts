@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { checkReportInBrowser } from '../report/browser-check.js';
 import { UserError } from '../../src/io/index.js';
 import {
   planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
@@ -147,7 +148,7 @@ describe('fiveband study (a tiny study end to end)', () => {
   let reference: Map<string, Buffer>;
   const run = () => join(root, 'run');
 
-  it('runs every stage, writes the manifest and the report, and a rerun only verifies', async () => {
+  it('runs every stage, writes the manifest and the report, and a rerun only verifies', async (t) => {
     const first = fiveband('study', '--config', configFile, '--out', run(), '--workers', '2');
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /report: .*report\/index\.html/);
@@ -171,6 +172,10 @@ describe('fiveband study (a tiny study end to end)', () => {
     const again = fiveband('study', '--config', configFile, '--out', run(), '--workers', '1');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /: 0 tasks run, \d+ verified and kept/);
+    const data = JSON.parse(await readFile(join(run(), 'report/data.json'), 'utf8')) as { figures: Record<string, unknown> };
+    const files: string[] = [];
+    for (const sub of ['figures', 'images']) for (const f of await readdir(join(run(), 'report', sub))) files.push(`${sub}/${f}`);
+    await checkReportInBrowser(t, { dir: join(run(), 'report'), index: join(run(), 'report/index.html'), figures: Object.keys(data.figures), files });
   });
 
   it('killed with SIGKILL twice, the same command completes with byte-identical outputs', async () => {

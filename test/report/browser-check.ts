@@ -1,24 +1,26 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
-import { readFile } from 'node:fs/promises';
-import { writeReport } from '../../src/report/index.js';
-import { buildTinyRun } from './fixture.js';
 
 /** Debian's chromium; FIVEBAND_CHROMIUM names another binary (or a missing one, to see the skip). */
-const CHROMIUM = process.env.FIVEBAND_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.FIVEBAND_CHROMIUM ?? '/usr/bin/chromium';
 
-test('the report opens in a real browser from file://: no console errors, every figure rendered, findings table present', async (t) => {
+/**
+ * Opens a report from file:// in a real browser and asserts: no console errors or failed requests, every
+ * image decoded and laid out with a size, every SVG chart on the page, the expected figures shown, the
+ * findings table present, table sorting working. Saves `screenshot.png` beside the report's index. Skips
+ * the test by name when the browser is missing.
+ */
+export async function checkReportInBrowser(t: TestContext, report: { dir: string; index: string; figures: string[]; files: string[] }): Promise<void> {
   if (!existsSync(CHROMIUM)) {
     t.skip(`${CHROMIUM} is missing (install Debian's chromium: apt-get install -y chromium)`);
     return;
   }
   const { chromium } = await import('playwright-core');
-  const run = await buildTinyRun();
-  const report = await writeReport(run);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -60,4 +62,4 @@ test('the report opens in a real browser from file://: no console errors, every 
   } finally {
     await browser.close();
   }
-});
+}
