@@ -37,9 +37,16 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
   } finally {
     progress.stop();
   }
-  const models = result.manifest.config;
+  const stages = new Map<string, { tasks: number; seconds: number }>();
+  for (const id of result.ran) {
+    const record = result.manifest.tasks[id]!;
+    const stage = stages.get(record.kind) ?? { tasks: 0, seconds: 0 };
+    stages.set(record.kind, { tasks: stage.tasks + 1, seconds: stage.seconds + record.wallSeconds });
+  }
+  const stageText = [...stages].map(([kind, s]) => `${kind} ${s.seconds.toFixed(1)} s (${s.tasks})`).join(', ');
   process.stdout.write(
-    `study ${models.profile} in ${opts.out}: ${result.ran.length} tasks run, ${result.skipped.length} verified and kept, ${result.wallSeconds.toFixed(1)} s\n` +
+    `study ${result.manifest.config.profile} in ${opts.out}: ${result.ran.length} tasks run, ${result.skipped.length} verified and kept, ${result.wallSeconds.toFixed(1)} s\n` +
+      (stageText ? `task time by stage (summed over threads): ${stageText}\n` : '') +
       `report: ${result.reportIndex}\n`,
   );
   return result;
