@@ -5,7 +5,7 @@ export { makeBatch, disposeBatch, type Batch, type Shard, type ShardSet, type Tr
 export { evaluate, type Evaluation } from './evaluate.js';
 export { trainStep, type StepLosses } from './step.js';
 export {
-  trainContinuous, trainBranch, modelStore, trainBranches, trainBranchOnThisThread, trainMab, branchSeed,
+  trainContinuous, trainBranch, modelStore, trainBranches, trainBranchOnThisThread, trainMab, branchSeed, branchLearningRate,
   type BranchRunner, type BranchTask, type BranchesOptions, type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
 export { hyperFor, defaultMode, resolveHyper, type Hyper, type HyperOverrides, type Mode, type Profile } from './profiles.js';

@@ -164,7 +164,9 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
     },
   };
   const result = await runLoop({
-    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: learningRateSchedule(hyper), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: true,
+    // The branch continues the base run's schedule (its epoch e is epoch TC + e), so a base that ended at lr/10
+    // is not thrown back to the full rate; with the reference's constant rate nothing changes.
+    model, adam, data, seed, epochs: hyper.branchEpochs, lrAt: branchLearningRate(hyper), batchSize: hyper.batchSize, microBatches: hyper.microBatches, threads: options.threads ?? 1, shuffleWithinShard: true,
     startIteration, checkpointPath: join(out, CHECKPOINT), checkpointEvery: options.checkpointEvery ?? 100, config, hooks,
     onProgress: (it, total, losses) => options.onProgress?.(it, total, {
       loss: losses?.loss, validationAccuracy: hooks.state.curve.at(-1)?.[3], phase: `branch ${branch}`,
@@ -185,6 +187,12 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
   await writeJson(join(out, SUMMARY), summary);
   await removeCheckpoint(join(out, CHECKPOINT));
   return summary;
+}
+
+/** A branch's learning rate per (epoch, step): the base run's schedule from epoch TC (`hyper.epochs`) on; warm-up restarts with the fresh Adam. */
+export function branchLearningRate(hyper: Pick<Hyper, 'lr' | 'lrDecayEpoch' | 'lrWarmup' | 'epochs'>): (epoch: number, step: number) => number {
+  const schedule = learningRateSchedule(hyper);
+  return (epoch, step) => schedule(hyper.epochs + epoch, step);
 }
 
 /** Seed of branch b: its own data order, validation draws and dropout masks. */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   averageLoss, dropoutSeed, earlyStoppingStep, initialEarlyStopping, learningRateAt, mabShouldStop, shardBatches, shardOrder, validationShardAt,
 } from '../../src/train/schedule.js';
+import { branchLearningRate } from '../../src/train/modes.js';
 
 test('shard order is a seeded permutation that changes with the epoch', () => {
   const a = shardOrder(7, 0, 32);
@@ -83,4 +84,14 @@ test('learning rate: linear warm-up over the run\'s first steps, (step + 1) / wa
   assert.deepEqual([0, 1].map((step) => learningRateAt(0.4, 3, 2, 2, step)), [0.02, 0.04]);
   assert.equal(learningRateAt(0.4, 0, null, 0, 0), 0.4);
   assert.equal(learningRateAt(0.4, 0, null, 1, 0), 0.4);
+});
+
+test('learning rate of a branch: the base run\'s schedule continues (epoch TC + e), the warm-up restarts', () => {
+  const decayed = branchLearningRate({ lr: 2e-3, lrDecayEpoch: 4, lrWarmup: 0, epochs: 5 });
+  assert.deepEqual([0, 1].map((e) => decayed(e, 100)), [2e-4, 2e-4], 'a base decayed in its last epoch: branches stay at lr/10');
+  const later = branchLearningRate({ lr: 1e-3, lrDecayEpoch: 6, lrWarmup: 0, epochs: 4 });
+  assert.deepEqual([0, 1, 2, 3].map((e) => later(e, 0)), [1e-3, 1e-3, 1e-4, 1e-4], 'the decay epoch counts from the base run\'s start');
+  const constant = branchLearningRate({ lr: 1e-4, lrDecayEpoch: null, lrWarmup: 0, epochs: 16 });
+  assert.deepEqual([0, 15].map((e) => constant(e, 0)), [1e-4, 1e-4], 'the reference: constant');
+  assert.equal(branchLearningRate({ lr: 2e-4, lrDecayEpoch: 3, lrWarmup: 500, epochs: 4 })(0, 0), 2e-5 / 500);
 });
