@@ -19,9 +19,9 @@ export interface PretrainedManifest {
   models: Record<string, Record<string, string>>;
 }
 
-/** Where the package keeps shipped weights: `<package>/weights/<name>/`. */
+/** Where shipped weights live: `<package>/weights/<name>/`, or `$FIVEBAND_WEIGHTS/<name>/` when that is set. */
 export function pretrainedRoot(name: string): string {
-  return fileURLToPath(new URL(`../../../weights/${name}/`, import.meta.url));
+  return join(process.env.FIVEBAND_WEIGHTS ?? fileURLToPath(new URL('../../../weights/', import.meta.url)), name);
 }
 
 /** Copies one shipped model into a run, checking every file against the shipped manifest. */

@@ -144,8 +144,10 @@ async function killAfter(run: string, afterTasks: number): Promise<void> {
   await exited;
 }
 
+/** The uninterrupted tiny run's files, which later tests compare against. */
+let reference: Map<string, Buffer>;
+
 describe('fiveband study (a tiny study end to end)', () => {
-  let reference: Map<string, Buffer>;
   const run = () => join(root, 'run');
 
   it('runs every stage, writes the manifest and the report, and a rerun only verifies', async (t) => {
@@ -214,5 +216,41 @@ describe('fiveband study (a tiny study end to end)', () => {
     const bad = fiveband('study', '--profile', 'huge', '--out', join(root, 'x'));
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
+  });
+});
+
+describe('shipped weights', () => {
+  it('packed from a run, they replace training in a new run with identical scores; a corrupt file is one line, exit 2', async () => {
+    const weights = join(root, 'weights');
+    const env = { ...process.env, FIVEBAND_WEIGHTS: weights };
+    const run = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const packed = run('pack-weights', '--name', 'tiny', '--command', 'fiveband study --config tiny.json', '--', join(root, 'run'));
+    assert.equal(packed.code, 0, packed.stderr);
+    const manifest = JSON.parse(await readFile(join(weights, 'tiny', 'manifest.json'), 'utf8')) as { models: Record<string, unknown>; commands: string[] };
+    assert.deepEqual(Object.keys(manifest.models).sort(), ['alexnet-depth/k1', 'alexnet/branch-1', 'resnet34/branch-1', 'spa', 'vgg16/branch-1']);
+    assert.deepEqual(manifest.commands, ['fiveband study --config tiny.json']);
+
+    const shippedConfig = join(root, 'shipped.json');
+    await writeFile(shippedConfig, JSON.stringify({ ...tinyConfig(), pretrained: 'tiny' }));
+    const shipped = join(root, 'shipped');
+    const r = run('study', '--config', shippedConfig, '--out', shipped, '--workers', '2');
+    assert.equal(r.code, 0, r.stderr);
+    const manifestOfRun = JSON.parse(await readFile(join(shipped, STUDY_FILE), 'utf8')) as StudyManifest;
+    assert.ok(!Object.values(manifestOfRun.tasks).some((t) => t.kind.startsWith('train')), 'nothing trained');
+    const dataset = JSON.parse(await readFile(join(shipped, 'dataset/manifest.json'), 'utf8')) as { splits: Record<string, { shardCount: number }> };
+    assert.deepEqual([dataset.splits.train!.shardCount, dataset.splits.val!.shardCount, dataset.splits.test!.shardCount], [0, 0, 1], 'only the test split');
+    const files = await deterministicFiles(shipped);
+    for (const [path, bytes] of files) {
+      if (path.startsWith('dataset/') || path === 'report/data.json') continue;
+      assert.ok(bytes.equals(reference.get(path)!), `${path} equals the run that trained the models`);
+    }
+
+    await writeFile(join(weights, 'tiny', 'spa', 'weights.safetensors'), 'damaged');
+    const broken = run('study', '--config', shippedConfig, '--out', join(root, 'broken'), '--workers', '1');
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /^fiveband: train\/spa: .*weights\.safetensors: missing or corrupt \(sha256 differs from weights\/tiny\/manifest\.json\); reinstall the package or use --retrain\n$/);
   });
 });
