@@ -47,38 +47,40 @@ export async function copyPretrained(name: string, key: string, out: string): Pr
 
 /**
  * Packs the explained models of finished `--retrain` runs into `weights/<name>/` (maintainers: after
- * `fiveband study --profile quick --retrain`). Every run must hold the same config apart from archs and
- * methods; each model is taken from the run whose manifest recorded its training task.
+ * `fiveband study --profile quick --retrain`, possibly split over several runs with `--archs`). The runs must
+ * share the data, seed, branches, depths and training profile; a model is taken from the last run that trained
+ * it, and the manifest records the last run's config (with the union of the archs).
  */
 export async function packPretrained(runDirs: string[], name: string, commands: string[]): Promise<PretrainedManifest> {
   const root = pretrainedRoot(name);
-  const models: Record<string, Record<string, string>> = {};
+  const chosen = new Map<string, { run: string; outputs: Record<string, string> }>();
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
-  await rm(root, { recursive: true, force: true });
+  const identity = (c: StudyConfig) => JSON.stringify([c.dataset, c.seed, c.branches, c.depths, c.trainProfile, c.backend]);
   for (const run of runDirs) {
     const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
-    const { archs: _a, methods: _m, ...identity } = manifest.config;
-    if (config) {
-      const { archs: _b, methods: _n, ...other } = config;
-      if (JSON.stringify(identity) !== JSON.stringify(other)) throw new UserError(`${run}: its config differs from the other runs' beyond archs and methods`);
-    }
-    config ??= manifest.config;
+    if (config && identity(config) !== identity(manifest.config)) throw new UserError(`${run}: its data, seed, branches, depths or training profile differ from the other runs'`);
+    config = manifest.config;
     for (const arch of manifest.config.archs) archs.add(arch);
     for (const model of studyModels(manifest.config).filter((m) => m.role !== 'base')) {
       const record = manifest.tasks[`train/${model.key}`];
       if (!record) throw new UserError(`${run}: model ${model.key} has not finished training`);
-      models[model.key] = {};
-      await mkdir(join(root, model.key), { recursive: true });
-      for (const file of SHIPPED_FILES) {
-        const rel = `${modelDir(model.key)}/${file}`;
-        if (!(rel in record.outputs)) continue;
-        await copyFile(join(run, rel), join(root, model.key, file));
-        models[model.key]![file] = record.outputs[rel]!;
-      }
+      chosen.set(model.key, { run, outputs: record.outputs });
     }
   }
   if (!config) throw new UserError('no run folder given');
+  await rm(root, { recursive: true, force: true });
+  const models: Record<string, Record<string, string>> = {};
+  for (const [key, { run, outputs }] of chosen) {
+    models[key] = {};
+    await mkdir(join(root, key), { recursive: true });
+    for (const file of SHIPPED_FILES) {
+      const rel = `${modelDir(key)}/${file}`;
+      if (!(rel in outputs)) continue;
+      await copyFile(join(run, rel), join(root, key, file));
+      models[key]![file] = outputs[rel]!;
+    }
+  }
   const packed: PretrainedManifest = {
     format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), pretrained: null }, models,
   };

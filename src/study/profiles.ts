@@ -69,7 +69,7 @@ const quick: Omit<StudyConfig, 'seed' | 'backend'> = {
     alexnet: { epochs: 6, lrDecayEpoch: 4, branchEpochs: 1 },
     'alexnet-depth': { epochs: 6, lrDecayEpoch: 4 },
     vgg16: { epochs: 4, lrDecayEpoch: 3, branchEpochs: 1 },
-    resnet34: { epochs: 5, lrDecayEpoch: 4, branchEpochs: 1 },
+    resnet34: { branchEpochs: 1 },
     spa: { epochs: 10, lrDecayEpoch: 8 },
   },
   pretrained: 'quick',
