@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
 import { STUDY_FILE, type StudyManifest } from './manifest.js';
 import { modelDir, studyModels } from './plan.js';
-import { STUDY_ARCHS, type StudyConfig } from './profiles.js';
+import { ALL_METHODS, STUDY_ARCHS, type StudyConfig } from './profiles.js';
 
 /** Files of a model folder that are shipped (the training checkpoint is gone once a run finished). */
 const SHIPPED_FILES = ['weights.safetensors', 'arch.json', 'summary.json', 'curves.csv', 'validation.csv'];
@@ -82,7 +82,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
     }
   }
   const packed: PretrainedManifest = {
-    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), pretrained: null }, models,
+    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), methods: [...ALL_METHODS], pretrained: null }, models,
   };
   await writeFileAtomic(join(root, 'manifest.json'), `${JSON.stringify(packed, null, 1)}\n`);
   return packed;
