@@ -1,5 +1,5 @@
 import type { Split } from '../data/index.js';
-import { ALL_METHODS, BRANCH_ARCHS, type BranchArch, type StudyArch, type StudyConfig } from './profiles.js';
+import { ALL_METHODS, BRANCH_ARCHS, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
 export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'report';
@@ -113,9 +113,4 @@ export function planStudy(config: StudyConfig): StudyTask[] {
   const everything = tasks.map((t) => t.id);
   tasks.push({ id: 'report', kind: 'report', deps: everything, outputs: [`${REPORT_DIR}/`], cost: 2 });
   return tasks;
-}
-
-/** Whether an architecture is trained in branches mode. */
-export function isBranchArch(arch: StudyArch): arch is BranchArch {
-  return (BRANCH_ARCHS as readonly string[]).includes(arch);
 }
