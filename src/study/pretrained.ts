@@ -47,21 +47,23 @@ export async function copyPretrained(name: string, key: string, out: string): Pr
 
 /**
  * Packs the explained models of finished `--retrain` runs into `weights/<name>/` (maintainers: after
- * `fiveband study --profile quick --retrain`, possibly split over several runs with `--archs`). The runs must
- * share the data, seed, branches, depths and training profile; a model is taken from the last run that trained
- * it, and the manifest records the last run's config (with the union of the archs).
+ * `fiveband study --profile quick --retrain`, possibly split over several runs by `--archs` or depths). The runs
+ * must share the data, seed, branches, backend and training profile; a model is taken from the last run that trained
+ * it, and the manifest records the last run's config (with the union of the archs and depths).
  */
 export async function packPretrained(runDirs: string[], name: string, commands: string[]): Promise<PretrainedManifest> {
   const root = pretrainedRoot(name);
   const chosen = new Map<string, { run: string; outputs: Record<string, string> }>();
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
-  const identity = (c: StudyConfig) => JSON.stringify([c.dataset, c.seed, c.branches, c.depths, c.trainProfile, c.backend]);
+  const depths = new Set<number>();
+  const identity = (c: StudyConfig) => JSON.stringify([c.dataset, c.seed, c.branches, c.trainProfile, c.backend]);
   for (const run of runDirs) {
     const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
-    if (config && identity(config) !== identity(manifest.config)) throw new UserError(`${run}: its data, seed, branches, depths or training profile differ from the other runs'`);
+    if (config && identity(config) !== identity(manifest.config)) throw new UserError(`${run}: its data, seed, branches, backend or training profile differ from the other runs'`);
     config = manifest.config;
     for (const arch of manifest.config.archs) archs.add(arch);
+    for (const k of manifest.config.depths) depths.add(k);
     for (const model of studyModels(manifest.config).filter((m) => m.role !== 'base')) {
       const record = manifest.tasks[`train/${model.key}`];
       if (!record) throw new UserError(`${run}: model ${model.key} has not finished training`);
@@ -82,7 +84,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
     }
   }
   const packed: PretrainedManifest = {
-    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), methods: [...ALL_METHODS], pretrained: null }, models,
+    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), methods: [...ALL_METHODS], depths: [...depths].sort((a, b) => a - b), pretrained: null }, models,
   };
   await writeFileAtomic(join(root, 'manifest.json'), `${JSON.stringify(packed, null, 1)}\n`);
   return packed;
