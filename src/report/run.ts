@@ -176,15 +176,20 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** Reads and parses a JSON file; a missing file is null, a corrupt one a UserError naming it. */
-export async function readJson<T>(path: string): Promise<T | null> {
-  let text: string;
+/** A text file's contents; null when it does not exist, a UserError naming it when it cannot be read. */
+async function readOptionalText(path: string): Promise<string | null> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
+}
+
+/** Reads and parses a JSON file; a missing file is null, a corrupt one a UserError naming it. */
+export async function readJson<T>(path: string): Promise<T | null> {
+  const text = await readOptionalText(path);
+  if (text === null) return null;
   try {
     return JSON.parse(text) as T;
   } catch (err) {
@@ -194,13 +199,8 @@ export async function readJson<T>(path: string): Promise<T | null> {
 
 /** A CSV file as header → column values (strings); null when the file does not exist. */
 export async function readCsvColumns(path: string): Promise<{ header: string[]; rows: string[][] } | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  const text = await readOptionalText(path);
+  if (text === null) return null;
   const [header, ...rows] = parseCsv(text);
   if (!header) throw new UserError(`${path}: empty CSV`);
   return { header, rows };
