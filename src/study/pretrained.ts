@@ -54,6 +54,7 @@ export async function copyPretrained(name: string, key: string, out: string): Pr
 export async function packPretrained(runDirs: string[], name: string, commands: string[]): Promise<PretrainedManifest> {
   const root = pretrainedRoot(name);
   const chosen = new Map<string, { run: string; outputs: Record<string, string> }>();
+  const wanted = new Set<string>();
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
   const depths = new Set<number>();
@@ -65,12 +66,14 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
     for (const arch of manifest.config.archs) archs.add(arch);
     for (const k of manifest.config.depths) depths.add(k);
     for (const model of studyModels(manifest.config).filter((m) => m.role !== 'base')) {
+      wanted.add(model.key);
       const record = manifest.tasks[`train/${model.key}`];
-      if (!record) throw new UserError(`${run}: model ${model.key} has not finished training`);
-      chosen.set(model.key, { run, outputs: record.outputs });
+      if (record) chosen.set(model.key, { run, outputs: record.outputs });
     }
   }
   if (!config) throw new UserError('no run folder given');
+  const unfinished = [...wanted].filter((key) => !chosen.has(key));
+  if (unfinished.length > 0) throw new UserError(`no run has finished training ${unfinished.join(', ')}`);
   await rm(root, { recursive: true, force: true });
   const models: Record<string, Record<string, string>> = {};
   for (const [key, { run, outputs }] of chosen) {
