@@ -251,6 +251,8 @@ describe('shipped weights', () => {
     await writeFile(join(weights, 'tiny', 'spa', 'weights.safetensors'), 'damaged');
     const broken = run('study', '--config', shippedConfig, '--out', join(root, 'broken'), '--workers', '1');
     assert.equal(broken.code, 2);
-    assert.match(broken.stderr, /^fiveband: train\/spa: .*weights\.safetensors: missing or corrupt \(sha256 differs from weights\/tiny\/manifest\.json\); reinstall the package or use --retrain\n$/);
+    const lastLine = broken.stderr.trimEnd().split('\n').at(-1)!; // progress lines come first on stderr
+    assert.match(lastLine, /^fiveband: train\/spa: .*weights\.safetensors: missing or corrupt \(sha256 differs from weights\/tiny\/manifest\.json\); reinstall the package or use --retrain$/);
+    assert.equal(broken.stderr.split('\n').filter((l) => l.startsWith('fiveband:')).length, 1, 'one error line');
   });
 });
