@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
 import { STUDY_FILE, type StudyManifest } from './manifest.js';
-import { modelDir, studyModels } from './plan.js';
+import { modelDir, studyModels, type StudyModel } from './plan.js';
 import { ALL_METHODS, STUDY_ARCHS, type StudyConfig } from './profiles.js';
 
 /** Files of a model folder that are shipped (the training checkpoint is gone once a run finished). */
@@ -24,8 +24,17 @@ export function pretrainedRoot(name: string): string {
   return join(process.env.FIVEBAND_WEIGHTS ?? fileURLToPath(new URL('../../../weights/', import.meta.url)), name);
 }
 
-/** Copies one shipped model into a run, checking every file against the shipped manifest. */
-export async function copyPretrained(name: string, key: string, out: string): Promise<void> {
+/** The settings a model's training depended on: a shipped model fits a run only where these are equal. */
+function trainingIdentity(config: StudyConfig, model: StudyModel): string {
+  return JSON.stringify([config.dataset, config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
+}
+
+/**
+ * Copies one shipped model into a run, checking that it was trained with the run's settings (data, seed,
+ * branches, training profile and the architecture's recipe) and every file against the shipped manifest.
+ */
+export async function copyPretrained(name: string, model: StudyModel, config: StudyConfig, out: string): Promise<void> {
+  const key = model.key;
   const root = pretrainedRoot(name);
   let manifest: PretrainedManifest;
   try {
@@ -35,6 +44,9 @@ export async function copyPretrained(name: string, key: string, out: string): Pr
   }
   const files = manifest.models[key];
   if (!files) throw new UserError(`the shipped "${name}" weights have no model ${key}; run the study with --retrain`);
+  if (trainingIdentity(manifest.config, model) !== trainingIdentity(config, model)) {
+    throw new UserError(`the shipped "${name}" model ${key} was trained with other settings than this run's (weights/${name}/manifest.json); run the study with --retrain`);
+  }
   await mkdir(out, { recursive: true });
   for (const [file, expected] of Object.entries(files)) {
     const source = join(root, key, file);

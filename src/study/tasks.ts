@@ -62,7 +62,7 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       return;
     }
     case 'pretrained':
-      return copyPretrained(config.pretrained!, model!.key, join(runDir, modelDir(model!.key)));
+      return copyPretrained(config.pretrained!, model!, config, join(runDir, modelDir(model!.key)));
     case 'train-base':
     case 'train-depth':
     case 'train-mab': {

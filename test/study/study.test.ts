@@ -248,6 +248,14 @@ describe('shipped weights', () => {
       assert.ok(bytes.equals(reference.get(path)!), `${path} equals the run that trained the models`);
     }
 
+    const otherRecipe = join(root, 'other-recipe.json');
+    const changed = tinyConfig();
+    changed.hyper.spa = { ...changed.hyper.spa, lr: 0.5 };
+    await writeFile(otherRecipe, JSON.stringify({ ...changed, pretrained: 'tiny' }));
+    const stale = run('study', '--config', otherRecipe, '--out', join(root, 'stale'), '--workers', '1');
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr.trimEnd().split('\n').at(-1)!, /^fiveband: train\/spa: the shipped "tiny" model spa was trained with other settings than this run's/);
+
     await writeFile(join(weights, 'tiny', 'spa', 'weights.safetensors'), 'damaged');
     const broken = run('study', '--config', shippedConfig, '--out', join(root, 'broken'), '--workers', '1');
     assert.equal(broken.code, 2);
