@@ -9,5 +9,5 @@ export {
 } from './plan.js';
 export { executeTask, hyperOf, specOf, outputFiles, type TaskContext } from './tasks.js';
 export { packPretrained, pretrainedRoot, copyPretrained, type PretrainedManifest } from './pretrained.js';
-export { STUDY_FILE, openManifest, configDifferences, type StudyManifest, type TaskRecord } from './manifest.js';
+export { STUDY_FILE, openManifest, configDifferences, canonicalJson, type StudyManifest, type TaskRecord } from './manifest.js';
 export { runStudy, type RunStudyOptions, type StudyProgress, type StudyResult } from './scheduler.js';

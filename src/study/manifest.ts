@@ -34,10 +34,17 @@ export async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
-/** Fields of two configs that differ (deep comparison by JSON). */
+/** JSON text with object keys sorted, so equal values compare equal whatever order their keys were written in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v));
+}
+
+/** Fields of two configs that differ (deep comparison, key order ignored). */
 export function configDifferences(a: StudyConfig, b: StudyConfig): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as Array<keyof StudyConfig>;
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return keys.filter((k) => canonicalJson(a[k]) !== canonicalJson(b[k]));
 }
 
 /**

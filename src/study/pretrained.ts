@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
-import { STUDY_FILE, type StudyManifest } from './manifest.js';
+import { canonicalJson, STUDY_FILE, type StudyManifest } from './manifest.js';
 import { modelDir, studyModels, type StudyModel } from './plan.js';
 import { ALL_METHODS, STUDY_ARCHS, type StudyConfig } from './profiles.js';
 
@@ -26,7 +26,7 @@ export function pretrainedRoot(name: string): string {
 
 /** The settings a model's training depended on: a shipped model fits a run only where these are equal. */
 function trainingIdentity(config: StudyConfig, model: StudyModel): string {
-  return JSON.stringify([config.dataset, config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
+  return canonicalJson([config.dataset, config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
 }
 
 /**
@@ -70,7 +70,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
   const depths = new Set<number>();
-  const identity = (c: StudyConfig) => JSON.stringify([c.dataset, c.seed, c.branches, c.trainProfile, c.backend]);
+  const identity = (c: StudyConfig) => canonicalJson([c.dataset, c.seed, c.branches, c.trainProfile, c.backend]);
   for (const run of runDirs) {
     const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
     if (config && identity(config) !== identity(manifest.config)) throw new UserError(`${run}: its data, seed, branches, backend or training profile differ from the other runs'`);

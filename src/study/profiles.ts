@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readUserFile, UserError } from '../io/index.js';
 import type { BackendName } from '../nn/index.js';
+import { canonicalJson } from './manifest.js';
 import type { Hyper } from '../train/index.js';
 
 export type StudyProfile = 'quick' | 'small' | 'paper';
@@ -151,7 +152,7 @@ export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {
   if (shipped !== null) {
     const reference = studyProfile(profile, 0, config.backend);
     const changed = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
-      .filter((k) => JSON.stringify(config[k]) !== JSON.stringify(reference[k]));
+      .filter((k) => canonicalJson(config[k]) !== canonicalJson(reference[k]));
     if (overrides.retrain) config.pretrained = null;
     else if (changed.length > 0) {
       config.pretrained = null;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkReportInBrowser } from '../report/browser-check.js';
 import { UserError } from '../../src/io/index.js';
 import {
-  planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
+  canonicalJson, configDifferences, planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
 } from '../../src/study/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
@@ -93,8 +93,12 @@ describe('study plan', () => {
     assert.throws(() => studyConfig('small', { methods: ['Sailency'] }), UserError);
   });
 
-  it('a config file is checked field by field', async () => {
-    assert.deepEqual(await readStudyConfig(configFile), tinyConfig());
+  it('a config file is checked field by field; key order never makes two configs differ', async () => {
+    const read = await readStudyConfig(configFile);
+    assert.deepEqual(read, tinyConfig());
+    assert.deepEqual(configDifferences(read, tinyConfig()), []);
+    assert.equal(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: null } }), '{"a":{"c":null,"d":[2,{"x":0,"y":1}]},"b":1}');
+    assert.deepEqual(configDifferences(read, { ...tinyConfig(), hyper: { spa: tinyConfig().hyper.spa! } }), ['hyper']);
     const bad = join(root, 'bad.json');
     for (const [text, pattern] of [
       ['{', /not valid JSON/],
