@@ -60,6 +60,30 @@ export interface ExplainConfig {
   limit?: number;
 }
 
+/**
+ * The configuration recorded with (and required of) attribution files: the model's weights checksum and spec,
+ * the split's shard checksums and every option that changes the bytes. The explain command and the study's
+ * explain tasks both build it here.
+ */
+export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | 'split' | 'target' | 'seed' | 'batch' | 'internalBatchSize' | 'steps' | 'backend' | 'limit'>
+  & { spec: Model['spec']; dataset: Dataset; layer: string }): Promise<ExplainConfig> {
+  return {
+    format: 'fiveband-attributions/1',
+    modelWeightsSha256: await sha256File(join(options.modelDir, WEIGHTS_FILE)),
+    spec: options.spec,
+    dataset: sha256(JSON.stringify(options.dataset.shards[options.split].map((s) => s.sha256))),
+    split: options.split,
+    target: options.target,
+    seed: options.seed,
+    batch: options.batch,
+    internalBatchSize: options.internalBatchSize ?? 'auto',
+    layer: options.layer,
+    steps: options.steps ?? 50,
+    backend: options.backend,
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+  };
+}
+
 /** `<out>/attributions/manifest.json`: the configuration and the checksum of every finished file. */
 interface ExplainManifest {
   config: ExplainConfig;
@@ -124,21 +148,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     const layer = options.layer ?? model.firstConv;
     ensure(model.layerNames.includes(layer), `unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
     ensure(dataset.shards[options.split].length > 0, `${options.dataDir}: the ${options.split} split has no shards`);
-    config = {
-      format: 'fiveband-attributions/1',
-      modelWeightsSha256: await sha256File(join(options.modelDir, WEIGHTS_FILE)),
-      spec: model.spec,
-      dataset: sha256(JSON.stringify(dataset.shards[options.split].map((s) => s.sha256))),
-      split: options.split,
-      target: options.target,
-      seed: options.seed,
-      batch: options.batch,
-      internalBatchSize: options.internalBatchSize ?? 'auto',
-      layer,
-      steps: options.steps ?? 50,
-      backend: options.backend,
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-    };
+    config = await explainConfig({ ...options, spec: model.spec, dataset, layer });
   } finally {
     model.dispose();
   }

@@ -7,7 +7,7 @@ export { gaussLegendre01 } from './gauss-legendre.js';
 export { layerGradCam, nearestIndices } from './guided-gradcam.js';
 export { MAB_BAND_VALUES } from './mab.js';
 export {
-  explainDataset, runExplainTask, attributionFile, ATTRIBUTIONS_DIR,
+  explainDataset, explainConfig, runExplainTask, attributionFile, ATTRIBUTIONS_DIR,
   type ExplainOptions, type ExplainConfig, type ExplainResult, type ExplainProgress,
 } from './explain.js';
 export { scoreAttributions, paperPresets, type ScoreAttributionsOptions } from './explain-score.js';

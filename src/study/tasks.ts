@@ -1,18 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateDataset, openDataset, writeSheets } from '../data/index.js';
-import { sha256, sha256File, writeFileAtomic } from '../io/index.js';
-import { createModel, describeArch, initBackend, loadModel, saveModel, validateSpec, WEIGHTS_FILE, type ArchSpec } from '../nn/index.js';
+import { writeFileAtomic } from '../io/index.js';
+import { createModel, describeArch, initBackend, loadModel, validateSpec, type ArchSpec } from '../nn/index.js';
 import {
   branchSeed, evaluate, hyperFor, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab,
-  type Hyper, type ModelStore,
+  modelStore, type Hyper, type RunOptions,
 } from '../train/index.js';
-import { runExplainTask, scoreAttributions, type ExplainConfig } from '../attribution/index.js';
+import { explainConfig, runExplainTask, scoreAttributions } from '../attribution/index.js';
 import { DATASET_DIR, evalFile, explainDir, modelDir, methodsFor, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
 import { copyPretrained } from './pretrained.js';
-
-const store: ModelStore = { save: saveModel, load: loadModel };
 
 /** The training hyper-parameters of a study model: the training profile's, with the study's changes. */
 export function hyperOf(config: StudyConfig, model: StudyModel): Hyper {
@@ -42,6 +40,14 @@ export interface TaskContext {
   onProgress?: TaskProgress;
 }
 
+/** A training task's run: the run's training data, the model's recipe and folder, one thread. */
+async function runOptions(ctx: TaskContext, model: StudyModel): Promise<RunOptions> {
+  return {
+    data: trainingDataOf(await openDataset(join(ctx.runDir, DATASET_DIR))), hyper: hyperOf(ctx.config, model), seed: ctx.config.seed,
+    out: join(ctx.runDir, modelDir(model.key)), store: modelStore, threads: 1, onProgress: (i, t) => ctx.onProgress?.(i, t),
+  };
+}
+
 /** Runs one task to completion; everything it needs is in the run folder and the config. */
 export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<void> {
   const { runDir, config } = ctx;
@@ -66,9 +72,8 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
     case 'train-base':
     case 'train-depth':
     case 'train-mab': {
-      const data = trainingDataOf(await openDataset(dataDir));
+      const options = await runOptions(ctx, model!);
       const m = createModel(specOf(config, model!), config.seed);
-      const options = { data, hyper: hyperOf(config, model!), seed: config.seed, out: join(runDir, modelDir(model!.key)), store, threads: 1, onProgress: (i: number, t: number) => ctx.onProgress?.(i, t) };
       try {
         if (task.kind === 'train-mab') await trainMab(m, options);
         else await trainContinuous(m, options);
@@ -78,13 +83,13 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       return;
     }
     case 'train-branch': {
-      const data = trainingDataOf(await openDataset(dataDir));
+      const options = await runOptions(ctx, model!);
       const baseDir = join(runDir, modelDir(`${model!.arch}/base`));
       const base = JSON.parse(await readFile(join(baseDir, 'summary.json'), 'utf8')) as { iterations: number };
       const branch = model!.branch!;
       await trainBranchOnThisThread(
-        { branch, startIteration: base.iterations, seed: branchSeed(config.seed, branch), out: join(runDir, modelDir(model!.key)), baseDir },
-        { data, hyper: hyperOf(config, model!), seed: config.seed, out: join(runDir, modelDir(model!.key)), store, threads: 1, onProgress: (i, t) => ctx.onProgress?.(i, t) },
+        { branch, startIteration: base.iterations, seed: branchSeed(config.seed, branch), out: options.out, baseDir },
+        options,
       );
       return;
     }
@@ -106,18 +111,13 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       const dir = join(runDir, modelDir(model!.key));
       const dataset = await openDataset(dataDir);
       const spec = specOf(config, model!);
-      const explainConfig: ExplainConfig = {
-        format: 'fiveband-attributions/1',
-        modelWeightsSha256: await sha256File(join(dir, WEIGHTS_FILE)),
-        spec,
-        dataset: sha256(JSON.stringify(dataset.shards[TEST_SPLIT].map((s) => s.sha256))),
-        split: TEST_SPLIT, target: 'pred', seed: config.seed, batch: config.explainBatch, internalBatchSize: 'auto',
-        layer: describeArch(spec).firstConv,
-        steps: 50, backend: config.backend,
-      };
+      const attributionConfig = await explainConfig({
+        modelDir: dir, spec, dataset, split: TEST_SPLIT, target: 'pred', seed: config.seed, batch: config.explainBatch,
+        layer: describeArch(spec).firstConv, backend: config.backend,
+      });
       const total = dataset.shards[TEST_SPLIT][task.shard!]!.samples;
       await runExplainTask(
-        { modelDir: dir, dataDir, outDir: join(runDir, explainDir(model!.key), 'attributions'), shard: task.shard!, method: task.method!, config: explainConfig },
+        { modelDir: dir, dataDir, outDir: join(runDir, explainDir(model!.key), 'attributions'), shard: task.shard!, method: task.method!, config: attributionConfig },
         (n) => ctx.onProgress?.(n, total),
       );
       return;
