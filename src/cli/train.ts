@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ensure } from '../io/index.js';
-import type { Arch } from '../nn/index.js';
+import type { Arch, BlockInit } from '../nn/index.js';
 import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
 import { runTraining, type Mode, type Profile, type TrainProgress } from '../train/index.js';
 import { parseCount } from './generate.js';
@@ -27,7 +27,7 @@ export function parsePositive(name: string, allowZero = false): (text: string) =
 }
 
 interface TrainOptions {
-  arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number;
+  arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number; blockInit?: BlockInit;
   epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; lrWarmup?: number; seed: number; backend: BackendName; branches?: number;
   lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
   microBatches?: number; threads?: number;
@@ -57,6 +57,7 @@ export function register(program: Command): void {
     .option('--size <N>', 'model input side (data are resized to it; at most the data\'s size)', parseCount('--size', 1))
     .option('--width <w>', 'channel width multiplier (1 = the reference architecture)', parsePositive('--width'))
     .option('--depth <k>', 'alexnet-depth: number of extra Conv(3→3) + LeakyReLU blocks', parseCount('--depth', 0))
+    .option('--block-init <init>', 'alexnet-depth: the extra blocks\' initialisation, kaiming (the profiles\') or pytorch (the reference\'s)', parseChoice('--block-init', ['kaiming', 'pytorch'] as const))
     .option('--epochs <n>', 'epochs (continuous, the branches of branches mode, or the mab maximum)', parseCount('--epochs', 1))
     .option('--base-epochs <n>', 'branches mode: epochs of the base model', parseCount('--base-epochs', 1))
     .option('--batch <n>', 'batch size', parseCount('--batch', 1))

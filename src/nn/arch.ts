@@ -333,6 +333,7 @@ const archSpecSchema = z.object({
   numClasses: z.number().int().min(2).max(100000),
   width: z.number().positive().max(64),
   depth: z.number().int().min(0).max(64).optional(),
+  blockInit: z.enum(['pytorch', 'kaiming']).optional(),
 });
 
 /** Checks an ArchSpec (from the CLI or a file); a bad one is a one-line UserError naming `source`. */
@@ -344,6 +345,7 @@ export function validateSpec(value: unknown, source = 'architecture'): ArchSpec 
   }
   const spec = parsed.data as ArchSpec;
   if (spec.depth !== undefined && spec.arch !== 'alexnet-depth') throw new UserError(`${source}: depth applies to alexnet-depth only`);
+  if (spec.blockInit !== undefined && spec.arch !== 'alexnet-depth') throw new UserError(`${source}: blockInit applies to alexnet-depth only`);
   return spec;
 }
 

@@ -61,7 +61,14 @@ export interface ArchSpec {
   width: number;
   /** alexnet-depth only: number of extra Conv(3→3, k3, pad 2, dilation 2) + LeakyReLU blocks. */
   depth?: number;
+  /**
+   * alexnet-depth only: the extra blocks' initialisation. `pytorch` (the reference's, the default when absent):
+   * U(±1/√27) weights and biases; `kaiming`: kaiming_normal (ReLU gain, fan 27) weights and zero biases.
+   */
+  blockInit?: BlockInit;
 }
+
+export type BlockInit = 'pytorch' | 'kaiming';
 
 export interface Model {
   readonly spec: ArchSpec;

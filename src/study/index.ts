@@ -4,10 +4,10 @@ export {
   type StudyProfile, type StudyArch, type BranchArch, type StudyConfig, type StudyOverrides, type HyperOverrides,
 } from './profiles.js';
 export {
-  planStudy, studyModels, methodsFor, modelDir, evalFile, explainDir, DATASET_DIR, REPORT_DIR,
+  planStudy, studyModels, methodsFor, hyperOf, specOf, modelDir, evalFile, explainDir, DATASET_DIR, REPORT_DIR,
   type StudyTask, type StudyModel, type TaskKind,
 } from './plan.js';
-export { executeTask, hyperOf, specOf, outputFiles, type TaskContext } from './tasks.js';
+export { executeTask, outputFiles, type TaskContext } from './tasks.js';
 export { packPretrained, pretrainedRoot, copyPretrained, type PretrainedManifest } from './pretrained.js';
 export { STUDY_FILE, openManifest, configDifferences, canonicalJson, type StudyManifest, type TaskRecord } from './manifest.js';
 export { runStudy, type RunStudyOptions, type StudyProgress, type StudyResult } from './scheduler.js';

@@ -1,4 +1,6 @@
 import type { Split } from '../data/index.js';
+import { validateSpec, type ArchSpec } from '../nn/index.js';
+import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
 import { ALL_METHODS, BRANCH_ARCHS, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
@@ -12,6 +14,20 @@ export interface StudyModel {
   role: 'base' | 'branch' | 'mab' | 'depth';
   branch?: number;
   depth?: number;
+}
+
+/** The training hyper-parameters of a study model: the training profile's, with the study's changes. */
+export function hyperOf(config: StudyConfig, model: StudyModel): Hyper {
+  const hyper = { ...hyperFor(model.arch, config.trainProfile), ...config.hyper[model.arch] };
+  hyper.branches = config.branches;
+  // SPA trains at the data's own size in the paper profile; no model input exceeds the data's.
+  hyper.inputSize = model.arch === 'spa' && config.trainProfile === 'paper' ? config.dataset.size : Math.min(hyper.inputSize, config.dataset.size);
+  return hyper;
+}
+
+export function specOf(config: StudyConfig, model: StudyModel): ArchSpec {
+  const hyper = hyperOf(config, model);
+  return validateSpec(trainingSpec(model.arch, hyper, config.dataset.classes, model.depth), model.key);
 }
 
 /**

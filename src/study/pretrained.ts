@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
 import { canonicalJson, STUDY_FILE, type StudyManifest } from './manifest.js';
-import { modelDir, studyModels, type StudyModel } from './plan.js';
+import type { Hyper } from '../train/index.js';
+import { hyperOf, modelDir, studyModels, type StudyModel } from './plan.js';
 import { ALL_METHODS, STUDY_ARCHS, type StudyConfig } from './profiles.js';
 
 /** Files of a model folder that are shipped (the training checkpoint is gone once a run finished). */
@@ -16,6 +17,11 @@ export interface PretrainedManifest {
   commands: string[];
   /** The study config the models belong to (without `pretrained`). */
   config: StudyConfig;
+  /**
+   * Each model's training hyper-parameters as resolved when it was packed: a package whose profiles changed since
+   * no longer matches them, and its shipped models are then refused rather than passed off as this version's.
+   */
+  hyper: Record<string, Hyper>;
   models: Record<string, Record<string, string>>;
 }
 
@@ -44,7 +50,8 @@ export async function copyPretrained(name: string, model: StudyModel, config: St
   }
   const files = manifest.models[key];
   if (!files) throw new UserError(`the shipped "${name}" weights have no model ${key}; run the study with --retrain`);
-  if (trainingIdentity(manifest.config, model) !== trainingIdentity(config, model)) {
+  if (trainingIdentity(manifest.config, model) !== trainingIdentity(config, model)
+    || canonicalJson(manifest.hyper?.[key] ?? null) !== canonicalJson(hyperOf(config, model))) {
     throw new UserError(`the shipped "${name}" model ${key} was trained with other settings than this run's (weights/${name}/manifest.json); run the study with --retrain`);
   }
   await mkdir(out, { recursive: true });
@@ -65,7 +72,7 @@ export async function copyPretrained(name: string, model: StudyModel, config: St
  */
 export async function packPretrained(runDirs: string[], name: string, commands: string[]): Promise<PretrainedManifest> {
   const root = pretrainedRoot(name);
-  const chosen = new Map<string, { run: string; outputs: Record<string, string> }>();
+  const chosen = new Map<string, { run: string; outputs: Record<string, string>; hyper: Hyper }>();
   const wanted = new Set<string>();
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
@@ -80,7 +87,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
     for (const model of studyModels(manifest.config).filter((m) => m.role !== 'base')) {
       wanted.add(model.key);
       const record = manifest.tasks[`train/${model.key}`];
-      if (record) chosen.set(model.key, { run, outputs: record.outputs });
+      if (record) chosen.set(model.key, { run, outputs: record.outputs, hyper: hyperOf(manifest.config, model) });
     }
   }
   if (!config) throw new UserError('no run folder given');
@@ -88,8 +95,10 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
   if (unfinished.length > 0) throw new UserError(`no run has finished training ${unfinished.join(', ')}`);
   await rm(root, { recursive: true, force: true });
   const models: Record<string, Record<string, string>> = {};
-  for (const [key, { run, outputs }] of chosen) {
+  const hyper: Record<string, Hyper> = {};
+  for (const [key, { run, outputs, hyper: h }] of [...chosen].sort(([a], [b]) => a.localeCompare(b))) {
     models[key] = {};
+    hyper[key] = h;
     await mkdir(join(root, key), { recursive: true });
     for (const file of SHIPPED_FILES) {
       const rel = `${modelDir(key)}/${file}`;
@@ -99,7 +108,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
     }
   }
   const packed: PretrainedManifest = {
-    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), methods: [...ALL_METHODS], depths: [...depths].sort((a, b) => a - b), pretrained: null }, models,
+    format: 'fiveband-pretrained/1', commands, config: { ...config, archs: STUDY_ARCHS.filter((a) => archs.has(a)), methods: [...ALL_METHODS], depths: [...depths].sort((a, b) => a - b), pretrained: null }, hyper, models,
   };
   await writeFileAtomic(join(root, 'manifest.json'), `${JSON.stringify(packed, null, 1)}\n`);
   return packed;

@@ -168,6 +168,7 @@ const hyperOverrides = z.object({
   branchEpochs: z.number().int().positive(), branches: z.number().int().positive(), lrDecayEpoch: z.number().int().nonnegative().nullable(),
   lrWarmup: z.number().int().nonnegative(), target: z.number().positive(), limit: z.number().int().positive(), refresh: z.number().positive(),
   lambda: z.number().nonnegative(), minEpoch: z.number().int(), mabTarget: z.number().positive(), every: z.number().int().positive(),
+  blockInit: z.enum(['pytorch', 'kaiming']),
 }).partial().strict();
 
 const configSchema = z.object({

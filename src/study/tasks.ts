@@ -2,32 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateDataset, openDataset, writeSheets } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
-import { createModel, describeArch, initBackend, loadModel, validateSpec, type ArchSpec } from '../nn/index.js';
+import { createModel, describeArch, initBackend, loadModel } from '../nn/index.js';
 import {
-  branchSeed, evaluate, hyperFor, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab,
-  modelStore, type Hyper, type RunOptions,
+  branchSeed, evaluate, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab,
+  modelStore, type RunOptions,
 } from '../train/index.js';
 import { explainConfig, runExplainTask, scoreAttributions } from '../attribution/index.js';
-import { DATASET_DIR, evalFile, explainDir, modelDir, methodsFor, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
+import { DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
 import { copyPretrained } from './pretrained.js';
-
-/** The training hyper-parameters of a study model: the training profile's, with the study's changes. */
-export function hyperOf(config: StudyConfig, model: StudyModel): Hyper {
-  const hyper = { ...hyperFor(model.arch, config.trainProfile), ...config.hyper[model.arch] };
-  hyper.branches = config.branches;
-  // SPA trains at the data's own size in the paper profile; no model input exceeds the data's.
-  hyper.inputSize = model.arch === 'spa' && config.trainProfile === 'paper' ? config.dataset.size : Math.min(hyper.inputSize, config.dataset.size);
-  return hyper;
-}
-
-export function specOf(config: StudyConfig, model: StudyModel): ArchSpec {
-  const hyper = hyperOf(config, model);
-  return validateSpec({
-    arch: model.arch, inputSize: hyper.inputSize, numClasses: config.dataset.classes, width: hyper.width,
-    ...(model.depth !== undefined ? { depth: model.depth } : {}),
-  }, model.key);
-}
 
 /** What a task reports while it runs: units done of total. */
 export type TaskProgress = (done: number, total: number) => void;

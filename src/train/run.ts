@@ -13,7 +13,7 @@ import {
   modelStore, trainBranches, trainContinuous, trainMab,
   type BranchSummary, type ContinuousSummary, type MabSummary, type TrainProgress,
 } from './modes.js';
-import { defaultMode, resolveHyper, type Hyper, type HyperOverrides, type Mode, type Profile } from './profiles.js';
+import { defaultMode, resolveHyper, trainingSpec, type Hyper, type HyperOverrides, type Mode, type Profile } from './profiles.js';
 
 /** Everything a training run needs (what `fiveband train` parses); the profile's values fill the rest. */
 export interface TrainRunOptions extends HyperOverrides {
@@ -82,10 +82,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const mode = options.mode ?? defaultMode(options.arch);
   ensure(mode !== 'mab' || options.arch === 'spa', `--mode mab needs the spa model (it trains the heatmap head), not ${options.arch}`);
   const hyper = resolveHyper({ ...options, profile }, data.size, mode);
-  const spec: ArchSpec = validateSpec({
-    arch: options.arch, inputSize: hyper.inputSize, numClasses: data.numClasses, width: hyper.width,
-    ...(options.arch === 'alexnet-depth' && options.depth !== undefined ? { depth: options.depth } : {}),
-  }, 'model');
+  const spec: ArchSpec = validateSpec(trainingSpec(options.arch, hyper, data.numClasses, options.depth), 'model');
   describeArch(spec); // a size too small for the architecture fails here, before any work
   await initBackend(options.backend ?? 'wasm');
 

@@ -120,6 +120,30 @@ test('initialisation follows PyTorch defaults and torchvision overrides', () => 
   vgg.dispose();
 });
 
+test('alexnet-depth blocks start as the reference (pytorch) or kaiming; blockInit is for alexnet-depth only', () => {
+  const blocks = (blockInit?: 'pytorch' | 'kaiming') => {
+    const m = createModel({ ...spec('alexnet-depth', 64, 10, 0.0625, 40), ...(blockInit ? { blockInit } : {}) }, 5);
+    const w: number[] = [], b: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      w.push(...m.trainable.get(`block${i}.cv.weight`)!.dataSync());
+      b.push(...m.trainable.get(`block${i}.cv.bias`)!.dataSync());
+    }
+    const first = [...m.trainable.get('backbone.features.0.weight')!.dataSync()];
+    m.dispose();
+    const sd = Math.sqrt(w.reduce((a, v) => a + v * v, 0) / w.length);
+    return { sd, maxW: Math.max(...w.map(Math.abs)), b, first };
+  };
+  const bound = 1 / Math.sqrt(27); // fan_in 3·3·3
+  const pytorch = blocks(), explicit = blocks('pytorch'), kaiming = blocks('kaiming');
+  assert.ok(pytorch.maxW <= bound && pytorch.maxW > 0.95 * bound && pytorch.b.some((v) => Math.abs(v) > 0.5 * bound));
+  assert.deepEqual(explicit, pytorch, 'absent = pytorch');
+  assert.ok(Math.abs(kaiming.sd / Math.sqrt(2 / 27) - 1) < 0.05, `kaiming sd ${kaiming.sd}`);
+  assert.ok(kaiming.maxW > bound && kaiming.b.every((v) => v === 0));
+  assert.deepEqual(kaiming.first, pytorch.first, 'the backbone is initialised the same either way');
+  assert.throws(() => describeArch({ ...spec('alexnet', 64), blockInit: 'kaiming' }), /alexnet-depth only/);
+  assert.throws(() => describeArch({ ...spec('alexnet-depth', 64), blockInit: 'he' as 'kaiming' }), UserError);
+});
+
 test('adaptive average pooling uses PyTorch bins, also when the output is larger', () => {
   // Independent check: each output cell is the plain mean over its [floor(i·in/out), ceil((i+1)·in/out)) bins.
   for (const [h, out] of [[5, 3], [6, 6], [13, 6], [2, 7], [1, 6], [16, 7], [4, 1]] as const) {

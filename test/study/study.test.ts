@@ -260,6 +260,18 @@ describe('shipped weights', () => {
     assert.equal(stale.code, 2);
     assert.match(stale.stderr.trimEnd().split('\n').at(-1)!, /^fiveband: train\/spa: the shipped "tiny" model spa was trained with other settings than this run's/);
 
+    // A package whose training profiles changed after packing: the recorded hyper-parameters no longer resolve.
+    const manifestPath = join(weights, 'tiny', 'manifest.json');
+    const packedText = await readFile(manifestPath, 'utf8');
+    const edited = JSON.parse(packedText) as { hyper: Record<string, { lr: number }> };
+    assert.deepEqual(Object.keys(edited.hyper).sort(), Object.keys(manifest.models).sort());
+    edited.hyper.spa!.lr *= 2;
+    await writeFile(manifestPath, JSON.stringify(edited));
+    const drifted = run('study', '--config', shippedConfig, '--out', join(root, 'drifted'), '--workers', '1');
+    assert.equal(drifted.code, 2);
+    assert.match(drifted.stderr.trimEnd().split('\n').at(-1)!, /^fiveband: train\/spa: the shipped "tiny" model spa was trained with other settings than this run's/);
+    await writeFile(manifestPath, packedText);
+
     await writeFile(join(weights, 'tiny', 'spa', 'weights.safetensors'), 'damaged');
     const broken = run('study', '--config', shippedConfig, '--out', join(root, 'broken'), '--workers', '1');
     assert.equal(broken.code, 2);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultMode, hyperFor, resolveHyper } from '../../src/train/index.js';
+import { defaultMode, hyperFor, resolveHyper, trainingSpec } from '../../src/train/index.js';
 
 test('the paper profile holds table I, §2.2, §2.5 and §4.2', () => {
   const pick = (arch: Parameters<typeof hyperFor>[0]) => {
@@ -42,6 +42,15 @@ test('command-line overrides: sizes bounded by the data, epochs per mode, SPA at
   assert.deepEqual([hyperFor('vgg16', 'small').lr, hyperFor('vgg16', 'small').lrWarmup], [2e-4, 500]);
   assert.equal(resolveHyper({ arch: 'vgg16', profile: 'small', lrWarmup: 0 }, 128, 'continuous').lrWarmup, 0);
   assert.equal(resolveHyper({ ...base, microBatches: 2 }, 512, 'continuous').microBatches, 2);
+  // the depth experiment's blocks start kaiming in both profiles; --block-init pytorch restores the reference's
+  const depth = { arch: 'alexnet-depth', profile: 'small' } as const;
+  assert.equal(resolveHyper(depth, 128, 'continuous').blockInit, 'kaiming');
+  assert.equal(hyperFor('alexnet-depth', 'paper').blockInit, 'kaiming');
+  assert.equal(resolveHyper({ ...depth, blockInit: 'pytorch' }, 128, 'continuous').blockInit, 'pytorch');
+  assert.deepEqual(trainingSpec('alexnet-depth', resolveHyper(depth, 128, 'continuous'), 10, 4),
+    { arch: 'alexnet-depth', inputSize: 128, numClasses: 10, width: 0.25, depth: 4, blockInit: 'kaiming' });
+  assert.equal(hyperFor('alexnet', 'small').blockInit, undefined);
+  assert.throws(() => resolveHyper({ ...base, blockInit: 'kaiming' }, 512, 'continuous'), /alexnet-depth only/);
 });
 
 test('--epochs keeps the profile\'s learning-rate decay at the same distance from the end of the run', () => {

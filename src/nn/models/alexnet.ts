@@ -9,7 +9,8 @@ import type { ArchSpec } from '../model.js';
  *
  * `alexnet-depth` (`AdjAlexDepth`) prepends `depth` blocks `block<i>.cv` Conv(3→3, k3, pad 2, dilation 2) +
  * `block<i>.act` LeakyReLU. The reference always builds 2 blocks whatever the setting (§5.4 item 15); here
- * `depth` is honoured (default 2).
+ * `depth` is honoured (default 2). `blockInit: 'kaiming'` starts the blocks from kaiming_normal weights (fan_in =
+ * fan_out = 27 here) and zero biases: from scratch, PyTorch's default left k ≥ 2 at chance (README, "Differences").
  */
 export function alexnetHead<T>(ops: Ops<T>, x: T, spec: ArchSpec): T {
   const w = spec.width;
@@ -51,7 +52,10 @@ export const DEFAULT_ALEXNET_DEPTH = 2;
 registerArch('alexnet-depth', {
   build: (ops, x, spec) => {
     for (let i = 0; i < (spec.depth ?? DEFAULT_ALEXNET_DEPTH); i++) {
-      x = ops.conv2d(`block${i}.cv`, x, { inChannels: 3, outChannels: 3, kernel: 3, padding: 2, dilation: 2, bias: true });
+      x = ops.conv2d(`block${i}.cv`, x, {
+        inChannels: 3, outChannels: 3, kernel: 3, padding: 2, dilation: 2, bias: true,
+        ...(spec.blockInit === 'kaiming' ? { init: 'kaiming_fan_out' as const } : {}),
+      });
       x = ops.leakyRelu(`block${i}.act`, x);
     }
     return { logits: alexnetHead(ops, x, spec) };
