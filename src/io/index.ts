@@ -2,8 +2,9 @@
 export { UserError, ensure, cannotRead } from './errors.js';
 export { writeFileAtomic, readUserFile, tempPathFor, sha256, sha256File } from './atomic.js';
 export {
-  encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, dtypeOf, bytesPerElement,
+  encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, dtypeOf, bytesPerElement, typedView,
   type DType, type Tensor, type TypedArray, type SafetensorsFile,
 } from './safetensors.js';
 export type { ProgressCallback } from './progress.js';
 export { decodeNpy, encodeNpy, readNpy, writeNpy } from './npy.js';
+export { openTensorFile, type TensorFileReader, type TensorPicker } from './tensor-file.js';

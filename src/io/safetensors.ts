@@ -33,6 +33,18 @@ function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * The `byteLength` bytes of `bytes` from `offset` as a typed array of `dtype`: a view where the alignment allows,
+ * else a copy (a view must start at a multiple of the element size).
+ */
+export function typedView(dtype: DType, bytes: Uint8Array, offset: number, byteLength: number): TypedArray {
+  const ctor = CTORS[dtype];
+  const start = bytes.byteOffset + offset;
+  if (start % ctor.BYTES_PER_ELEMENT === 0) return new ctor(bytes.buffer as ArrayBuffer, start, byteLength / ctor.BYTES_PER_ELEMENT);
+  // Uint8Array's slice copies (a Buffer's would return another view on the same memory).
+  return new ctor(Uint8Array.prototype.slice.call(bytes, offset, offset + byteLength).buffer);
+}
+
 /** The safetensors dtype of a typed array. */
 export function dtypeOf(data: TypedArray): DType {
   for (const [name, ctor] of Object.entries(CTORS)) if (data instanceof ctor) return name as DType;
@@ -68,53 +80,96 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   })];
 }
 
-/** Parses safetensors bytes; `source` names the file in errors. Tensors are copied into aligned arrays. */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
+/** One tensor's entry in a safetensors header: dtype, shape and its byte range within the data section. */
+export interface SafetensorsEntry {
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A parsed safetensors header: the tensors' entries (in header order) and the `__metadata__` map. */
+export interface SafetensorsHeader {
+  entries: Record<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+  /** Byte offset of the data section from the start of the file (8 + the header's length). */
+  dataStart: number;
+}
+
+/** Largest header fiveband reads (the format's own readers refuse headers over 100 MB). */
+export const MAX_SAFETENSORS_HEADER = 100_000_000;
+
+/** The header length from a safetensors file's first 8 bytes; `fileLength` bounds it. */
+export function safetensorsHeaderLength(prefix: Uint8Array, fileLength: number, source = 'safetensors data'): number {
+  if (prefix.length < 8 || fileLength < 8) throw new UserError(`${source}: not a valid safetensors file (shorter than its 8-byte header length)`);
+  const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (length > BigInt(Math.min(fileLength - 8, MAX_SAFETENSORS_HEADER))) throw new UserError(`${source}: not a valid safetensors file (truncated header)`);
+  return Number(length);
+}
+
+/**
+ * Parses and checks a safetensors header (the JSON after the 8-byte length) for a file of `fileLength` bytes:
+ * supported dtypes, shapes of non-negative integers, byte ranges that match the shapes, lie in the file, do not
+ * overlap and cover the data section exactly, string metadata.
+ */
+export function parseSafetensorsHeader(json: Uint8Array, fileLength: number, source = 'safetensors data'): SafetensorsHeader {
   const fail = (why: string): never => {
     throw new UserError(`${source}: not a valid safetensors file (${why})`);
   };
-  if (bytes.length < 8) fail('shorter than its 8-byte header length');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) fail('truncated header');
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8'));
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
   } catch {
     return fail('header is not JSON');
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not an object');
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('header is not an object');
+  const dataStart = 8 + json.byteLength;
+  const dataLength = fileLength - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: Record<string, Tensor> = {};
-  let covered = 0;
+  const entries: Record<string, SafetensorsEntry> = {};
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ is not an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`metadata ${k} is not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
-    const entry = raw as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-    if (!entry || typeof entry.dtype !== 'string' || !(entry.dtype in CTORS)) fail(`tensor ${name} has unsupported dtype ${entry?.dtype}`);
-    const dtype = entry.dtype as DType;
-    const shape = entry.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor ${name} has a bad shape`);
-    const offsets = entry.data_offsets;
+    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (!entry || typeof entry !== 'object' || typeof entry.dtype !== 'string' || !(entry.dtype in CTORS)) fail(`tensor ${name} has unsupported dtype ${String(entry?.dtype)}`);
+    const dtype = entry!.dtype as DType;
+    const shape = entry!.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name} has a bad shape`);
+    const offsets = entry!.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2) fail(`tensor ${name} has bad data_offsets`);
     const [begin, end] = offsets as [number, number];
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end >= begin)) fail(`tensor ${name} has bad data_offsets`);
+    if (!(Number.isSafeInteger(begin) && Number.isSafeInteger(end) && begin >= 0 && end >= begin)) fail(`tensor ${name} has bad data_offsets`);
     if (end > dataLength) fail(`tensor ${name} runs past the end of the file (truncated?)`);
-    const ctor = CTORS[dtype];
-    if (end - begin !== elementCount(shape as number[]) * ctor.BYTES_PER_ELEMENT) fail(`tensor ${name}: size does not match shape`);
-    const copy = new Uint8Array(end - begin);
-    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors[name] = { dtype, shape: shape as number[], data: new ctor(copy.buffer) };
-    covered += end - begin;
+    if (end - begin !== elementCount(shape as number[]) * CTORS[dtype].BYTES_PER_ELEMENT) fail(`tensor ${name}: size does not match shape`);
+    entries[name] = { dtype, shape: shape as number[], begin, end };
+  }
+  let covered = 0;
+  for (const [name, { begin, end }] of Object.entries(entries).sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end)) {
+    if (begin < covered) fail(`tensor ${name} overlaps another tensor's data`);
+    if (begin > covered) fail(`${begin - covered} bytes of data not covered by the header`);
+    covered = end;
   }
   if (covered !== dataLength) fail(`${dataLength - covered} bytes of data not covered by the header`);
+  return { entries, metadata, dataStart };
+}
+
+/**
+ * Parses safetensors bytes; `source` names the file in errors. Tensors are views on `bytes` where their
+ * alignment allows (writers pad the header to 8 bytes), else copies.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
+  const headerLength = safetensorsHeaderLength(bytes, bytes.length, source);
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length, source);
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, { dtype, shape, begin, end }] of Object.entries(entries)) {
+    tensors[name] = { dtype, shape, data: typedView(dtype, bytes, dataStart + begin, end - begin) };
+  }
   return { tensors, metadata };
 }
 

@@ -17,15 +17,15 @@ export type TruthData = Float32Array | Float64Array | Uint8Array | Int8Array | U
  * Ground-truth bands (Int8Array of −2…2) from either kind of ground truth:
  * - float arrays are heatmap values, banded at [-0.7, -0.3, 0.3, 0.7] as the reference does (0.9 → 2, 0.4 → 1);
  * - integer arrays are bands already (the dataset's uint8 0/1/2); values outside 0…2 are rejected.
- * `source` names the input in errors.
+ * `source` names the input in errors; `elementOffset` is where `data` starts in it.
  */
-export function toTruthBands(data: TruthData, source = 'ground truth'): Int8Array {
+export function toTruthBands(data: TruthData, source = 'ground truth', elementOffset = 0): Int8Array {
   const out = new Int8Array(data.length);
   if (data instanceof Float32Array || data instanceof Float64Array) {
     const [g0, g1, g2, g3] = GROUND_TRUTH_THRESHOLDS;
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      if (v - v !== 0) throw new UserError(`${source}: NaN or Inf at element ${i}`);
+      if (v - v !== 0) throw new UserError(`${source}: NaN or Inf at element ${elementOffset + i}`);
       out[i] = band(v, g0, g1, g2, g3);
     }
     return out;
@@ -33,7 +33,7 @@ export function toTruthBands(data: TruthData, source = 'ground truth'): Int8Arra
   for (let i = 0; i < data.length; i++) {
     const b = data[i]!;
     if (b !== 0 && b !== 1 && b !== 2) {
-      throw new UserError(`${source}: integer ground truth must hold bands 0, 1, 2 (found ${b} at element ${i}); give 0/0.4/0.9 values as floats`);
+      throw new UserError(`${source}: integer ground truth must hold bands 0, 1, 2 (found ${b} at element ${elementOffset + i}); give 0/0.4/0.9 values as floats`);
     }
     out[i] = b;
   }

@@ -75,38 +75,81 @@ export function defaultWorkerCount(): number {
  */
 export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, options: ScoreOptions): Promise<SampleScores[]> {
   checkPairing(heatmaps, truth);
-  const metrics = resolveMetrics(options.metrics ?? []);
-  const workers = options.pool?.threads ?? Math.max(1, Math.floor(options.workers ?? 1));
   const { n, channels, height, width } = heatmaps;
+  const size = channels * height * width;
+  const pixels = height * width;
+  const { scores, nonFinite } = await scoreStream({
+    n, channels, height, width, float64: heatmaps.data instanceof Float64Array, inMemory: heatmaps.data,
+    read: async (first, count, into) => into.set(heatmaps.data.subarray(first * size, (first + count) * size)),
+    truth: async (first, count) => truth.bands.subarray(first * pixels, (first + count) * pixels),
+  }, options);
+  if (nonFinite.length > 0) throw new UserError(`heatmap ${nonFinite[0]} holds NaN or Inf values`);
+  return scores;
+}
+
+/**
+ * Heatmaps that arrive in pieces (read from a file on demand): their shape, and functions that fill a buffer
+ * with samples first … first + count − 1 and give those samples' ground-truth bands (H×W each, −2…2).
+ */
+export interface HeatmapStream {
+  n: number;
+  channels: number;
+  height: number;
+  width: number;
+  float64: boolean;
+  read(first: number, count: number, into: HeatmapData): Promise<void>;
+  truth(first: number, count: number): Promise<Int8Array>;
+  /** All n heatmaps, when they are in memory already (scored in place on this thread instead of read). */
+  inMemory?: HeatmapData;
+}
+
+/**
+ * Scores a stream of heatmaps in input order, reading a few chunks ahead of the workers, so memory stays flat
+ * however long the stream: with a pool, each chunk is read straight into a shared staging buffer that a worker
+ * scores in place (no copy); without one, in this thread from one reused buffer. Results are identical for any
+ * worker count. Samples with NaN/Inf are listed in `nonFinite` (their `scores` entries are missing).
+ */
+export async function scoreStream(stream: HeatmapStream, options: ScoreOptions): Promise<{ scores: SampleScores[]; nonFinite: number[] }> {
+  const metrics = resolveMetrics(options.metrics ?? []);
+  const { n, channels, height, width, float64 } = stream;
+  if (!(Number.isInteger(channels) && channels >= 1)) throw new UserError(`heatmaps: channel count ${channels} is not a positive integer`);
+  const workers = options.pool?.threads ?? Math.max(1, Math.floor(options.workers ?? 1));
   const pixels = height * width;
   const onProgress = options.onProgress ?? (() => {});
+  const scores: SampleScores[] = new Array(n);
+  const nonFinite: number[] = [];
+  const scoreTruth = async (first: number, count: number) => {
+    const bands = await stream.truth(first, count);
+    if (bands.length !== count * pixels) throw new Error(`ground truth: ${bands.length} bands for ${count} maps of ${height}×${width}`);
+    return bands;
+  };
   if (workers === 1 || n <= 1) {
     const scorer = new FivebandScorer(options.setting, height, width);
-    const out: SampleScores[] = [];
+    const buffer = stream.inMemory ?? (float64 ? new Float64Array(channels * pixels) : new Float32Array(channels * pixels));
     for (let i = 0; i < n; i++) {
+      if (!stream.inMemory) await stream.read(i, 1, buffer);
+      const bands = await scoreTruth(i, 1);
       try {
-        out.push(scorer.score(heatmaps.data, i * channels * pixels, channels, truth.bands, i * pixels, metrics));
+        scores[i] = scorer.score(buffer, stream.inMemory ? i * channels * pixels : 0, channels, bands, 0, metrics);
       } catch (err) {
-        throw err instanceof NonFiniteHeatmapError ? new UserError(`heatmap ${i} holds NaN or Inf values`) : err;
+        if (!(err instanceof NonFiniteHeatmapError)) throw err;
+        nonFinite.push(i);
       }
       onProgress(i + 1, n);
     }
-    return out;
+    return { scores, nonFinite };
   }
   new FivebandScorer(options.setting, height, width); // validates the setting before any worker starts
   const chunkSize = Math.max(1, options.chunkSize ?? Math.min(4, Math.ceil(n / (workers * 4))));
   const pool = (options.pool as PiscinaScoringPool | undefined) ?? (createScoringPool(workers) as PiscinaScoringPool);
-  const results: SampleScores[] = new Array(n);
-  // Chunks are staged in a few shared buffers that the workers read in place: one memcpy per sample, and no
-  // fresh allocation per chunk (allocating and page-faulting a new 3 MB buffer per heatmap costs ~1 ms).
+  // Chunks are read into a few shared buffers that the workers read in place, reused across calls with the
+  // same chunk shape (allocating and page-faulting a fresh 3 MB buffer per heatmap costs ~1 ms).
   const stagingLength = chunkSize * channels * pixels;
-  const key = `${heatmaps.data instanceof Float32Array ? 'f32' : 'f64'}:${stagingLength}:${chunkSize * pixels}`;
+  const key = `${float64 ? 'f64' : 'f32'}:${stagingLength}:${chunkSize * pixels}`;
   const reused = pool.idleSlots?.key === key ? pool.idleSlots.slots : null;
   pool.idleSlots = null;
   const slots: StagingSlot[] = reused ?? Array.from({ length: 2 * workers }, () => ({
-    heatmap: heatmaps.data instanceof Float32Array
-      ? new Float32Array(new SharedArrayBuffer(stagingLength * 4))
-      : new Float64Array(new SharedArrayBuffer(stagingLength * 8)),
+    heatmap: float64 ? new Float64Array(new SharedArrayBuffer(stagingLength * 8)) : new Float32Array(new SharedArrayBuffer(stagingLength * 4)),
     truth: new Int8Array(new SharedArrayBuffer(chunkSize * pixels)),
   }));
   const free = [...slots];
@@ -119,16 +162,25 @@ export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, o
       if (failure !== null) break;
       const slot = free.pop()!;
       const count = Math.min(chunkSize, n - first);
-      slot.heatmap.set(heatmaps.data.subarray(first * channels * pixels, (first + count) * channels * pixels));
-      slot.truth.set(truth.bands.subarray(first * pixels, (first + count) * pixels));
-      const task: ScoreChunkTask = {
-        setting: options.setting, height, width, channels, count, metrics: metrics.map((m) => m.name),
-        heatmap: slot.heatmap.subarray(0, count * channels * pixels), truth: slot.truth.subarray(0, count * pixels),
-      };
+      let task: ScoreChunkTask;
+      try {
+        await stream.read(first, count, slot.heatmap.subarray(0, count * channels * pixels));
+        slot.truth.set(await scoreTruth(first, count));
+        task = {
+          setting: options.setting, height, width, channels, count, metrics: metrics.map((m) => m.name),
+          heatmap: slot.heatmap.subarray(0, count * channels * pixels), truth: slot.truth.subarray(0, count * pixels),
+        };
+      } catch (err) {
+        failure ??= err;
+        free.push(slot);
+        break;
+      }
       const run: Promise<void> = pool.piscina.run(task)
-        .then((chunk: SampleScores[] | { nonFiniteAt: number }) => {
-          if (!Array.isArray(chunk)) throw new UserError(`heatmap ${first + chunk.nonFiniteAt} holds NaN or Inf values`);
-          chunk.forEach((scores, k) => (results[first + k] = scores));
+        .then((chunk: Array<SampleScores | null>) => {
+          chunk.forEach((s, k) => {
+            if (s === null) nonFinite.push(first + k);
+            else scores[first + k] = s;
+          });
           done += count;
           onProgress(done, n);
         })
@@ -147,7 +199,7 @@ export async function scoreHeatmaps(heatmaps: HeatmapBatch, truth: TruthBatch, o
     else await pool.destroy();
   }
   if (failure !== null) throw failure;
-  return results;
+  return { scores, nonFinite: nonFinite.sort((a, b) => a - b) };
 }
 
 /** Indices of the samples whose heatmap holds NaN or ±Inf. */

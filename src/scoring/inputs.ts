@@ -1,7 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { openDataset, SPLITS, type Split } from '../data/index.js';
-import { cannotRead, readNpy, readSafetensors, readUserFile, UserError, type Tensor } from '../io/index.js';
+import {
+  bytesPerElement, cannotRead, openTensorFile, readUserFile, typedView, UserError, type DType, type Tensor, type TensorPicker,
+} from '../io/index.js';
 import { toTruthBands, type TruthData } from './bands.js';
 import type { HeatmapBatch, TruthBatch } from './batch.js';
 
@@ -12,22 +14,25 @@ const TRUTH_TENSOR_NAMES = ['bands', 'ground_truth', 'truth', 'h0'];
 
 /** Reads one array from a .npy file, or the named (or only, or conventionally named) tensor of a safetensors file. */
 export async function readTensorFile(path: string, tensorName?: string, conventionalNames: readonly string[] = []): Promise<Tensor> {
-  return (await readTensorAndMetadata(path, tensorName, conventionalNames)).tensor;
+  const reader = await openTensorFile(path, tensorPicker(path, tensorName, conventionalNames));
+  try {
+    const bytes = new Uint8Array(reader.shape.reduce((a, b) => a * b, 1) * bytesPerElement(reader.dtype));
+    await reader.read(bytes, 0);
+    return { dtype: reader.dtype, shape: [...reader.shape], data: typedView(reader.dtype, bytes, 0, bytes.byteLength) };
+  } finally {
+    await reader.close();
+  }
 }
 
-async function readTensorAndMetadata(
-  path: string, tensorName: string | undefined, conventionalNames: readonly string[],
-): Promise<{ tensor: Tensor; metadata: Record<string, string> }> {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.npy') return { tensor: await readNpy(path), metadata: {} };
-  if (ext !== '.safetensors') throw new UserError(`${path}: unsupported file type "${ext}" (use .npy or .safetensors)`);
-  const { tensors, metadata } = await readSafetensors(path);
-  const names = Object.keys(tensors);
-  const name = tensorName ?? (names.length === 1 ? names[0] : conventionalNames.find((n) => names.includes(n)));
-  if (name === undefined || !tensors[name]) {
-    throw new UserError(`${path}: ${tensorName ? `no tensor "${tensorName}"` : 'several tensors'} (found: ${names.join(', ') || 'none'}); pick one with --tensor`);
-  }
-  return { tensor: tensors[name]!, metadata };
+/** The tensor `tensorName`, else the only one, else the first conventional name present; otherwise a UserError. */
+function tensorPicker(path: string, tensorName: string | undefined, conventionalNames: readonly string[]): TensorPicker {
+  return (names) => {
+    const name = tensorName ?? (names.length === 1 ? names[0] : conventionalNames.find((n) => names.includes(n)));
+    if (name === undefined || !names.includes(name)) {
+      throw new UserError(`${path}: ${tensorName ? `no tensor "${tensorName}"` : 'several tensors'} (found: ${names.join(', ') || 'none'}); pick one with --tensor`);
+    }
+    return name;
+  };
 }
 
 /** The .npy / .safetensors files of a folder in name order, or the path itself if it is a file. */
@@ -54,36 +59,81 @@ export interface HeatmapFileInfo {
   predicted: number[] | null;
 }
 
-/** Reads one heatmap file: float32 or float64, n×C×H×W (Captum's layout; C = 3 for images, 1 for mab) or n×H×W. */
-export async function readHeatmapFile(file: string, tensorName?: string): Promise<HeatmapBatch & { info: HeatmapFileInfo }> {
-  const { tensor, metadata } = await readTensorAndMetadata(file, tensorName, HEATMAP_TENSOR_NAMES);
-  if (tensor.dtype !== 'F32' && tensor.dtype !== 'F64') throw new UserError(`${file}: heatmaps must be float32 or float64, found ${tensor.dtype}`);
-  const { shape } = tensor;
-  if (shape.length !== 3 && shape.length !== 4) {
-    throw new UserError(`${file}: heatmaps must be n×C×H×W or n×H×W, found shape [${shape.join(', ')}]`);
+/**
+ * An open heatmap file: float32 or float64, n×C×H×W (Captum's layout; C = 3 for images, 1 for mab) or n×H×W,
+ * with what its metadata says about the samples; samples are read on demand, so memory does not grow with n.
+ */
+export interface HeatmapFile {
+  file: string;
+  n: number;
+  channels: number;
+  height: number;
+  width: number;
+  float64: boolean;
+  info: HeatmapFileInfo;
+  /** Reads samples first … first + count − 1 into `into` (count·C·H·W values of the file's dtype). */
+  read(first: number, count: number, into: Float32Array | Float64Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens one heatmap file (reading only its header); bad shapes, dtypes or metadata are one-line UserErrors. */
+export async function openHeatmapFile(file: string, tensorName?: string): Promise<HeatmapFile> {
+  const reader = await openTensorFile(file, tensorPicker(file, tensorName, HEATMAP_TENSOR_NAMES));
+  try {
+    if (reader.dtype !== 'F32' && reader.dtype !== 'F64') throw new UserError(`${file}: heatmaps must be float32 or float64, found ${reader.dtype}`);
+    const { shape, metadata } = reader;
+    if (shape.length !== 3 && shape.length !== 4) {
+      throw new UserError(`${file}: heatmaps must be n×C×H×W or n×H×W, found shape [${shape.join(', ')}]`);
+    }
+    const [channels, height, width] = shape.length === 4 ? shape.slice(1) : [1, ...shape.slice(1)];
+    const n = shape[0]!;
+    const list = <T>(key: string, valid: (v: unknown) => v is T): T[] | null => {
+      if (metadata[key] === undefined) return null;
+      let value: unknown;
+      try {
+        value = JSON.parse(metadata[key]!);
+      } catch {
+        value = null;
+      }
+      if (!Array.isArray(value) || value.length !== n || !value.every(valid)) {
+        throw new UserError(`${file}: metadata "${key}" must be a JSON array of ${n} entries, one per heatmap`);
+      }
+      return value;
+    };
+    const isClass = (v: unknown): v is number => Number.isInteger(v);
+    const info = {
+      ids: list('ids', (v): v is string => typeof v === 'string'),
+      labels: list('labels', isClass),
+      predicted: list('predicted', isClass),
+    };
+    const float64 = reader.dtype === 'F64';
+    const sampleBytes = channels! * height! * width! * (float64 ? 8 : 4);
+    return {
+      file, n, channels: channels!, height: height!, width: width!, float64, info,
+      read: (first, count, into) => {
+        if ((into instanceof Float64Array) !== float64 || into.length < count * channels! * height! * width!) throw new Error(`${file}: read buffer does not fit`);
+        return reader.read(new Uint8Array(into.buffer, into.byteOffset, count * sampleBytes), first * sampleBytes);
+      },
+      close: () => reader.close(),
+    };
+  } catch (err) {
+    await reader.close();
+    throw err;
   }
-  const [channels, height, width] = shape.length === 4 ? shape.slice(1) : [1, ...shape.slice(1)];
-  const n = shape[0]!;
-  const list = <T>(key: string, valid: (v: unknown) => v is T): T[] | null => {
-    if (metadata[key] === undefined) return null;
-    let value: unknown;
-    try {
-      value = JSON.parse(metadata[key]!);
-    } catch {
-      value = null;
-    }
-    if (!Array.isArray(value) || value.length !== n || !value.every(valid)) {
-      throw new UserError(`${file}: metadata "${key}" must be a JSON array of ${n} entries, one per heatmap`);
-    }
-    return value;
-  };
-  const isClass = (v: unknown): v is number => Number.isInteger(v);
-  const info = {
-    ids: list('ids', (v): v is string => typeof v === 'string'),
-    labels: list('labels', isClass),
-    predicted: list('predicted', isClass),
-  };
-  return { data: tensor.data as Float32Array | Float64Array, n, channels: channels!, height: height!, width: width!, info };
+}
+
+/** Reads one whole heatmap file into memory; see openHeatmapFile. */
+export async function readHeatmapFile(file: string, tensorName?: string): Promise<HeatmapBatch & { info: HeatmapFileInfo }> {
+  const heatmaps = await openHeatmapFile(file, tensorName);
+  try {
+    const { n, channels, height, width, info } = heatmaps;
+    const length = n * channels * height * width;
+    const data = heatmaps.float64 ? new Float64Array(length) : new Float32Array(length);
+    await heatmaps.read(0, n, data);
+    return { data, n, channels, height, width, info };
+  } finally {
+    await heatmaps.close();
+  }
 }
 
 /** Reads heatmaps from a file or a folder of shards (concatenated in name order); see readHeatmapFile. */
@@ -114,15 +164,54 @@ function concatenate(arrays: ReadonlyArray<Float32Array | Float64Array>): Float3
 }
 
 /**
- * Reads a ground-truth file: n×H×W (or n×1×H×W) of heatmap values 0 / 0.4 / 0.9 (float, banded at
- * ±0.3 / ±0.7 like the reference) or of bands 0 / 1 / 2 (integer dtype).
+ * A ground-truth file opened for reading in pieces: n×H×W (or n×1×H×W) of heatmap values 0 / 0.4 / 0.9 (float,
+ * banded at ±0.3 / ±0.7 like the reference) or of bands 0 / 1 / 2 (integer dtype).
  */
+export interface TruthFile {
+  n: number;
+  height: number;
+  width: number;
+  /** Bands (−2…2) of samples first … first + count − 1. */
+  bands(first: number, count: number): Promise<Int8Array>;
+  close(): Promise<void>;
+}
+
+const TRUTH_ARRAYS: Partial<Record<DType, new (length: number) => TruthData>> = {
+  F32: Float32Array, F64: Float64Array, U8: Uint8Array, I8: Int8Array, U16: Uint16Array, I16: Int16Array, I32: Int32Array, U32: Uint32Array,
+};
+
+export async function openTruthFile(path: string, tensorName?: string): Promise<TruthFile> {
+  const reader = await openTensorFile(path, tensorPicker(path, tensorName, TRUTH_TENSOR_NAMES));
+  try {
+    const shape = reader.shape.length === 4 && reader.shape[1] === 1 ? [reader.shape[0]!, reader.shape[2]!, reader.shape[3]!] : reader.shape;
+    if (shape.length !== 3) throw new UserError(`${path}: ground truth must be n×H×W, found shape [${reader.shape.join(', ')}]`);
+    if (reader.dtype === 'I64') throw new UserError(`${path}: int64 ground truth is not supported; save bands as uint8`);
+    const Array_ = TRUTH_ARRAYS[reader.dtype]!;
+    const [n, height, width] = shape as [number, number, number];
+    const pixels = height * width;
+    return {
+      n, height, width,
+      bands: async (first, count) => {
+        const values = new Array_(count * pixels);
+        await reader.read(new Uint8Array(values.buffer, 0, values.byteLength), first * pixels * values.BYTES_PER_ELEMENT);
+        return toTruthBands(values, path, first * pixels);
+      },
+      close: () => reader.close(),
+    };
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
+}
+
+/** Reads a whole ground-truth file; see openTruthFile. */
 export async function readTruthFile(path: string, tensorName?: string): Promise<TruthBatch> {
-  const tensor = await readTensorFile(path, tensorName, TRUTH_TENSOR_NAMES);
-  const shape = tensor.shape.length === 4 && tensor.shape[1] === 1 ? [tensor.shape[0]!, tensor.shape[2]!, tensor.shape[3]!] : tensor.shape;
-  if (shape.length !== 3) throw new UserError(`${path}: ground truth must be n×H×W, found shape [${tensor.shape.join(', ')}]`);
-  if (tensor.dtype === 'I64') throw new UserError(`${path}: int64 ground truth is not supported; save bands as uint8`);
-  return { bands: toTruthBands(tensor.data as TruthData, path), n: shape[0]!, height: shape[1]!, width: shape[2]! };
+  const truth = await openTruthFile(path, tensorName);
+  try {
+    return { bands: await truth.bands(0, truth.n), n: truth.n, height: truth.height, width: truth.width };
+  } finally {
+    await truth.close();
+  }
 }
 
 /** Ground truth of a fiveband dataset split: its bands (shards in order), sample ids and true classes. */

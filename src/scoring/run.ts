@@ -1,11 +1,11 @@
 import { openDataset, resizeBands, SPLITS, type Split } from '../data/index.js';
 import { UserError } from '../io/index.js';
 import { toTruthBands } from './bands.js';
-import { createScoringPool, findNonFiniteSamples, scoreHeatmaps, type ScoringPool, type TruthBatch } from './batch.js';
+import { createScoringPool, scoreStream, type ScoringPool } from './batch.js';
 import type { SampleLabels } from './aggregate.js';
 import type { SampleScores } from './fiveband.js';
-import { readHeatmapFile, readIdsFile, readLabelsFile, readTruthFile, tensorFilesAt } from './inputs.js';
-import { resolveMetrics } from './metrics/index.js';
+import { openHeatmapFile, openTruthFile, readIdsFile, readLabelsFile, tensorFilesAt } from './inputs.js';
+import { resolveMetrics, type Metric } from './metrics/index.js';
 import { methodFiles, writeOutputs, type ScoreSummaryFile } from './outputs.js';
 import type { ScoreSetting } from './settings.js';
 
@@ -62,7 +62,6 @@ export interface RunScoreResult {
  * files' metadata. Input errors are UserErrors; nothing is written unless everything was scored.
  */
 export async function runScore(options: RunScoreOptions): Promise<RunScoreResult> {
-  const { setting } = options;
   const metrics = resolveMetrics(options.metrics ?? 'all');
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   const seen = new Set<string>();
@@ -73,6 +72,15 @@ export async function runScore(options: RunScoreOptions): Promise<RunScoreResult
   }
 
   const truth = await openTruth(options.truth);
+  try {
+    return await scoreAgainst(truth, options, metrics, workers);
+  } finally {
+    await truth.close();
+  }
+}
+
+async function scoreAgainst(truth: OpenTruth, options: RunScoreOptions, metrics: Metric[], workers: number): Promise<RunScoreResult> {
+  const { setting } = options;
   const ids = options.idsFile ? await readIdsFile(options.idsFile) : truth.ids;
   if (ids.length !== truth.n) throw new UserError(`${options.idsFile}: ${ids.length} ids for ${truth.n} ground-truth maps`);
   const fileLabels = options.labelsFile ? labelsFrom(options.labelsFile, await readLabelsFile(options.labelsFile), ids, truth.y0) : null;
@@ -132,17 +140,19 @@ interface OpenTruth {
   /** Throws a UserError naming `file` when heatmaps of height × width cannot be matched to this ground truth. */
   checkSize(height: number, width: number, file: string): void;
   /** Bands (−2…2) of samples first … first+count−1 at height × width (checked with checkSize). */
-  bands(first: number, count: number, height: number, width: number): Int8Array;
+  bands(first: number, count: number, height: number, width: number): Promise<Int8Array>;
+  close(): Promise<void>;
 }
 
 async function openTruth(source: TruthSource): Promise<OpenTruth> {
   if ('file' in source) {
-    const batch = await readTruthFile(source.file, source.tensor);
-    const pixels = batch.height * batch.width;
+    // Read in pieces as the heatmaps are, so memory does not grow with the number of maps.
+    const file = await openTruthFile(source.file, source.tensor);
     return {
-      n: batch.n, ids: Array.from({ length: batch.n }, (_, i) => String(i)), y0: null,
-      checkSize: (height, width, file) => checkSize(file, height, width, batch),
-      bands: (first, count) => batch.bands.subarray(first * pixels, (first + count) * pixels),
+      n: file.n, ids: Array.from({ length: file.n }, (_, i) => String(i)), y0: null,
+      checkSize: (height, width, name) => checkSize(name, height, width, file),
+      bands: (first, count) => file.bands(first, count),
+      close: () => file.close(),
     };
   }
   const { dataDir, split } = source;
@@ -171,7 +181,8 @@ async function openTruth(source: TruthSource): Promise<OpenTruth> {
     checkSize: (height, width, file) => {
       if (height !== width) checkSize(file, height, width, { height: size, width: size });
     },
-    bands: (first, count, height) => {
+    close: async () => {},
+    bands: async (first, count, height) => {
       const part = all.subarray(first * pixels, (first + count) * pixels);
       if (height === size) return part;
       const key = `${first}:${count}:${height}`;
@@ -197,7 +208,10 @@ interface StoredLabels {
   predicted: number[] | null;
 }
 
-/** Scores one method's heatmaps file by file (one file in memory at a time) against the matching truth maps. */
+/**
+ * Scores one method's heatmaps file by file, each streamed through the scorer in input order (memory stays flat
+ * however many heatmaps a file holds), against the matching truth maps.
+ */
 async function scoreSource(
   method: string, name: string, files: readonly string[], truth: OpenTruth, ids: readonly string[], setting: ScoreSetting,
   metrics: string[], pool: ScoringPool | undefined, options: RunScoreOptions,
@@ -206,22 +220,26 @@ async function scoreSource(
   const labels: Array<number[] | null> = [];
   const predicted: Array<number[] | null> = [];
   for (const file of files) {
-    const heatmaps = await readHeatmapFile(file, options.tensor);
-    const first = scores.length;
-    truth.checkSize(heatmaps.height, heatmaps.width, file);
-    if (first + heatmaps.n > truth.n) throw new UserError(`${name}: more heatmaps than the ${truth.n} ground-truth maps`);
-    const bands = truth.bands(first, heatmaps.n, heatmaps.height, heatmaps.width);
-    const k = heatmaps.info.ids?.findIndex((id, i) => id !== ids[first + i]) ?? -1;
-    if (k >= 0) throw new UserError(`${file}: heatmap ${k} is sample "${heatmaps.info.ids![k]}" but ground-truth map ${first + k} is "${ids[first + k]}"`);
-    const bad = findNonFiniteSamples(heatmaps);
-    if (bad.length > 0) throw new UserError(`${file}: NaN or Inf values in ${bad.length} heatmap(s), ids: ${listIds(bad.map((i) => ids[first + i]!))}`);
-    const batch: TruthBatch = { bands, n: heatmaps.n, height: heatmaps.height, width: heatmaps.width };
-    const part = await scoreHeatmaps(heatmaps, batch, {
-      setting, metrics, pool, onProgress: (done) => options.onProgress?.(method, first + done, truth.n),
-    });
-    scores.push(...part);
-    labels.push(heatmaps.info.labels);
-    predicted.push(heatmaps.info.predicted);
+    const heatmaps = await openHeatmapFile(file, options.tensor);
+    try {
+      const first = scores.length;
+      const { n, height, width } = heatmaps;
+      truth.checkSize(height, width, file);
+      if (first + n > truth.n) throw new UserError(`${name}: more heatmaps than the ${truth.n} ground-truth maps`);
+      const k = heatmaps.info.ids?.findIndex((id, i) => id !== ids[first + i]) ?? -1;
+      if (k >= 0) throw new UserError(`${file}: heatmap ${k} is sample "${heatmaps.info.ids![k]}" but ground-truth map ${first + k} is "${ids[first + k]}"`);
+      const part = await scoreStream({
+        ...heatmaps, read: (f, c, into) => heatmaps.read(f, c, into), truth: (f, c) => truth.bands(first + f, c, height, width),
+      }, { setting, metrics, pool, onProgress: (done) => options.onProgress?.(method, first + done, truth.n) });
+      if (part.nonFinite.length > 0) {
+        throw new UserError(`${file}: NaN or Inf values in ${part.nonFinite.length} heatmap(s), ids: ${listIds(part.nonFinite.map((i) => ids[first + i]!))}`);
+      }
+      scores.push(...part.scores);
+      labels.push(heatmaps.info.labels);
+      predicted.push(heatmaps.info.predicted);
+    } finally {
+      await heatmaps.close();
+    }
   }
   if (scores.length !== truth.n) throw new UserError(`${name}: ${scores.length} heatmaps but ${truth.n} ground-truth maps`);
   const all = (parts: Array<number[] | null>) => (parts.every((p) => p !== null) ? (parts as number[][]).flat() : null);

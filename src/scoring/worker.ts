@@ -17,19 +17,19 @@ export interface ScoreChunkTask {
 
 let cached: { key: string; scorer: FivebandScorer } | null = null;
 
-/** Piscina entry point: scores a chunk; reports the chunk-relative index of a heatmap with NaN/Inf. */
-export default function scoreChunk(task: ScoreChunkTask): SampleScores[] | { nonFiniteAt: number } {
+/** Piscina entry point: scores a chunk; null for a heatmap with NaN/Inf. */
+export default function scoreChunk(task: ScoreChunkTask): Array<SampleScores | null> {
   const key = JSON.stringify([task.setting, task.height, task.width]);
   if (cached?.key !== key) cached = { key, scorer: new FivebandScorer(task.setting, task.height, task.width) };
   const metrics = resolveMetrics(task.metrics);
   const pixels = task.height * task.width;
-  const out: SampleScores[] = [];
+  const out: Array<SampleScores | null> = [];
   for (let k = 0; k < task.count; k++) {
     try {
       out.push(cached.scorer.score(task.heatmap, k * task.channels * pixels, task.channels, task.truth, k * pixels, metrics));
     } catch (err) {
-      if (err instanceof NonFiniteHeatmapError) return { nonFiniteAt: k };
-      throw err;
+      if (!(err instanceof NonFiniteHeatmapError)) throw err;
+      out.push(null);
     }
   }
   return out;
