@@ -10,24 +10,76 @@ export function tempPathFor(path: string): string {
 }
 
 /**
- * Writes `data` to `path` atomically: a temporary file in the same folder is written, flushed to disk
- * and renamed over `path`, so a reader sees either the old file, the complete new file, or nothing.
+ * A file being written atomically: the bytes go to a temporary file in the same folder, and `commit` flushes it
+ * to disk and renames it over `path`, so a reader sees either the old file, the complete new file, or nothing.
+ * `abort` (or a failed commit) removes the temporary file. Small writes are gathered into ~1 MB writes.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
+export interface AtomicFile {
+  write(data: string | Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+const GATHER_BYTES = 1 << 20;
+
+export async function openAtomicFile(path: string): Promise<AtomicFile> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'w');
-  try {
-    const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
-    for (const part of parts) await handle.write(part);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let closed = false;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    pendingLength = 0;
+    await handle.write(text, null, 'utf8');
+  };
+  const abort = async () => {
+    if (!closed) {
+      closed = true;
+      await handle.close().catch(() => {});
+    }
     await rm(tmp, { force: true });
+  };
+  return {
+    async write(data) {
+      if (typeof data === 'string') {
+        pending.push(data);
+        pendingLength += data.length;
+        if (pendingLength >= GATHER_BYTES) await flush();
+      } else {
+        await flush();
+        await handle.write(data);
+      }
+    },
+    async commit() {
+      try {
+        await flush();
+        await handle.sync();
+        closed = true;
+        await handle.close();
+        await rename(tmp, path);
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    },
+    abort,
+  };
+}
+
+/** Writes `data` to `path` atomically (see openAtomicFile); on failure no temporary file is left. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
+  const file = await openAtomicFile(path);
+  try {
+    for (const part of typeof data === 'string' || data instanceof Uint8Array ? [data] : data) await file.write(part);
+  } catch (err) {
+    await file.abort();
     throw err;
   }
-  await handle.close();
-  await rename(tmp, path);
+  await file.commit();
 }
 
 /** Hex sha256 of bytes in memory. */

@@ -18,7 +18,7 @@ export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricConte
 export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
 export { pythonFloat } from './csv.js';
 export {
-  renderOutputs, writeOutputs, formatSummaryTable, methodFiles,
+  writeOutputs, formatSummaryTable, methodFiles,
   type ScoreRun, type OutputOptions, type ScoreSummaryFile,
 } from './outputs.js';
 export {

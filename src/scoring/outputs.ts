@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError, writeFileAtomic } from '../io/index.js';
+import { openAtomicFile, UserError, type AtomicFile } from '../io/index.js';
 import {
   rocPoints, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
 } from './aggregate.js';
@@ -42,21 +43,95 @@ const METHOD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 /** File names written for a method (checked to be safe as file names). */
 export function methodFiles(method: string): { perSample: string; roc: string } {
   if (!METHOD_NAME.test(method)) throw new UserError(`method name "${method}" must be letters, digits and _ . + - only`);
+  // A method's files must not be the run's fixed files, or another method's ROC file.
+  if (['metrics', 'scores_long'].includes(method.toLowerCase()) || /^roc_/i.test(method)) {
+    throw new UserError(`method name "${method}" would overwrite ${method.toLowerCase().startsWith('roc_') ? `the ROC file of method "${method.slice(4)}"` : `${method}.csv`}; name it with METHOD=PATH`);
+  }
   return { perSample: `${method}.csv`, roc: `roc_${method}.csv` };
 }
 
 /**
- * Renders every output file of a run in memory: per method `<method>.csv` (the reference V1 columns) and
- * `roc_<method>.csv`; `scores_long.csv`; `metrics.csv` when extra metrics ran; `summary.json`.
- * Returns file name → content (string or byte parts), so that nothing is written before all is ready.
+ * Renders the output files of a run as pieces, in the order they are complete: per method `<method>.csv`
+ * (the reference V1 columns) and `roc_<method>.csv`, the rows of `scores_long.csv` and `metrics.csv` sample by
+ * sample, and `summary.json` last. Yields [file name, text]; the summary is complete once the generator is done.
  */
-export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { files: Map<string, string | string[]>; summary: ScoreSummaryFile } {
-  const files = new Map<string, string | string[]>();
+function* renderOutputs(run: ScoreRun, options: OutputOptions, summary: ScoreSummaryFile): Generator<[string, string]> {
   const thresholds = thresholdSweep(run.setting);
   const T = run.setting.steps;
+  const long = options.long ?? true;
   const labelOf = (i: number) => run.labels?.[i] ?? { y0: null, yPred: null };
   // The reference writes int(pred_is_correct): 1 or 0.
   const correctOf = (l: SampleLabels) => (l.y0 === null || l.yPred === null ? null : l.y0 === l.yPred ? 1 : 0);
+  const thresholdText = Array.from(thresholds, csvFloat);
+
+  const v1Header = ['id', 'y0', 'y_pred', 'pred_is_correct', 'Amu', 'Au', 'Au1', 'Rmu', 'Ru', 'Ru1', 'Pmu', 'Pu', 'Pu1'];
+  if (long) {
+    yield ['scores_long.csv', csvLine(['id', 'y0', 'y_pred', 'pred_is_correct', 'xai_method', 'threshold_index', 'g0', 'g1', 'g2', 'g3',
+      'pixel_acc', 'recall', 'precision', 'FPR', 'TP', 'FP', 'TN', 'FN'])];
+  }
+  if (run.metricColumns.length > 0) yield ['metrics.csv', csvLine(['id', 'y0', 'y_pred', 'xai_method', 'degeneracy', 'best_threshold_index', ...run.metricColumns])];
+
+  for (const { method, scores } of run.methods) {
+    if (scores.length !== run.ids.length) throw new Error(`${method}: ${scores.length} scores for ${run.ids.length} ids`);
+    const names = methodFiles(method);
+    const summaries = scores.map(summariseSample);
+    const rows = [csvLine(options.pandasIndex ? ['', ...v1Header] : v1Header)];
+    for (let i = 0; i < scores.length; i++) {
+      const s = scores[i]!;
+      const l = labelOf(i);
+      const q = summaries[i]!;
+      const fields = [
+        csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(correctOf(l)),
+        csvFloat(q.Amu), csvFloat(q.Au), String(q.Au1), csvFloat(q.Rmu), csvFloat(q.Ru), String(q.Ru1),
+        csvFloat(q.Pmu), csvFloat(q.Pu), String(q.Pu1),
+      ];
+      rows.push(csvLine(options.pandasIndex ? [String(i), ...fields] : fields));
+      if (long) {
+        const prefix = `${fields.slice(0, 4).join(',')},${csvField(method)}`;
+        const c = s.counts;
+        const lines: string[] = [];
+        for (let m = 0; m < T; m++) {
+          lines.push(`${prefix},${m},${thresholdText[4 * m]},${thresholdText[4 * m + 1]},${thresholdText[4 * m + 2]},` +
+            `${thresholdText[4 * m + 3]},${csvFloat(s.A[m]!)},${csvFloat(s.R[m]!)},${csvFloat(s.P[m]!)},${csvFloat(s.FPR[m]!)},` +
+            `${c[4 * m]},${c[4 * m + 1]},${c[4 * m + 2]},${c[4 * m + 3]}\n`);
+        }
+        yield ['scores_long.csv', lines.join('')];
+      }
+      if (run.metricColumns.length > 0) {
+        let best = 0;
+        for (let m = 1; m < T; m++) if (s.A[m]! > s.A[best]!) best = m;
+        yield ['metrics.csv', csvLine([csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(method), s.degeneracy, String(best),
+          ...run.metricColumns.map((column) => csvFloat(s.metrics[column] ?? null))])];
+      }
+    }
+    yield [names.perSample, rows.join('')];
+
+    const roc = rocPoints(scores);
+    const rocRows = [csvLine(['threshold_index', 'g0', 'g1', 'g2', 'g3', 'mean_recall', 'mean_FPR'])];
+    for (let m = 0; m < T; m++) {
+      rocRows.push(csvLine([String(m), ...thresholdText.slice(4 * m, 4 * m + 4), csvFloat(roc.recall[m]!), csvFloat(roc.fpr[m]!)]));
+    }
+    yield [names.roc, rocRows.join('')];
+    summary.methods[method] = {
+      ...summariseMethod(method, run.ids, scores, summaries, run.labels, run.metricColumns),
+      per_sample_file: names.perSample,
+      roc_file: names.roc,
+    };
+  }
+  if (long) summary.files.long = 'scores_long.csv';
+  if (run.metricColumns.length > 0) summary.files.metrics = 'metrics.csv';
+  summary.files.summary = 'summary.json';
+  yield ['summary.json', `${compactJson(summary)}\n`];
+}
+
+/**
+ * Writes every output file of a run into `dir`, streamed (the long CSV is never held in memory whole): each file
+ * goes to a temporary file, and only when all are rendered are they renamed into place, summary.json last.
+ * A failure leaves no temporary file behind. Returns the paths written and the summary.
+ */
+export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOptions = {}): Promise<{ paths: string[]; summary: ScoreSummaryFile }> {
+  const thresholds = thresholdSweep(run.setting);
+  const T = run.setting.steps;
   const summary: ScoreSummaryFile = {
     setting: { ...run.setting, thresholds: Array.from({ length: T }, (_, m) => Array.from(thresholds.subarray(4 * m, 4 * m + 4))) },
     ground_truth_thresholds: GROUND_TRUTH_THRESHOLDS,
@@ -68,79 +143,28 @@ export function renderOutputs(run: ScoreRun, options: OutputOptions = {}): { fil
     files: {},
     methods: {},
   };
-
-  const v1Header = ['id', 'y0', 'y_pred', 'pred_is_correct', 'Amu', 'Au', 'Au1', 'Rmu', 'Ru', 'Ru1', 'Pmu', 'Pu', 'Pu1'];
-  const longParts: string[] = [csvLine(['id', 'y0', 'y_pred', 'pred_is_correct', 'xai_method', 'threshold_index', 'g0', 'g1', 'g2', 'g3',
-    'pixel_acc', 'recall', 'precision', 'FPR', 'TP', 'FP', 'TN', 'FN'])];
-  const metricParts: string[] = [csvLine(['id', 'y0', 'y_pred', 'xai_method', 'degeneracy', 'best_threshold_index', ...run.metricColumns])];
-
-  for (const { method, scores } of run.methods) {
-    if (scores.length !== run.ids.length) throw new Error(`${method}: ${scores.length} scores for ${run.ids.length} ids`);
-    const names = methodFiles(method);
-    const summaries = scores.map(summariseSample);
-    const rows = [csvLine(options.pandasIndex ? ['', ...v1Header] : v1Header)];
-    scores.forEach((s, i) => {
-      const l = labelOf(i);
-      const q = summaries[i]!;
-      const fields = [
-        csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(correctOf(l)),
-        csvFloat(q.Amu), csvFloat(q.Au), String(q.Au1), csvFloat(q.Rmu), csvFloat(q.Ru), String(q.Ru1),
-        csvFloat(q.Pmu), csvFloat(q.Pu), String(q.Pu1),
-      ];
-      rows.push(csvLine(options.pandasIndex ? [String(i), ...fields] : fields));
-      if (options.long ?? true) {
-        const prefix = `${fields.slice(0, 4).join(',')},${csvField(method)}`;
-        for (let m = 0; m < T; m++) {
-          const c = s.counts;
-          longParts.push(`${prefix},${m},${csvFloat(thresholds[4 * m]!)},${csvFloat(thresholds[4 * m + 1]!)},${csvFloat(thresholds[4 * m + 2]!)},` +
-            `${csvFloat(thresholds[4 * m + 3]!)},${csvFloat(s.A[m]!)},${csvFloat(s.R[m]!)},${csvFloat(s.P[m]!)},${csvFloat(s.FPR[m]!)},` +
-            `${c[4 * m]},${c[4 * m + 1]},${c[4 * m + 2]},${c[4 * m + 3]}\n`);
-        }
+  const files = new Map<string, AtomicFile>();
+  try {
+    for (const [name, text] of renderOutputs(run, options, summary)) {
+      let file = files.get(name);
+      if (!file) {
+        file = await openAtomicFile(join(dir, name));
+        files.set(name, file);
       }
-      if (run.metricColumns.length > 0) {
-        let best = 0;
-        for (let m = 1; m < T; m++) if (s.A[m]! > s.A[best]!) best = m;
-        metricParts.push(csvLine([csvField(run.ids[i]!), csvField(l.y0), csvField(l.yPred), csvField(method), s.degeneracy, String(best),
-          ...run.metricColumns.map((column) => csvFloat(s.metrics[column] ?? null))]));
-      }
-    });
-    files.set(names.perSample, rows);
-
-    const roc = rocPoints(scores);
-    const rocRows = [csvLine(['threshold_index', 'g0', 'g1', 'g2', 'g3', 'mean_recall', 'mean_FPR'])];
-    for (let m = 0; m < T; m++) {
-      rocRows.push(csvLine([String(m), ...Array.from(thresholds.subarray(4 * m, 4 * m + 4), csvFloat), csvFloat(roc.recall[m]!), csvFloat(roc.fpr[m]!)]));
+      await file.write(text);
     }
-    files.set(names.roc, rocRows);
-    summary.methods[method] = {
-      ...summariseMethod(method, run.ids, scores, summaries, run.labels, run.metricColumns),
-      per_sample_file: names.perSample,
-      roc_file: names.roc,
-    };
+    // Nothing is renamed while a target cannot be replaced (e.g. a folder of that name), so no partial set lands.
+    for (const name of files.keys()) {
+      const existing = await stat(join(dir, name)).catch(() => null);
+      if (existing && !existing.isFile()) throw new UserError(`${join(dir, name)}: exists and is not a file; nothing was written`);
+    }
+    // summary.json was opened last, so it is renamed last: a folder with a summary has every file.
+    for (const file of files.values()) await file.commit();
+  } catch (err) {
+    await Promise.all([...files.values()].map((f) => f.abort()));
+    throw err;
   }
-  if (options.long ?? true) {
-    files.set('scores_long.csv', longParts);
-    summary.files.long = 'scores_long.csv';
-  }
-  if (run.metricColumns.length > 0) {
-    files.set('metrics.csv', metricParts);
-    summary.files.metrics = 'metrics.csv';
-  }
-  summary.files.summary = 'summary.json';
-  files.set('summary.json', `${compactJson(summary)}\n`);
-  return { files, summary };
-}
-
-/** Renders all outputs, then writes each atomically into `dir`; returns the paths written. */
-export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOptions = {}): Promise<{ paths: string[]; summary: ScoreSummaryFile }> {
-  const { files, summary } = renderOutputs(run, options);
-  const paths: string[] = [];
-  for (const [name, content] of files) {
-    const path = join(dir, name);
-    await writeFileAtomic(path, typeof content === 'string' ? content : chunked(content));
-    paths.push(path);
-  }
-  return { paths, summary };
+  return { paths: [...files.keys()].map((name) => join(dir, name)), summary };
 }
 
 /** A plain-text table of the per-method means (± population std) over all samples. */
@@ -158,24 +182,6 @@ export function formatSummaryTable(summary: ScoreSummaryFile): string {
   ]);
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
   return [header, ...rows].map((r) => r.map((cell, k) => cell.padEnd(widths[k]!)).join('  ').trimEnd()).join('\n');
-}
-
-/** Joins many short lines into ~1 MB buffers, so large CSVs are written in few calls. */
-function chunked(lines: readonly string[]): Buffer[] {
-  const out: Buffer[] = [];
-  let batch: string[] = [];
-  let length = 0;
-  for (const line of lines) {
-    batch.push(line);
-    length += line.length;
-    if (length >= 1 << 20) {
-      out.push(Buffer.from(batch.join(''), 'utf8'));
-      batch = [];
-      length = 0;
-    }
-  }
-  if (batch.length > 0) out.push(Buffer.from(batch.join(''), 'utf8'));
-  return out;
 }
 
 /** JSON with two-space indentation, but arrays of plain values (thresholds, id lists) kept on one line. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, readSafetensors, sha256, sha256File,
-  writeFileAtomic, writeSafetensors,
+  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, sha256, sha256File,
+  writeFileAtomic, writeNpy, writeSafetensors,
 } from '../../src/io/index.js';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
@@ -59,4 +59,32 @@ test('atomic writes leave no temporary files and checksums agree', async () => {
   assert.equal(await readFile(path, 'utf8'), 'hello again');
   assert.deepEqual(await readdir(join(dir, 'sub')), ['a.txt']);
   assert.equal(await sha256File(path), sha256('hello again'));
+  // A rename that fails (the target is a folder) leaves no temporary file; neither does an aborted file.
+  await mkdir(join(dir, 'sub', 'folder'));
+  await assert.rejects(writeFileAtomic(join(dir, 'sub', 'folder'), 'x'));
+  const aborted = await openAtomicFile(join(dir, 'sub', 'b.txt'));
+  await aborted.write('partial');
+  await aborted.abort();
+  assert.deepEqual((await readdir(join(dir, 'sub'))).sort(), ['a.txt', 'folder']);
+});
+
+test('openTensorFile reads a tensor in pieces equal to the whole decode; the named one of several; truncation is a UserError', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-io-'));
+  const data = Float64Array.from({ length: 60 }, (_, i) => Math.sin(i));
+  await writeNpy(join(dir, 'a.npy'), data, [5, 12]);
+  await writeSafetensors(join(dir, 'b.safetensors'), {
+    first: { dtype: 'U8', shape: [3], data: Uint8Array.from([1, 2, 3]) }, second: { dtype: 'F64', shape: [5, 12], data },
+  }, { note: 'x' });
+  for (const [file, name] of [['a.npy', undefined], ['b.safetensors', 'second']] as const) {
+    const reader = await openTensorFile(join(dir, file), (names) => name ?? names[0]!);
+    assert.deepEqual([reader.dtype, reader.shape], ['F64', [5, 12]]);
+    const piece = new Float64Array(24);
+    await reader.read(new Uint8Array(piece.buffer), 2 * 12 * 8); // rows 2-3
+    assert.deepEqual(piece, data.subarray(24, 48));
+    await reader.close();
+  }
+  const full = await readFile(join(dir, 'a.npy'));
+  await writeFile(join(dir, 'short.npy'), full.subarray(0, full.length - 8));
+  await assert.rejects(openTensorFile(join(dir, 'short.npy'), () => ''), (e: unknown) => e instanceof UserError && /short\.npy: not a readable \.npy file \(truncated: expected 480 data bytes, found 472\)/.test(e.message));
+  await assert.rejects(openTensorFile(join(dir, 'b.safetensors'), () => { throw new UserError('pick failed'); }), /pick failed/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -151,7 +151,68 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
     message: /taken\/sub: cannot write the outputs \(ENOTDIR/,
   },
   { name: 'no ground truth', args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy')], message: /ground truth/ },
+  {
+    name: 'a method named like a fixed output file',
+    args: async (dir) => ['--heatmaps', `metrics=${join(dir, 'saliency.npy')}`, '--truth', join(dir, 'truth.npy')],
+    message: /method name "metrics" would overwrite metrics\.csv; name it with METHOD=PATH/,
+  },
+  {
+    name: 'a method named like another method\'s ROC file',
+    args: async (dir) => ['--heatmaps', `x=${join(dir, 'saliency.npy')}`, `roc_x=${join(dir, 'saliency.npy')}`, '--truth', join(dir, 'truth.npy')],
+    message: /method name "roc_x" would overwrite the ROC file of method "x"/,
+  },
+  {
+    name: 'an .npy header with a negative shape',
+    args: async (dir) => ['--heatmaps', await editedNpy(dir, '(5, 3, 9, 7)', '(-5,3, 9, 7)'), '--truth', join(dir, 'truth.npy')],
+    message: /edited\.npy: not a readable \.npy file \(bad shape \(-5,3, 9, 7\)\)/,
+  },
+  {
+    name: 'an .npy header with a fractional shape',
+    args: async (dir) => ['--heatmaps', await editedNpy(dir, '(5, 3, 9, 7)', '(5.5,3,9, 7)'), '--truth', join(dir, 'truth.npy')],
+    message: /edited\.npy: not a readable \.npy file \(bad shape/,
+  },
+  {
+    name: 'safetensors with a null __metadata__',
+    args: async (dir) => ['--heatmaps', await rawSafetensors(dir, { __metadata__: null, h: { dtype: 'F32', shape: [N, 3, H, W], data_offsets: [0, N * 3 * H * W * 4] } }, N * 3 * H * W * 4), '--truth', join(dir, 'truth.npy')],
+    message: /raw\.safetensors: not a valid safetensors file \(__metadata__ is not an object of strings\)/,
+  },
+  {
+    name: 'safetensors with overlapping tensors',
+    args: async (dir) => ['--heatmaps', await rawSafetensors(dir, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), '--truth', join(dir, 'truth.npy')],
+    message: /raw\.safetensors: not a valid safetensors file \(tensor b overlaps another tensor's data\)/,
+  },
 ];
+
+/** saliency.npy with `from` replaced by `to` (same length) in its header. */
+async function editedNpy(dir: string, from: string, to: string): Promise<string> {
+  const bytes = await readFile(join(dir, 'saliency.npy'));
+  const header = bytes.subarray(0, 128).toString('latin1');
+  assert.ok(header.includes(from) && from.length === to.length);
+  const path = join(dir, 'edited.npy');
+  await writeFile(path, Buffer.concat([Buffer.from(header.replace(from, to), 'latin1'), bytes.subarray(128)]));
+  return path;
+}
+
+/** A safetensors file with this header (padded) and `dataBytes` zero bytes of data. */
+async function rawSafetensors(dir: string, header: unknown, dataBytes: number): Promise<string> {
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  const path = join(dir, 'raw.safetensors');
+  await writeFile(path, Buffer.concat([prefix, Buffer.from(json), Buffer.alloc(dataBytes)]));
+  return path;
+}
+
+test('a target that cannot be replaced (a folder named summary.json) fails before any output lands; no temporary files', async () => {
+  const dir = await fixture();
+  const out = join(dir, 'taken');
+  await mkdir(join(out, 'summary.json'), { recursive: true });
+  const r = fiveband('--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', out, '--workers', '1');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /taken\/summary\.json: exists and is not a file; nothing was written/);
+  assert.deepEqual(await readdir(out), ['summary.json']);
+});
 
 for (const c of errorCases) {
   test(`score fails with a one-line message and exit code 2, writing nothing: ${c.name}`, async () => {
