@@ -71,6 +71,32 @@ test('rank accuracy equals a sort-based top-K count on random maps without ties'
   }
 });
 
+test('rank accuracy with ties equals the expectation over a sort-based top-K, on coarse and fine maps of up to 40,000 pixels', () => {
+  const rng = Rng.derive(4, 'rank-accuracy-ties');
+  for (let trial = 0; trial < 60; trial++) {
+    const n = trial < 50 ? rng.int(4, 300) : rng.int(10_000, 40_000);
+    const levels = [3, 17, 1000, 0][trial % 4]!; // 0: continuous values
+    const map = Array.from({ length: n }, () => (levels ? Math.round(rng.uniform(-1, 1) * levels) / levels : rng.uniform(-1, 1)));
+    map[0] = 1;
+    if (trial % 5 === 0) for (let i = 0; i < n; i += 2) map[i] = 0; // a flat background
+    const bands = Array.from({ length: n }, () => rng.int(0, 3));
+    const m = metricsOf(map, bands, 1, n);
+    for (const [column, inRegion] of [['rank_accuracy_b2', (b: number) => b === 2], ['rank_accuracy_b12', (b: number) => b >= 1]] as const) {
+      const k = bands.filter(inRegion).length;
+      if (k === 0) {
+        assert.equal(m[column], null);
+        continue;
+      }
+      const tau = [...map].sort((a, b) => b - a)[k - 1]!;
+      const above = map.filter((v) => v > tau).length;
+      const aboveIn = map.filter((v, i) => v > tau && inRegion(bands[i]!)).length;
+      const tied = map.filter((v) => v === tau).length;
+      const tiedIn = map.filter((v, i) => v === tau && inRegion(bands[i]!)).length;
+      assert.equal(m[column], (aboveIn + ((k - above) * tiedIn) / tied) / k, `trial ${trial} ${column}`);
+    }
+  }
+});
+
 test('the registry lists every metric once and rejects unknown names', () => {
   const columns = METRICS.flatMap((m) => m.columns);
   assert.equal(new Set(columns).size, columns.length);

@@ -13,25 +13,28 @@ export const pointingGame: Metric = {
   name: 'pointing_game',
   columns: REGION_SUFFIXES.map((r) => `pointing_game_${r}`),
   compute({ adjusted, truth }) {
+    // One pass: whether some pixel at the running maximum lies in each region, restarted at every new maximum.
     let max = -Infinity;
     let min = Infinity;
-    for (let i = 0; i < adjusted.length; i++) {
-      max = Math.max(max, adjusted[i]!);
-      min = Math.min(min, adjusted[i]!);
-    }
     let size2 = 0;
     let size12 = 0;
     let hit2 = false;
     let hit12 = false;
     for (let i = 0; i < adjusted.length; i++) {
+      const v = adjusted[i]!;
       const t = truth[i]!;
-      if (t < 1) continue;
-      const atMax = adjusted[i] === max;
-      size12++;
-      hit12 ||= atMax;
-      if (t === 2) {
-        size2++;
-        hit2 ||= atMax;
+      if (t >= 1) {
+        size12++;
+        if (t === 2) size2++;
+      }
+      min = Math.min(min, v);
+      if (v > max) {
+        max = v;
+        hit12 = t >= 1;
+        hit2 = t === 2;
+      } else if (v === max && t >= 1) {
+        hit12 = true;
+        hit2 ||= t === 2;
       }
     }
     const pointsSomewhere = max > min;

@@ -21,10 +21,7 @@ export const relevanceRankAccuracy: Metric = {
       if (truth[i] === 2) k2++;
     }
     if (k12 === 0) return [null, null];
-    // τ12 = the k12-th largest; the k2-th largest (k2 ≤ k12) then lies in the part at or above it.
-    const scratch = Float64Array.from(adjusted);
-    const tau12 = selectInPlace(scratch, 0, n - 1, n - k12);
-    const tau2 = k2 === 0 ? 0 : selectInPlace(scratch, n - k12, n - 1, n - k2);
+    const [tau12, tau2] = valuesAtRanks(adjusted, n - k12, k2 === 0 ? n - k12 : n - k2);
     let above2 = 0, tied2 = 0, above2In = 0, tied2In = 0;
     let above12 = 0, tied12 = 0, above12In = 0, tied12In = 0;
     for (let i = 0; i < n; i++) {
@@ -51,10 +48,58 @@ export const relevanceRankAccuracy: Metric = {
   },
 };
 
+const BUCKETS = 1 << 16;
+const histogram = new Int32Array(BUCKETS);
+let gathered = new Float64Array(0);
+
 /**
- * Places the value of ascending rank `rank` at that index within values[from..to] (which must hold exactly
- * the ranks from..to already), smaller ones before and larger ones after, and returns it: quickselect with a
- * Hoare partition and median-of-three pivot (linear on average, fine with many equal values).
+ * The values of ascending ranks r1 ≤ r2 (0-based) among `values`, without sorting: a histogram of 2^16 equal
+ * buckets between the minimum and maximum finds the buckets holding the two ranks, and a selection among the
+ * few values of each bucket finds the value. Buckets are monotone in the value, so this is exact.
+ */
+function valuesAtRanks(values: Float64Array, r1: number, r2: number): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    min = Math.min(min, values[i]!);
+    max = Math.max(max, values[i]!);
+  }
+  if (!(max > min)) return [min, min];
+  const scale = BUCKETS / (max - min);
+  // (v − min) · scale ≥ 0, so truncation is the floor; the maximum lands on BUCKETS and joins the last bucket.
+  const last = BUCKETS - 1;
+  histogram.fill(0);
+  for (let i = 0; i < values.length; i++) histogram[Math.min(last, ((values[i]! - min) * scale) | 0)]!++;
+  const find = (rank: number): { bucket: number; below: number } => {
+    let below = 0;
+    let b = 0;
+    while (below + histogram[b]! <= rank) below += histogram[b++]!;
+    return { bucket: b, below };
+  };
+  const first = find(r1);
+  const second = find(r2);
+  // One pass gathers both buckets' values: the first bucket's from the start of `gathered`, the second's after.
+  const n1 = histogram[first.bucket]!;
+  const n2 = second.bucket === first.bucket ? 0 : histogram[second.bucket]!;
+  if (gathered.length < n1 + n2) gathered = new Float64Array(n1 + n2);
+  let k1 = 0;
+  let k2 = n1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const b = Math.min(last, ((v - min) * scale) | 0);
+    if (b === first.bucket) gathered[k1++] = v;
+    else if (b === second.bucket) gathered[k2++] = v;
+  }
+  const v1 = selectInPlace(gathered, 0, n1 - 1, r1 - first.below);
+  // Within a shared bucket, selecting the larger rank keeps the first selection's partition valid.
+  const v2 = n2 === 0 ? selectInPlace(gathered, 0, n1 - 1, r2 - first.below) : selectInPlace(gathered, n1, n1 + n2 - 1, n1 + r2 - second.below);
+  return [v1, v2];
+}
+
+/**
+ * Places the value of ascending rank `rank` at that index within values[from..to], smaller ones before and larger
+ * ones after, and returns it: quickselect with a Hoare partition and median-of-three pivot (linear on average,
+ * fine with many equal values).
  */
 function selectInPlace(values: Float64Array, from: number, to: number, rank: number): number {
   let lo = from;
