@@ -126,7 +126,8 @@ async function commandBench(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 24);
   const large = Number(process.env.BENCH_RSS_N ?? 400);
   const reps = Number(process.env.BENCH_REPS ?? 3);
-  const bin = fileURLToPath(new URL('../../bin/fiveband.js', import.meta.url));
+  // BENCH_BIN times another build's CLI (e.g. a checkout of an older commit) with the same inputs.
+  const bin = process.env.BENCH_BIN ?? fileURLToPath(new URL('../../bin/fiveband.js', import.meta.url));
   const twin = fileURLToPath(new URL('../../bench/score_reference.py', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'fiveband-bench-score-'));
   try {

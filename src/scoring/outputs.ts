@@ -164,7 +164,8 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
     await Promise.all([...files.values()].map((f) => f.abort()));
     throw err;
   }
-  return { paths: [...files.keys()].map((name) => join(dir, name)), summary };
+  const order = [...run.methods.flatMap(({ method }) => Object.values(methodFiles(method))), 'scores_long.csv', 'metrics.csv', 'summary.json'];
+  return { paths: order.filter((name) => files.has(name)).map((name) => join(dir, name)), summary };
 }
 
 /** A plain-text table of the per-method means (± population std) over all samples. */
