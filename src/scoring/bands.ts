@@ -17,16 +17,21 @@ export type TruthData = Float32Array | Float64Array | Uint8Array | Int8Array | U
  * Ground-truth bands (Int8Array of −2…2) from either kind of ground truth:
  * - float arrays are heatmap values, banded at [-0.7, -0.3, 0.3, 0.7] as the reference does (0.9 → 2, 0.4 → 1);
  * - integer arrays are bands already (the dataset's uint8 0/1/2); values outside 0…2 are rejected.
- * `source` names the input in errors; `elementOffset` is where `data` starts in it.
+ * `source` names the input in errors; `elementOffset` is where `data` starts in it. `out` may be a reused buffer.
  */
-export function toTruthBands(data: TruthData, source = 'ground truth', elementOffset = 0): Int8Array {
-  const out = new Int8Array(data.length);
+export function toTruthBands(data: TruthData, source = 'ground truth', elementOffset = 0, out = new Int8Array(data.length)): Int8Array {
   if (data instanceof Float32Array || data instanceof Float64Array) {
     const [g0, g1, g2, g3] = GROUND_TRUTH_THRESHOLDS;
+    // band() written out, with a running finiteness check (NaN or ±Inf make v − v non-zero) tested once at the end.
+    let finite = 0;
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      if (v - v !== 0) throw new UserError(`${source}: NaN or Inf at element ${elementOffset + i}`);
-      out[i] = band(v, g0, g1, g2, g3);
+      finite += v - v;
+      out[i] = v <= g1 ? (v <= g0 ? -2 : -1) : v <= g2 ? 0 : v <= g3 ? 1 : 2;
+    }
+    if (finite !== 0) {
+      const bad = data.findIndex((v) => v - v !== 0);
+      throw new UserError(`${source}: NaN or Inf at element ${elementOffset + bad}`);
     }
     return out;
   }

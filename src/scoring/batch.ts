@@ -125,12 +125,20 @@ export async function scoreStream(stream: HeatmapStream, options: ScoreOptions):
   };
   if (workers === 1 || n <= 1) {
     const scorer = new FivebandScorer(options.setting, height, width);
-    const buffer = stream.inMemory ?? (float64 ? new Float64Array(channels * pixels) : new Float32Array(channels * pixels));
+    // Two buffers: the next heatmap is read while this one is scored.
+    const buffers = stream.inMemory ? [] : [0, 1].map(() => (float64 ? new Float64Array(channels * pixels) : new Float32Array(channels * pixels)));
+    let next = stream.inMemory || n === 0 ? Promise.resolve() : stream.read(0, 1, buffers[0]!);
     for (let i = 0; i < n; i++) {
-      if (!stream.inMemory) await stream.read(i, 1, buffer);
+      await next;
+      if (!stream.inMemory && i + 1 < n) {
+        next = stream.read(i + 1, 1, buffers[(i + 1) % 2]!);
+        next.catch(() => {}); // awaited in the next round; a failure here must not go unhandled if this round throws
+      }
       const bands = await scoreTruth(i, 1);
       try {
-        scores[i] = scorer.score(buffer, stream.inMemory ? i * channels * pixels : 0, channels, bands, 0, metrics);
+        scores[i] = stream.inMemory
+          ? scorer.score(stream.inMemory, i * channels * pixels, channels, bands, 0, metrics)
+          : scorer.score(buffers[i % 2]!, 0, channels, bands, 0, metrics);
       } catch (err) {
         if (!(err instanceof NonFiniteHeatmapError)) throw err;
         nonFinite.push(i);
@@ -140,7 +148,10 @@ export async function scoreStream(stream: HeatmapStream, options: ScoreOptions):
     return { scores, nonFinite };
   }
   new FivebandScorer(options.setting, height, width); // validates the setting before any worker starts
-  const chunkSize = Math.max(1, options.chunkSize ?? Math.min(4, Math.ceil(n / (workers * 4))));
+  // Chunks of at most ~8 MB (two 512² RGB float32 heatmaps), so the staging memory does not depend on n; fewer
+  // samples per chunk for short streams so every worker gets some.
+  const sampleBytes = channels * pixels * (float64 ? 8 : 4);
+  const chunkSize = Math.max(1, options.chunkSize ?? Math.min(4, Math.floor(8 * 2 ** 20 / sampleBytes), Math.ceil(n / (workers * 4))));
   const pool = (options.pool as PiscinaScoringPool | undefined) ?? (createScoringPool(workers) as PiscinaScoringPool);
   // Chunks are read into a few shared buffers that the workers read in place, reused across calls with the
   // same chunk shape (allocating and page-faulting a fresh 3 MB buffer per heatmap costs ~1 ms).

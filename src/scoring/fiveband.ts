@@ -70,7 +70,7 @@ export class FivebandScorer {
   score(heatmap: HeatmapData, offset: number, channels: number, truth: Int8Array, truthOffset = 0, metrics: readonly Metric[] = []): SampleScores {
     const pixels = this.height * this.width;
     const { degeneracy, divisor } = channelSum(heatmap, offset, channels, pixels, this.setting.adjustment, this.adjusted);
-    this.normaliseAndBin(divisor, truth, truthOffset);
+    this.normaliseAndBin(divisor, truth, truthOffset, metrics.length > 0);
     const T = this.steps;
     const scores: SampleScores = {
       A: new Float64Array(T), R: new Float64Array(T), P: new Float64Array(T), FPR: new Float64Array(T),
@@ -120,10 +120,10 @@ export class FivebandScorer {
   }
 
   /**
-   * Divides the channel sum by `divisor` (completing the adjustment, in place) and bins every value per
-   * ground-truth band; then turns the bins into prefix counts.
+   * Divides the channel sum by `divisor` and bins every value per ground-truth band; then turns the bins into
+   * prefix counts. With `keep`, the divided values are stored back (the adjusted map the metrics read).
    */
-  private normaliseAndBin(divisor: number, truth: Int8Array, truthOffset: number): void {
+  private normaliseAndBin(divisor: number, truth: Int8Array, truthOffset: number, keep: boolean): void {
     const { adjusted, union, lut, cumulative } = this;
     const K = union.length;
     const stride = K + 1;
@@ -132,7 +132,7 @@ export class FivebandScorer {
     cumulative.fill(0);
     for (let i = 0, pixels = adjusted.length; i < pixels; i++) {
       const v = adjusted[i]! / divisor;
-      adjusted[i] = v;
+      if (keep) adjusted[i] = v;
       const x = (v + 1) * half;
       // Values beyond [-1, 1] (unnormalised maps) fall outside the table and are searched from its ends.
       let j = x >= 0 && x < cells ? lut[x | 0]! : x < 0 ? -1 : -(K + 1);

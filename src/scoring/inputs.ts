@@ -171,7 +171,7 @@ export interface TruthFile {
   n: number;
   height: number;
   width: number;
-  /** Bands (−2…2) of samples first … first + count − 1. */
+  /** Bands (−2…2) of samples first … first + count − 1, in a buffer reused by the next call. */
   bands(first: number, count: number): Promise<Int8Array>;
   close(): Promise<void>;
 }
@@ -189,12 +189,17 @@ export async function openTruthFile(path: string, tensorName?: string): Promise<
     const Array_ = TRUTH_ARRAYS[reader.dtype]!;
     const [n, height, width] = shape as [number, number, number];
     const pixels = height * width;
+    let values = new Array_(0);
+    let bands = new Int8Array(0);
     return {
       n, height, width,
       bands: async (first, count) => {
-        const values = new Array_(count * pixels);
+        if (values.length !== count * pixels) {
+          values = new Array_(count * pixels);
+          bands = new Int8Array(count * pixels);
+        }
         await reader.read(new Uint8Array(values.buffer, 0, values.byteLength), first * pixels * values.BYTES_PER_ELEMENT);
-        return toTruthBands(values, path, first * pixels);
+        return toTruthBands(values, path, first * pixels, bands);
       },
       close: () => reader.close(),
     };

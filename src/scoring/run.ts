@@ -139,7 +139,7 @@ interface OpenTruth {
   y0: number[] | null;
   /** Throws a UserError naming `file` when heatmaps of height × width cannot be matched to this ground truth. */
   checkSize(height: number, width: number, file: string): void;
-  /** Bands (−2…2) of samples first … first+count−1 at height × width (checked with checkSize). */
+  /** Bands (−2…2) of samples first … first+count−1 at height × width (checked with checkSize), valid until the next call. */
   bands(first: number, count: number, height: number, width: number): Promise<Int8Array>;
   close(): Promise<void>;
 }

@@ -12,13 +12,15 @@ import { REGION_SUFFIXES, type Metric } from './metric.js';
 export const relevanceRankAccuracy: Metric = {
   name: 'relevance_rank_accuracy',
   columns: REGION_SUFFIXES.map((r) => `rank_accuracy_${r}`),
-  compute({ adjusted, truth }) {
+  compute({ adjusted, truth, confusion }) {
     const n = adjusted.length;
+    // The regions' sizes are the ground-truth rows of any threshold set's band confusion counts (no pass needed).
+    const counts = confusion(0);
     let k2 = 0;
     let k12 = 0;
-    for (let i = 0; i < n; i++) {
-      if (truth[i]! >= 1) k12++;
-      if (truth[i] === 2) k2++;
+    for (let s = 0; s < 5; s++) {
+      k2 += counts[4 * 5 + s]!;
+      k12 += counts[4 * 5 + s]! + counts[3 * 5 + s]!;
     }
     if (k12 === 0) return [null, null];
     const [tau12, tau2] = valuesAtRanks(adjusted, n - k12, k2 === 0 ? n - k12 : n - k2);
