@@ -72,9 +72,11 @@ export class FivebandScorer {
     const { degeneracy, divisor } = channelSum(heatmap, offset, channels, pixels, this.setting.adjustment, this.adjusted);
     this.normaliseAndBin(divisor, truth, truthOffset, metrics.length > 0);
     const T = this.steps;
+    // One backing array for all five (fewer objects to allocate, send between threads and keep per sample).
+    const all = new Float64Array(8 * T);
     const scores: SampleScores = {
-      A: new Float64Array(T), R: new Float64Array(T), P: new Float64Array(T), FPR: new Float64Array(T),
-      counts: new Float64Array(4 * T), degeneracy, metrics: {},
+      A: all.subarray(0, T), R: all.subarray(T, 2 * T), P: all.subarray(2 * T, 3 * T), FPR: all.subarray(3 * T, 4 * T),
+      counts: all.subarray(4 * T), degeneracy, metrics: {},
     };
     const bandCounts = new Float64Array(25);
     for (let m = 0; m < T; m++) {
