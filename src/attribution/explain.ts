@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
 import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
-import { UserError, ensure, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
+import { UserError, ensure, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
 import { resolveMethods } from './registry.js';
@@ -154,6 +154,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
   }
 
   const root = join(options.outDir, ATTRIBUTIONS_DIR);
+  await removeStaleTemps(root, 2);
   const manifest = await readManifest(root, config);
   const tasks: ExplainTask[] = [];
   const skipped: string[] = [];

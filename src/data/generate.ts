@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { UserError, ensure, sha256File, writeFileAtomic } from '../io/index.js';
+import { UserError, ensure, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
 import type { ClassCount } from './geometry.js';
 import {
   describeDifference, MANIFEST_FILE, planManifest, profileDefaults, readManifest, sampleId, SPLITS, writeManifest,
@@ -54,6 +54,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   ensure(Number.isInteger(workers) && workers >= 1, `workers must be an integer >= 1, got ${workers}`);
   const dir = options.out;
   const manifest = await prepareFolder(dir, planned);
+  await removeStaleTemps(dir, 1); // half-written shards of a killed run
 
   type Job = { split: Split; index: number };
   const jobs: Job[] = [];

@@ -133,6 +133,12 @@ export async function readManifest(dir: string): Promise<Manifest> {
   for (const split of SPLITS) {
     const s = manifest.splits[split];
     ensure(s.shards.length === s.shardCount, `${path}: ${split} lists ${s.shards.length} shards, expected ${s.shardCount}`);
+    // Each entry must name its own split's file, or another split's shard (with its real checksum) would pass as
+    // this one: test data silently training a model. Sample counts are the split's, as generate writes them.
+    s.shards.forEach((entry, i) => {
+      ensure(entry.file === shardFile(split, i), `${path}: ${split} shard ${i} is listed as "${entry.file}", expected "${shardFile(split, i)}" (edited manifest?)`);
+      ensure(entry.samples === s.perShard, `${path}: ${split} shard ${i} lists ${entry.samples} samples, the split has ${s.perShard} per shard (edited manifest?)`);
+    });
   }
   return manifest;
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { cannotRead } from './errors.js';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The temporary name used while `path` is being written; never mistaken for a finished file. */
 export function tempPathFor(path: string): string {
@@ -80,6 +81,44 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
     throw err;
   }
   await file.commit();
+}
+
+const TEMP_NAME = /\.tmp-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Removes the temporary files (tempPathFor names) left in `dir`, and in its sub-folders down to `depth` levels, by
+ * writers that no longer run: a kill -9 during a write leaves one behind. Files of live processes (this one
+ * included) are kept. Returns the paths removed.
+ */
+export async function removeStaleTemps(dir: string, depth = 0): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return removed; // no folder yet: nothing left behind
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (depth > 0) removed.push(...(await removeStaleTemps(path, depth - 1)));
+      continue;
+    }
+    const pid = Number(TEMP_NAME.exec(entry.name)?.[1]);
+    if (!entry.isFile() || !Number.isInteger(pid) || pid === process.pid || processRuns(pid)) continue;
+    await rm(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 /** Hex sha256 of bytes in memory. */

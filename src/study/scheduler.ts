@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { UserError, ensure, sha256, sha256File } from '../io/index.js';
+import { UserError, ensure, removeStaleTemps, sha256, sha256File } from '../io/index.js';
 import { lockRun, openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
@@ -75,6 +75,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   const release = await lockRun(runDir);
   try {
     const manifest = await openManifest(runDir, options.config, entries);
+    await removeStaleTemps(runDir, 6); // what writers killed in an earlier session left half-written
     manifest.sessions.push({ startedAt: new Date().toISOString(), workers });
     await saveManifest(runDir, manifest);
     const tasks = planStudy(options.config);

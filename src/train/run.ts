@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
-import { ensure, writeFileAtomic } from '../io/index.js';
+import { ensure, removeStaleTemps, writeFileAtomic } from '../io/index.js';
 import {
   createModel, describeArch, initBackend, loadModel, validateSpec,
   type Arch, type ArchSpec, type BackendName,
@@ -84,6 +84,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const hyper = resolveHyper({ ...options, profile }, data.size, mode);
   const spec: ArchSpec = validateSpec(trainingSpec(options.arch, hyper, data.numClasses, options.depth), 'model');
   describeArch(spec); // a size too small for the architecture fails here, before any work
+  await removeStaleTemps(options.out, 2); // a killed run's half-written checkpoint (model, base, branches)
   await initBackend(options.backend ?? 'wasm');
 
   const t0 = Date.now();

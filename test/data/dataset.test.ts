@@ -133,6 +133,22 @@ describe('dataset reader', () => {
     assert.equal(i, 14);
   });
 
+  it('refuses a manifest whose train entry points at a test shard (with its real checksum), or whose sample count was edited', async () => {
+    const dir = join(root, 'swapped');
+    await generateDataset(tiny(dir));
+    const original = await readFile(join(dir, 'manifest.json'), 'utf8');
+    const manifest = JSON.parse(original);
+    manifest.splits.train.shards[1] = { ...manifest.splits.test.shards[0] };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    for (const attempt of [openDataset(dir), generateDataset(tiny(dir))]) {
+      await assert.rejects(attempt, (e: unknown) => e instanceof UserError && /train shard 1 is listed as "test\/shard-0000\.safetensors", expected "train\/shard-0001\.safetensors"/.test(e.message));
+    }
+    const edited = JSON.parse(original);
+    edited.splits.val.shards[0].samples = 5;
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(edited));
+    await assert.rejects(openDataset(dir), /val shard 0 lists 5 samples, the split has 7 per shard/);
+  });
+
   it('refuses an incomplete dataset (shards not yet written)', async () => {
     const dir = join(root, 'incomplete');
     await generateDataset(tiny(dir));

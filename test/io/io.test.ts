@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, sha256, sha256File,
+  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, removeStaleTemps, sha256, sha256File,
   writeFileAtomic, writeNpy, writeSafetensors,
 } from '../../src/io/index.js';
 
@@ -87,4 +88,22 @@ test('openTensorFile reads a tensor in pieces equal to the whole decode; the nam
   await writeFile(join(dir, 'short.npy'), full.subarray(0, full.length - 8));
   await assert.rejects(openTensorFile(join(dir, 'short.npy'), () => ''), (e: unknown) => e instanceof UserError && /short\.npy: not a readable \.npy file \(truncated: expected 480 data bytes, found 472\)/.test(e.message));
   await assert.rejects(openTensorFile(join(dir, 'b.safetensors'), () => { throw new UserError('pick failed'); }), /pick failed/);
+});
+
+test('removeStaleTemps removes the temporary files of dead writers only, down to the given depth', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-io-'));
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  await mkdir(join(dir, 'model', 'branch-1'), { recursive: true });
+  const names = {
+    dead: join(dir, 'model', `checkpoint.safetensors.tmp-${dead}-0a1b2c3d`),
+    deep: join(dir, 'model', 'branch-1', `weights.safetensors.tmp-${dead}-0a1b2c3d`),
+    mine: join(dir, 'model', `summary.json.tmp-${process.pid}-0a1b2c3d`),
+    parent: join(dir, 'model', `curves.csv.tmp-${process.ppid}-0a1b2c3d`),
+    plain: join(dir, 'model', 'notes.tmp-old'),
+  };
+  for (const path of Object.values(names)) await writeFile(path, 'x');
+  assert.deepEqual(await removeStaleTemps(join(dir, 'model')), [names.dead]);
+  assert.deepEqual(await removeStaleTemps(dir, 2), [names.deep]);
+  assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['branch-1', `curves.csv.tmp-${process.ppid}-0a1b2c3d`, 'notes.tmp-old', `summary.json.tmp-${process.pid}-0a1b2c3d`]);
+  assert.deepEqual(await removeStaleTemps(join(dir, 'missing')), []);
 });

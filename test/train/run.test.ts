@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +21,11 @@ after(() => rm(root, { recursive: true, force: true }));
 test('runTraining: the train command as a library call (profile, overrides, report lines); evaluateModel writes its JSON', async () => {
   const out = join(root, 'alex');
   const progress: number[] = [];
+  // What a kill -9 mid-checkpoint leaves (a dead writer's temporary file) is removed when training starts again.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const stale = join(out, `checkpoint.safetensors.tmp-${dead}-0123abcd`);
+  await mkdir(out, { recursive: true });
+  await writeFile(stale, 'half a checkpoint');
   const result = await runTraining({
     arch: 'alexnet', dataDir: data, out, size: 64, width: 0.1, epochs: 2, batch: 4, backend: 'cpu',
     onProgress: (iteration) => progress.push(iteration),
@@ -33,6 +39,7 @@ test('runTraining: the train command as a library call (profile, overrides, repo
   assert.match(result.lines[1]!, /^ {2}2 epochs, 2 iterations, final average loss/);
   assert.ok(progress.length > 0);
   for (const f of ['weights.safetensors', 'arch.json', 'curves.csv', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
+  assert.equal(existsSync(stale), false, 'the dead writer\'s temporary file is gone');
 
   const evaluation = await evaluateModel({ modelDir: out, dataDir: data, split: 'val', backend: 'cpu' });
   assert.equal(evaluation.out, join(out, 'eval-val.json'));
