@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
 import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
-import { UserError, ensure, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
+import { UserError, ensure, makeFolder, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
 import { resolveMethods } from './registry.js';
@@ -184,7 +184,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     manifest.files[result.file] = { sha256: result.sha256, samples: result.samples };
     return saveManifest();
   };
-  await mkdir(root, { recursive: true });
+  await makeFolder(root);
   await saveManifest();
 
   if (options.workers === 1 || tasks.length <= 1) {
@@ -324,7 +324,7 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   );
   const file = attributionFile(method!.name, task.shard);
   const path = join(task.outDir, file);
-  await mkdir(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   await writeFileAtomic(path, parts);
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);

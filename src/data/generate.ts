@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { UserError, ensure, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
+import { UserError, ensure, makeFolder, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
 import type { ClassCount } from './geometry.js';
 import {
   describeDifference, MANIFEST_FILE, planManifest, profileDefaults, readManifest, sampleId, SPLITS, writeManifest,
@@ -164,7 +164,7 @@ async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> 
     }
   }
   try {
-    for (const split of SPLITS) await mkdir(join(dir, split), { recursive: true });
+    for (const split of SPLITS) await makeFolder(join(dir, split));
   } catch (err) {
     throw cannot(dir, err as NodeJS.ErrnoException);
   }

@@ -1,13 +1,38 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { cannotRead } from './errors.js';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** The temporary name used while `path` is being written; never mistaken for a finished file. */
 export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates `path` and its missing parents, like `mkdir -p`. Not Node's recursive mkdir: that one loops forever
+ * where every level answers ENOENT (under /proc). Failures are the system's errors (ENOTDIR, EACCES, ENOENT, …).
+ */
+export async function makeFolder(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = resolve(path); ; p = dirname(p)) {
+    try {
+      if ((await stat(p)).isDirectory()) break;
+      throw Object.assign(new Error(`ENOTDIR: not a folder, mkdir '${path}'`), { code: 'ENOTDIR', path: p });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.push(p);
+      if (dirname(p) === p) break;
+    }
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 /**
@@ -24,7 +49,7 @@ export interface AtomicFile {
 const GATHER_BYTES = 1 << 20;
 
 export async function openAtomicFile(path: string): Promise<AtomicFile> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   const tmp = tempPathFor(path);
   const handle = await open(tmp, 'w');
   let pending: string[] = [];

@@ -1,6 +1,6 @@
 // File formats and safe writes shared by every stage.
 export { UserError, ensure, cannotRead } from './errors.js';
-export { writeFileAtomic, openAtomicFile, removeStaleTemps, type AtomicFile, readUserFile, tempPathFor, sha256, sha256File } from './atomic.js';
+export { writeFileAtomic, openAtomicFile, makeFolder, removeStaleTemps, type AtomicFile, readUserFile, tempPathFor, sha256, sha256File } from './atomic.js';
 export {
   encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, dtypeOf, bytesPerElement, typedView,
   type DType, type Tensor, type TypedArray, type SafetensorsFile,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { PNG } from 'pngjs';
-import { UserError, writeFileAtomic } from '../io/index.js';
+import { makeFolder, UserError, writeFileAtomic } from '../io/index.js';
 import { renderChart } from './chart.js';
 import { SkipFigure, type FigureContent, type FigureDef } from './figure.js';
 import { FIGURES } from './figures/index.js';
@@ -137,7 +137,7 @@ async function placeBlocks(content: FigureContent, dir: string, files: string[])
   const placed: PlacedBlock[] = [];
   // Plain writes: the folder is temporary and renamed into place only when complete.
   const write = async (rel: string, data: Uint8Array | string) => {
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await makeFolder(dirname(join(dir, rel)));
     await writeFile(join(dir, rel), data);
     files.push(rel);
   };
@@ -197,7 +197,7 @@ export async function writeReport(runDir: string, options: ReportOptions = {}): 
   await checkReplaceable(out);
   const parent = dirname(resolve(out));
   try {
-    await mkdir(parent, { recursive: true });
+    await makeFolder(parent);
   } catch (err) {
     throw new UserError(`${out}: cannot create its parent folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }

@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError, sha256File, writeFileAtomic } from '../io/index.js';
+import { makeFolder, UserError, sha256File, writeFileAtomic } from '../io/index.js';
 import { canonicalJson, STUDY_FILE, type StudyManifest } from './manifest.js';
 import type { Hyper } from '../train/index.js';
 import { hyperOf, modelDir, studyModels, type StudyModel } from './plan.js';
@@ -54,7 +54,7 @@ export async function copyPretrained(name: string, model: StudyModel, config: St
     || canonicalJson(manifest.hyper?.[key] ?? null) !== canonicalJson(hyperOf(config, model))) {
     throw new UserError(`the shipped "${name}" model ${key} was trained with other settings than this run's (weights/${name}/manifest.json); run the study with --retrain`);
   }
-  await mkdir(out, { recursive: true });
+  await makeFolder(out);
   for (const [file, expected] of Object.entries(files)) {
     const source = join(root, key, file);
     if ((await sha256File(source).catch(() => null)) !== expected) {
@@ -99,7 +99,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
   for (const [key, { run, outputs, hyper: h }] of [...chosen].sort(([a], [b]) => a.localeCompare(b))) {
     models[key] = {};
     hyper[key] = h;
-    await mkdir(join(root, key), { recursive: true });
+    await makeFolder(join(root, key));
     for (const file of SHIPPED_FILES) {
       const rel = `${modelDir(key)}/${file}`;
       if (!(rel in outputs)) continue;

@@ -1,9 +1,9 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { UserError, ensure, removeStaleTemps, sha256, sha256File } from '../io/index.js';
+import { UserError, ensure, makeFolder, removeStaleTemps, sha256, sha256File } from '../io/index.js';
 import { lockRun, openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
@@ -67,7 +67,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   ensure(Number.isInteger(workers) && workers >= 1, `--workers must be a positive integer, got ${workers}`);
   const runDir = options.out;
   try {
-    await mkdir(runDir, { recursive: true });
+    await makeFolder(runDir);
   } catch (err) {
     throw new UserError(`cannot create ${runDir}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -15,7 +15,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const [N, H, W] = [5, 9, 7];
 
 function fiveband(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/fiveband.js', 'score', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/fiveband.js', 'score', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -151,6 +151,12 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
     message: /taken\/sub: cannot write the outputs \(ENOTDIR/,
   },
   { name: 'no ground truth', args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy')], message: /ground truth/ },
+  {
+    // Node's recursive mkdir loops forever there (ENOENT at every level).
+    name: 'an output folder under /proc',
+    args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', '/proc/fiveband-test/out'],
+    message: /\/proc\/fiveband-test\/out: cannot write the outputs \(ENOENT at \/proc\/fiveband-test\)/,
+  },
   {
     name: 'a method named like a fixed output file',
     args: async (dir) => ['--heatmaps', `metrics=${join(dir, 'saliency.npy')}`, '--truth', join(dir, 'truth.npy')],
