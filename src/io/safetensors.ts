@@ -123,6 +123,8 @@ export function parseSafetensorsHeader(json: Uint8Array, fileLength: number, sou
     return fail('header is not JSON');
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('header is not an object');
+  const duplicate = firstDuplicateKey(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+  if (duplicate !== null) fail(`header names "${duplicate}" twice`);
   const dataStart = 8 + json.byteLength;
   const dataLength = fileLength - dataStart;
   const metadata: Record<string, string> = {};
@@ -157,6 +159,33 @@ export function parseSafetensorsHeader(json: Uint8Array, fileLength: number, sou
   }
   if (covered !== dataLength) fail(`${dataLength - covered} bytes of data not covered by the header`);
   return { entries, metadata, dataStart };
+}
+
+/**
+ * The first key that a JSON object's text (already known to parse) lists twice at its top level, or null:
+ * JSON.parse silently keeps the last, so a header could hide a tensor entry behind another.
+ */
+function firstDuplicateKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && ' \t\n\r'.includes(text[k]!)) k++;
+      if (depth === 1 && text[k] === ':') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = j;
+    }
+  }
+  return null;
 }
 
 /**

@@ -87,6 +87,7 @@ export async function openHeatmapFile(file: string, tensorName?: string): Promis
     }
     const [channels, height, width] = shape.length === 4 ? shape.slice(1) : [1, ...shape.slice(1)];
     const n = shape[0]!;
+    if (n === 0 || channels === 0 || height === 0 || width === 0) throw new UserError(`${file}: holds no heatmaps (shape [${shape.join(', ')}])`);
     const list = <T>(key: string, valid: (v: unknown) => v is T): T[] | null => {
       if (metadata[key] === undefined) return null;
       let value: unknown;
@@ -188,6 +189,7 @@ export async function openTruthFile(path: string, tensorName?: string): Promise<
     if (reader.dtype === 'I64') throw new UserError(`${path}: int64 ground truth is not supported; save bands as uint8`);
     const Array_ = TRUTH_ARRAYS[reader.dtype]!;
     const [n, height, width] = shape as [number, number, number];
+    if (n === 0 || height === 0 || width === 0) throw new UserError(`${path}: holds no ground-truth maps (shape [${reader.shape.join(', ')}])`);
     const pixels = height * width;
     let values = new Array_(0);
     let bands = new Int8Array(0);

@@ -78,11 +78,16 @@ export async function runLoop<S>(options: LoopOptions<S>): Promise<LoopResult> {
   let iteration = options.startIteration;
   let stopped = false;
   if (await checkpointExists(options.checkpointPath)) {
-    const config = await checkpointConfig(options.checkpointPath);
+    // A damaged checkpoint (truncated by a full disk, edited) says so, and how to start over.
+    const unreadable = (err: unknown): never => {
+      const reason = (err as Error).message.replace(`${options.checkpointPath}: `, '');
+      throw new UserError(`${options.checkpointPath}: unreadable checkpoint (${reason}); delete it to start this run over`);
+    };
+    const config = await checkpointConfig(options.checkpointPath).catch(unreadable);
     if (JSON.stringify(config) !== JSON.stringify(options.config)) {
       throw new UserError(`${options.checkpointPath}: checkpoint of a run with a different configuration; use another --out or delete it`);
     }
-    const saved = await loadCheckpoint<Saved<S>>(options.checkpointPath, model, adam);
+    const saved = await loadCheckpoint<Saved<S>>(options.checkpointPath, model, adam).catch(unreadable);
     ({ position, iteration, stopped } = saved);
     hooks.state = saved.hooks;
   }

@@ -152,6 +152,22 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
   },
   { name: 'no ground truth', args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy')], message: /ground truth/ },
   {
+    name: '0×0 heatmaps',
+    args: async (dir) => {
+      await writeNpy(join(dir, 'empty.npy'), new Float32Array(0), [N, 3, 0, 0]);
+      return ['--heatmaps', join(dir, 'empty.npy'), '--truth', join(dir, 'truth.npy')];
+    },
+    message: /empty\.npy: holds no heatmaps \(shape \[5, 3, 0, 0\]\)/,
+  },
+  {
+    name: 'ground truth of 0 maps',
+    args: async (dir) => {
+      await writeNpy(join(dir, 'none.npy'), new Float32Array(0), [0, H, W]);
+      return ['--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'none.npy')];
+    },
+    message: /none\.npy: holds no ground-truth maps \(shape \[0, 9, 7\]\)/,
+  },
+  {
     // Node's recursive mkdir loops forever there (ENOENT at every level).
     name: 'an output folder under /proc',
     args: async (dir) => ['--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', '/proc/fiveband-test/out'],
@@ -183,6 +199,14 @@ const errorCases: Array<{ name: string; args: (dir: string) => Promise<string[]>
     message: /raw\.safetensors: not a valid safetensors file \(__metadata__ is not an object of strings\)/,
   },
   {
+    name: 'safetensors naming a tensor twice',
+    args: async (dir) => {
+      const entry = `{"dtype":"F32","shape":[${N},3,${H},${W}],"data_offsets":[0,${N * 3 * H * W * 4}]}`;
+      return ['--heatmaps', await rawSafetensors(dir, `{"heatmaps":${entry}, "heatmaps" :${entry}}`, N * 3 * H * W * 4), '--truth', join(dir, 'truth.npy')];
+    },
+    message: /raw\.safetensors: not a valid safetensors file \(header names "heatmaps" twice\)/,
+  },
+  {
     name: 'safetensors with overlapping tensors',
     args: async (dir) => ['--heatmaps', await rawSafetensors(dir, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), '--truth', join(dir, 'truth.npy')],
     message: /raw\.safetensors: not a valid safetensors file \(tensor b overlaps another tensor's data\)/,
@@ -201,7 +225,7 @@ async function editedNpy(dir: string, from: string, to: string): Promise<string>
 
 /** A safetensors file with this header (padded) and `dataBytes` zero bytes of data. */
 async function rawSafetensors(dir: string, header: unknown, dataBytes: number): Promise<string> {
-  let json = JSON.stringify(header);
+  let json = typeof header === 'string' ? header : JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));

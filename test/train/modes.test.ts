@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { UserError } from '../../src/io/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -93,6 +94,11 @@ test('an interrupted run resumes from its checkpoint and ends exactly like an un
     },
   }), /stop/);
   await assert.rejects(trainContinuous(other, { data, hyper: hyper(), seed: 3, out: join(root, 'r-other'), store: tinyStore }), /different configuration/);
+  // a truncated checkpoint (a full disk) names itself and the way out
+  const checkpoint = join(root, 'r-other', 'checkpoint.safetensors');
+  await truncate(checkpoint, (await stat(checkpoint)).size - 100);
+  await assert.rejects(trainContinuous(other, { data, hyper: hyper({ lr: 0.01 }), seed: 3, out: join(root, 'r-other'), store: tinyStore }),
+    (e: unknown) => e instanceof UserError && e.message.startsWith(`${checkpoint}: unreadable checkpoint (not a valid safetensors file`) && e.message.endsWith('; delete it to start this run over'));
   other.dispose();
 });
 
