@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
 import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
-import { UserError, ensure, makeFolder, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
+import { UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
 import { resolveMethods } from './registry.js';
@@ -154,7 +154,6 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
   }
 
   const root = join(options.outDir, ATTRIBUTIONS_DIR);
-  await removeStaleTemps(root, 2);
   const manifest = await readManifest(root, config);
   const tasks: ExplainTask[] = [];
   const skipped: string[] = [];
@@ -185,32 +184,38 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     return saveManifest();
   };
   await makeFolder(root);
-  await saveManifest();
+  const release = await lockFolder(root);
+  try {
+    await removeStaleTemps(root, 2);
+    await saveManifest();
 
-  if (options.workers === 1 || tasks.length <= 1) {
-    try {
-      for (const task of tasks) {
-        const before = done;
-        const result = await runExplainTask(task, (n) => progress(before + n, total, `${task.method} shard ${task.shard}`));
-        done = before + result.samples;
-        await record(result);
+    if (options.workers === 1 || tasks.length <= 1) {
+      try {
+        for (const task of tasks) {
+          const before = done;
+          const result = await runExplainTask(task, (n) => progress(before + n, total, `${task.method} shard ${task.shard}`));
+          done = before + result.samples;
+          await record(result);
+        }
+      } finally {
+        releaseContext();
       }
-    } finally {
-      releaseContext();
+    } else {
+      const pool = new Piscina({ filename: new URL('./explain-worker.js', import.meta.url).href, minThreads: options.workers, maxThreads: options.workers });
+      try {
+        await Promise.all(tasks.map((task) => pool.run(task).then(async (result: ExplainTaskResult) => {
+          done += result.samples;
+          progress(done, total, `${task.method} shard ${task.shard}`);
+          await record(result);
+        })));
+      } finally {
+        await pool.destroy();
+      }
     }
-  } else {
-    const pool = new Piscina({ filename: new URL('./explain-worker.js', import.meta.url).href, minThreads: options.workers, maxThreads: options.workers });
-    try {
-      await Promise.all(tasks.map((task) => pool.run(task).then(async (result: ExplainTaskResult) => {
-        done += result.samples;
-        progress(done, total, `${task.method} shard ${task.shard}`);
-        await record(result);
-      })));
-    } finally {
-      await pool.destroy();
-    }
+    await manifestWrites;
+  } finally {
+    await release();
   }
-  await manifestWrites;
   return { config, methods, samples: before, computed: tasks.map((t) => attributionFile(t.method, t.shard)), skipped };
 }
 

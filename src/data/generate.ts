@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { UserError, ensure, makeFolder, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
+import { LOCK_FILE, UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
 import type { ClassCount } from './geometry.js';
 import {
   describeDifference, MANIFEST_FILE, planManifest, profileDefaults, readManifest, sampleId, SPLITS, writeManifest,
@@ -54,8 +54,16 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   ensure(Number.isInteger(workers) && workers >= 1, `workers must be an integer >= 1, got ${workers}`);
   const dir = options.out;
   const manifest = await prepareFolder(dir, planned);
-  await removeStaleTemps(dir, 1); // half-written shards of a killed run
+  const release = await lockFolder(dir);
+  try {
+    await removeStaleTemps(dir, 1); // half-written shards of a killed run
+    return await generateInto(dir, manifest, workers, options);
+  } finally {
+    await release();
+  }
+}
 
+async function generateInto(dir: string, manifest: Manifest, workers: number, options: GenerateOptions): Promise<GenerateResult> {
   type Job = { split: Split; index: number };
   const jobs: Job[] = [];
   let kept = 0;
@@ -160,7 +168,7 @@ async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> 
       const difference = describeDifference(existing, planned);
       ensure(difference === null, `${dir} holds a dataset with a different config (${difference}); choose another --out or delete it`);
     } else {
-      ensure(entries.length === 0, `${dir} exists, is not empty and is not a fiveband dataset; choose another --out`);
+      ensure(entries.every((e) => e === LOCK_FILE), `${dir} exists, is not empty and is not a fiveband dataset; choose another --out`);
     }
   }
   try {
@@ -168,21 +176,11 @@ async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> 
   } catch (err) {
     throw cannot(dir, err as NodeJS.ErrnoException);
   }
-  await removeStaleTemporaries(dir);
   return existing ?? planned;
 }
 
 function cannot(dir: string, err: NodeJS.ErrnoException): UserError {
   return new UserError(`cannot write dataset folder ${dir} (${err.code ?? err.message})`);
-}
-
-/** Temporary files left by an interrupted atomic write (never a finished shard). */
-async function removeStaleTemporaries(dir: string): Promise<void> {
-  for (const sub of ['', ...SPLITS]) {
-    for (const name of await readdir(join(dir, sub))) {
-      if (/\.tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(dir, sub, name), { force: true });
-    }
-  }
 }
 
 async function fileSha(path: string): Promise<string | null> {

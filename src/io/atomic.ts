@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { cannotRead } from './errors.js';
+import { processRuns } from './process.js';
 import { dirname, join, resolve } from 'node:path';
 
 /** The temporary name used while `path` is being written; never mistaken for a finished file. */
@@ -135,15 +136,6 @@ export async function removeStaleTemps(dir: string, depth = 0): Promise<string[]
     removed.push(path);
   }
   return removed;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
 }
 
 /** Hex sha256 of bytes in memory. */

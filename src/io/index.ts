@@ -8,3 +8,5 @@ export {
 export type { ProgressCallback } from './progress.js';
 export { decodeNpy, encodeNpy, readNpy, writeNpy } from './npy.js';
 export { openTensorFile, type TensorFileReader, type TensorPicker } from './tensor-file.js';
+export { lockFolder, LOCK_FILE } from './lock.js';
+export { processRuns } from './process.js';

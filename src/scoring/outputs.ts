@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openAtomicFile, UserError, type AtomicFile } from '../io/index.js';
+import { lockFolder, makeFolder, openAtomicFile, UserError, type AtomicFile } from '../io/index.js';
 import {
   rocPoints, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
 } from './aggregate.js';
@@ -126,7 +126,8 @@ function* renderOutputs(run: ScoreRun, options: OutputOptions, summary: ScoreSum
 
 /**
  * Writes every output file of a run into `dir`, streamed (the long CSV is never held in memory whole): each file
- * goes to a temporary file, and only when all are rendered are they renamed into place, summary.json last.
+ * goes to a temporary file, and only when all are rendered are they renamed into place, summary.json last. The
+ * folder is locked while it is written (one writer per folder).
  * A failure leaves no temporary file behind. Returns the paths written and the summary.
  */
 export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOptions = {}): Promise<{ paths: string[]; summary: ScoreSummaryFile }> {
@@ -143,6 +144,8 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
     files: {},
     methods: {},
   };
+  await makeFolder(dir);
+  const release = await lockFolder(dir); // two scorers writing into one folder would mix their files
   const files = new Map<string, AtomicFile>();
   try {
     for (const [name, text] of renderOutputs(run, options, summary)) {
@@ -163,6 +166,8 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
   } catch (err) {
     await Promise.all([...files.values()].map((f) => f.abort()));
     throw err;
+  } finally {
+    await release();
   }
   const order = [...run.methods.flatMap(({ method }) => Object.values(methodFiles(method))), 'scores_long.csv', 'metrics.csv', 'summary.json'];
   return { paths: order.filter((name) => files.has(name)).map((name) => join(dir, name)), summary };

@@ -1,11 +1,10 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { UserError, writeFileAtomic } from '../io/index.js';
+import { LOCK_FILE, UserError, writeFileAtomic } from '../io/index.js';
 import type { StudyConfig } from './profiles.js';
 
 export const STUDY_FILE = 'study.json';
-const LOCK_FILE = '.study.lock';
 
 /** A finished task: when, how long, from which inputs, and the sha256 of every file it wrote. */
 export interface TaskRecord {
@@ -86,37 +85,4 @@ export async function saveManifest(runDir: string, manifest: StudyManifest): Pro
   await writeFileAtomic(join(runDir, STUDY_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-/**
- * One writer per run folder: `.study.lock` holds the writer's pid. A lock whose process is gone (kill -9)
- * is taken over; a live one is a one-line refusal. Returns the release function.
- */
-export async function lockRun(runDir: string): Promise<() => Promise<void>> {
-  const path = join(runDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return async () => {
-        await rm(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UserError(`${runDir} is being written by another fiveband process (pid ${pid}); wait for it or use another --out`);
-      }
-      await rm(path, { force: true });
-    }
-  }
-  throw new UserError(`${runDir}: could not take the run lock ${path}`);
-}

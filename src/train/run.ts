@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
-import { ensure, removeStaleTemps, writeFileAtomic } from '../io/index.js';
+import { ensure, lockFolder, makeFolder, removeStaleTemps, UserError, writeFileAtomic } from '../io/index.js';
 import {
   createModel, describeArch, initBackend, loadModel, validateSpec,
   type Arch, type ArchSpec, type BackendName,
@@ -84,7 +84,21 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const hyper = resolveHyper({ ...options, profile }, data.size, mode);
   const spec: ArchSpec = validateSpec(trainingSpec(options.arch, hyper, data.numClasses, options.depth), 'model');
   describeArch(spec); // a size too small for the architecture fails here, before any work
-  await removeStaleTemps(options.out, 2); // a killed run's half-written checkpoint (model, base, branches)
+  await makeFolder(options.out).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot create ${options.out} (${err.code ?? err.message})`);
+  });
+  const release = await lockFolder(options.out);
+  try {
+    await removeStaleTemps(options.out, 2); // a killed run's half-written checkpoint (model, base, branches)
+    return await trainInto(options, spec, hyper, mode, seed, checkpointEvery, data);
+  } finally {
+    await release();
+  }
+}
+
+async function trainInto(
+  options: TrainRunOptions, spec: ArchSpec, hyper: Hyper, mode: Mode, seed: number, checkpointEvery: number, data: ReturnType<typeof trainingDataOf>,
+): Promise<TrainRunResult> {
   await initBackend(options.backend ?? 'wasm');
 
   const t0 = Date.now();

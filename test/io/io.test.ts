@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, removeStaleTemps, sha256, sha256File,
-  writeFileAtomic, writeNpy, writeSafetensors,
+  LOCK_FILE, UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, removeStaleTemps, sha256, sha256File,
+  lockFolder, writeFileAtomic, writeNpy, writeSafetensors,
 } from '../../src/io/index.js';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
@@ -106,4 +106,22 @@ test('removeStaleTemps removes the temporary files of dead writers only, down to
   assert.deepEqual(await removeStaleTemps(dir, 2), [names.deep]);
   assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['branch-1', `curves.csv.tmp-${process.ppid}-0a1b2c3d`, 'notes.tmp-old', `summary.json.tmp-${process.pid}-0a1b2c3d`]);
   assert.deepEqual(await removeStaleTemps(join(dir, 'missing')), []);
+});
+
+test('lockFolder: one writer per folder; a dead local writer\'s lock is taken over, another host\'s is not', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-io-'));
+  const release = await lockFolder(dir);
+  const lock = join(dir, LOCK_FILE);
+  assert.equal(await readFile(lock, 'utf8'), `${process.pid} ${hostname()}\n`);
+  await assert.rejects(lockFolder(dir), (e: unknown) => e instanceof UserError && e.message === `${dir} is being written by another fiveband process (pid ${process.pid} on ${hostname()}); wait for it, or use another folder`);
+  await release();
+  assert.deepEqual(await readdir(dir), [], 'released: no lock, no temporary files');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  await writeFile(lock, `${dead} ${hostname()}\n`);
+  const takeover = await lockFolder(dir);
+  assert.equal(await readFile(lock, 'utf8'), `${process.pid} ${hostname()}\n`);
+  await takeover();
+  await writeFile(lock, `${dead} elsewhere.example\n`);
+  await assert.rejects(lockFolder(dir), new RegExp(`pid ${dead} on elsewhere\\.example\\); wait for it, or use another folder, or delete .*\\.fiveband\\.lock if that process is gone`));
+  assert.deepEqual(await readdir(dir), [LOCK_FILE]);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -233,6 +233,17 @@ async function rawSafetensors(dir: string, header: unknown, dataBytes: number): 
   await writeFile(path, Buffer.concat([prefix, Buffer.from(json), Buffer.alloc(dataBytes)]));
   return path;
 }
+
+test('a second writer of the same output folder gets one line naming the first; nothing is written', async () => {
+  const dir = await fixture();
+  const out = join(dir, 'busy');
+  await mkdir(out);
+  await writeFile(join(out, '.fiveband.lock'), `${process.pid} ${hostname()}\n`); // this test runner: alive
+  const r = fiveband('--heatmaps', join(dir, 'saliency.npy'), '--truth', join(dir, 'truth.npy'), '--out', out, '--workers', '1');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`busy is being written by another fiveband process \\(pid ${process.pid} on `));
+  assert.deepEqual(await readdir(out), ['.fiveband.lock']);
+});
 
 test('a target that cannot be replaced (a folder named summary.json) fails before any output lands; no temporary files', async () => {
   const dir = await fixture();

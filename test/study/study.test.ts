@@ -171,7 +171,7 @@ describe('fiveband study (a tiny study end to end)', () => {
     assert.ok(existsSync(join(run(), 'explain/spa/scores/mab/mab.csv')));
     assert.ok(existsSync(join(run(), 'explain/resnet34/branch-1/scores/v1-clamp/DeepLiftShap.csv')));
     assert.ok(existsSync(join(run(), 'report/index.html')));
-    assert.ok(!existsSync(join(run(), '.study.lock')), 'the lock is released');
+    assert.ok(!existsSync(join(run(), '.fiveband.lock')), 'the lock is released');
     reference = await deterministicFiles(run());
     assert.ok(reference.size > 100, `${reference.size} files`);
 
@@ -209,11 +209,11 @@ describe('fiveband study (a tiny study end to end)', () => {
     assert.equal(clutter.code, 2);
     assert.match(clutter.stderr, /^fiveband: .* is not empty and holds no study\.json; choose an empty or new --out\n$/);
 
-    await writeFile(join(run(), '.study.lock'), `${process.pid}\n`);
+    await writeFile(join(run(), '.fiveband.lock'), `${process.pid}\n`);
     const locked = fiveband('study', '--config', configFile, '--out', run());
     assert.equal(locked.code, 2);
     assert.match(locked.stderr, new RegExp(`^fiveband: .* is being written by another fiveband process \\(pid ${process.pid}\\)`));
-    await writeFile(join(run(), '.study.lock'), '999999999\n');
+    await writeFile(join(run(), '.fiveband.lock'), '999999999\n');
     const stale = fiveband('study', '--config', configFile, '--out', run(), '--workers', '1');
     assert.equal(stale.code, 0, `a dead writer's lock is taken over: ${stale.stderr}`);
 
