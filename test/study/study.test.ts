@@ -212,7 +212,7 @@ describe('fiveband study (a tiny study end to end)', () => {
     await writeFile(join(run(), '.fiveband.lock'), `${process.pid}\n`);
     const locked = fiveband('study', '--config', configFile, '--out', run());
     assert.equal(locked.code, 2);
-    assert.match(locked.stderr, new RegExp(`^fiveband: .* is being written by another fiveband process \\(pid ${process.pid}\\)`));
+    assert.match(locked.stderr, new RegExp(`^fiveband: .* is being written by another fiveband process \\(pid ${process.pid} on `));
     await writeFile(join(run(), '.fiveband.lock'), '999999999\n');
     const stale = fiveband('study', '--config', configFile, '--out', run(), '--workers', '1');
     assert.equal(stale.code, 0, `a dead writer's lock is taken over: ${stale.stderr}`);
