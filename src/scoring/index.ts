@@ -22,7 +22,7 @@ export {
   type ScoreRun, type OutputOptions, type ScoreSummaryFile,
 } from './outputs.js';
 export {
-  readHeatmaps, readHeatmapFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
+  readHeatmaps, readHeatmapFile, openHeatmapFile, openTruthFile, readTruthFile, readDatasetTruth, type HeatmapFileInfo, readTensorFile, readIdsFile, readLabelsFile, parseCsv, parseHeatmapArgument, tensorFilesAt,
 } from './inputs.js';
 export {
   runScore, degenerateOf, degenerateNote, listIds,
