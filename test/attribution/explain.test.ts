@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -166,6 +166,35 @@ describe('fiveband explain', () => {
     const otherSeed = fiveband('explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'InputXGradient', '--no-score', '--seed', '9', '--backend', 'cpu');
     assert.equal(otherSeed.code, 2);
     assert.match(otherSeed.stderr, /^fiveband: .*holds attributions made with a different seed; use another --out or the same settings\n$/);
+  });
+
+  it('killed with SIGKILL once some files are done, the same command resumes to the uninterrupted run\'s bytes', async () => {
+    const args = (out: string) => [BIN, 'explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'Saliency,InputXGradient,GradientShap', '--workers', '1', '--backend', 'cpu'];
+    const whole = join(root, 'kill-whole');
+    assert.equal(spawnSync(process.execPath, args(whole), { encoding: 'utf8' }).status, 0);
+    const killed = join(root, 'kill-resumed');
+    const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Kill as soon as the attribution manifest records a finished file: mid-run, with others in flight.
+    for (let waited = 0; waited < 120_000; waited += 10) {
+      const text = await readFile(join(killed, 'attributions', 'manifest.json'), 'utf8').catch(() => '');
+      if (/"sha256"/.test(text)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const partial = Object.keys(await filesOf(killed)).filter((f) => f.endsWith('.safetensors'));
+    assert.ok(partial.length >= 1 && partial.length < 6, `killed mid-run (${partial.length} of 6 files)`);
+    const resumed = spawnSync(process.execPath, args(killed), { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /kept [1-5] verified files/);
+    const [a, b] = [await filesOf(whole), await filesOf(killed)];
+    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+    for (const name of Object.keys(a)) assert.ok(a[name]!.equals(b[name]!), name);
+    for (const file of ['Saliency.csv', 'InputXGradient.csv', 'GradientShap.csv', 'scores_long.csv', 'summary.json']) {
+      const scores = async (out: string) => readFile(join(out, 'scores', 'v2', file), 'utf8');
+      assert.equal(await scores(killed), await scores(whole), `scores/v2/${file}`);
+    }
   });
 
   it('scores the attributions with the paper presets unless --no-score (SPA: v2 and mab)', async () => {
