@@ -37,12 +37,15 @@ export async function makeFolder(path: string): Promise<void> {
 }
 
 /**
- * A file being written atomically: the bytes go to a temporary file in the same folder, and `commit` flushes it
- * to disk and renames it over `path`, so a reader sees either the old file, the complete new file, or nothing.
- * `abort` (or a failed commit) removes the temporary file. Small writes are gathered into ~1 MB writes.
+ * A file being written atomically: the bytes go to a temporary file in the same folder; `prepare` flushes it to
+ * disk (where a full disk shows), `commit` prepares if needed and renames it over `path`, so a reader sees either
+ * the old file, the complete new file, or nothing. `abort` (or a failed prepare or commit) removes the temporary
+ * file. Small writes are gathered into ~1 MB writes. Several files meant to land together: prepare all, then
+ * commit all.
  */
 export interface AtomicFile {
   write(data: string | Uint8Array): Promise<void>;
+  prepare(): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -55,41 +58,61 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
   const handle = await open(tmp, 'w');
   let pending: string[] = [];
   let pendingLength = 0;
-  let closed = false;
+  let state: 'open' | 'prepared' | 'closed' = 'open';
+  // A write may take only part of the bytes (a disk filling up): write the rest, which then reports the error.
+  const writeAll = async (bytes: Uint8Array) => {
+    for (let done = 0; done < bytes.byteLength;) done += (await handle.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+  };
   const flush = async () => {
     if (pending.length === 0) return;
     const text = pending.join('');
     pending = [];
     pendingLength = 0;
-    await handle.write(text, null, 'utf8');
+    await writeAll(Buffer.from(text, 'utf8'));
   };
   const abort = async () => {
-    if (!closed) {
-      closed = true;
+    if (state !== 'closed') {
+      state = 'closed';
       await handle.close().catch(() => {});
     }
     await rm(tmp, { force: true });
   };
+  const prepare = async () => {
+    if (state !== 'open') return;
+    try {
+      await flush();
+      await handle.sync();
+      state = 'prepared';
+    } catch (err) {
+      await abort();
+      throw err;
+    }
+  };
   return {
     async write(data) {
-      if (typeof data === 'string') {
-        pending.push(data);
-        pendingLength += data.length;
-        if (pendingLength >= GATHER_BYTES) await flush();
-      } else {
-        await flush();
-        await handle.write(data);
+      try {
+        if (typeof data === 'string') {
+          pending.push(data);
+          pendingLength += data.length;
+          if (pendingLength >= GATHER_BYTES) await flush();
+        } else {
+          await flush();
+          await writeAll(data);
+        }
+      } catch (err) {
+        await abort();
+        throw err;
       }
     },
+    prepare,
     async commit() {
+      await prepare();
       try {
-        await flush();
-        await handle.sync();
-        closed = true;
+        state = 'closed';
         await handle.close();
         await rename(tmp, path);
       } catch (err) {
-        await abort();
+        await rm(tmp, { force: true });
         throw err;
       }
     },

@@ -161,7 +161,9 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
       const existing = await stat(join(dir, name)).catch(() => null);
       if (existing && !existing.isFile()) throw new UserError(`${join(dir, name)}: exists and is not a file; nothing was written`);
     }
-    // summary.json was opened last, so it is renamed last: a folder with a summary has every file.
+    // Every file on disk first (a full disk fails here, before any rename), then the renames; summary.json was
+    // opened last, so it is renamed last: a folder with a summary has every file.
+    for (const file of files.values()) await file.prepare();
     for (const file of files.values()) await file.commit();
   } catch (err) {
     await Promise.all([...files.values()].map((f) => f.abort()));

@@ -245,6 +245,35 @@ test('a second writer of the same output folder gets one line naming the first; 
   assert.deepEqual(await readdir(out), ['.fiveband.lock']);
 });
 
+test('a disk that fills up half-way through the outputs leaves the previous complete outputs and no temporary files', async (t) => {
+  const dir = await fixture();
+  const disk = join(dir, 'disk');
+  await mkdir(disk);
+  // A 96 KiB tmpfs: room for a small run's outputs, not for a long CSV of 60 heatmaps (needs root; skipped elsewhere).
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', disk], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    t.skip(`cannot mount a small tmpfs here (${(mounted.stderr || mounted.error?.message || '').trim().split('\n')[0]})`);
+    return;
+  }
+  try {
+    const out = join(disk, 'out');
+    const first = fiveband('--heatmaps', `m=${join(dir, 'saliency.npy')}`, '--truth', join(dir, 'truth.npy'), '--out', out, '--workers', '1');
+    assert.equal(first.status, 0, first.stderr);
+    const before = new Map(await Promise.all((await readdir(out)).map(async (f) => [f, await readFile(join(out, f))] as const)));
+    const rng = Rng.derive(9, 'full-disk');
+    const many = 60;
+    await writeNpy(join(dir, 'many.npy'), Float32Array.from({ length: many * 3 * H * W }, () => rng.normal(0, 1)), [many, 3, H, W]);
+    await writeNpy(join(dir, 'many-truth.npy'), Float32Array.from({ length: many * H * W }, () => [0, 0.4, 0.9][rng.int(0, 3)]!), [many, H, W]);
+    const full = fiveband('--heatmaps', `m=${join(dir, 'many.npy')}`, '--truth', join(dir, 'many-truth.npy'), '--out', out, '--workers', '1');
+    assert.equal(full.status, 2, full.stderr);
+    assert.match(full.stderr, /out: cannot write the outputs \(ENOSPC/);
+    assert.deepEqual((await readdir(out)).sort(), [...before.keys()].sort(), 'no temporary or new files');
+    for (const [f, bytes] of before) assert.ok(bytes.equals(await readFile(join(out, f))), `${f} unchanged`);
+  } finally {
+    spawnSync('umount', [disk]);
+  }
+});
+
 test('a target that cannot be replaced (a folder named summary.json) fails before any output lands; no temporary files', async () => {
   const dir = await fixture();
   const out = join(dir, 'taken');
