@@ -74,13 +74,17 @@ export function sampleId(split: Split, shard: number, index: number): string {
   return `${split}/shard-${String(shard).padStart(4, '0')}/${index}`;
 }
 
+const MAX_SHARDS = 10_000;
+const MAX_PER_SHARD = 10_000;
+
 /** A fresh manifest (no shard written yet) for a config and split plan. */
 export function planManifest(config: Omit<DatasetConfig, 'referenceSize' | 'scale'>, splits: Record<Split, SplitPlan>): Manifest {
   const g = geometryFor(config.size, config.classes);
   const entry = (split: Split): Manifest['splits'][Split] => {
     const { shardCount, perShard } = splits[split];
-    ensure(Number.isInteger(shardCount) && shardCount >= 0, `${split} shard count must be an integer >= 0, got ${shardCount}`);
-    ensure(Number.isInteger(perShard) && perShard >= 1, `samples per shard must be an integer >= 1, got ${perShard}`);
+    // Bounds well above the paper's 32 × 200, so a typo (an extra zero or three) is an error, not hours of planning.
+    ensure(Number.isInteger(shardCount) && shardCount >= 0 && shardCount <= MAX_SHARDS, `${split} shard count must be an integer from 0 to ${MAX_SHARDS}, got ${shardCount}`);
+    ensure(Number.isInteger(perShard) && perShard >= 1 && perShard <= MAX_PER_SHARD, `samples per shard must be an integer from 1 to ${MAX_PER_SHARD}, got ${perShard}`);
     return {
       shardCount, perShard,
       shards: Array.from({ length: shardCount }, (_, i) => ({ file: shardFile(split, i), samples: perShard, sha256: null })),

@@ -97,8 +97,10 @@ describe('dataset generation', () => {
     for (const [opts, pattern] of [
       [{ size: 32 }, /size must be an integer >= 64/],
       [{ profile: 'huge' }, /unknown profile/],
-      [{ perShard: 0 }, /per shard must be an integer >= 1/],
+      [{ perShard: 0 }, /per shard must be an integer from 1 to 10000, got 0/],
+      [{ perShard: 100_000 }, /per shard must be an integer from 1 to 10000, got 100000/],
       [{ shards: { train: -1 } }, /train shard count/],
+      [{ shards: { train: 100_000_000 } }, /train shard count must be an integer from 0 to 10000, got 100000000/],
       [{ workers: 0 }, /workers must be/],
       [{ seed: -2 }, /seed must be/],
     ] as const) {
