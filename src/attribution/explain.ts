@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
 import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
-import { UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
+import { UserError, ensure, lockFolder, makeFolder, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
 import { resolveMethods } from './registry.js';
@@ -184,9 +184,8 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     return saveManifest();
   };
   await makeFolder(root);
-  const release = await lockFolder(root);
+  const release = await lockFolder(root, 2);
   try {
-    await removeStaleTemps(root, 2);
     await saveManifest();
 
     if (options.workers === 1 || tasks.length <= 1) {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { LOCK_FILE, UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256File, writeFileAtomic } from '../io/index.js';
+import { LOCK_FILE, UserError, ensure, lockFolder, makeFolder, sha256File, writeFileAtomic } from '../io/index.js';
 import type { ClassCount } from './geometry.js';
 import {
   describeDifference, MANIFEST_FILE, planManifest, profileDefaults, readManifest, sampleId, SPLITS, writeManifest,
@@ -54,9 +54,8 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   ensure(Number.isInteger(workers) && workers >= 1, `workers must be an integer >= 1, got ${workers}`);
   const dir = options.out;
   const manifest = await prepareFolder(dir, planned);
-  const release = await lockFolder(dir);
+  const release = await lockFolder(dir, 1); // also clears half-written shards of a killed run
   try {
-    await removeStaleTemps(dir, 1); // half-written shards of a killed run
     return await generateInto(dir, manifest, workers, options);
   } finally {
     await release();

@@ -1,7 +1,7 @@
 import { link, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { tempPathFor } from './atomic.js';
+import { removeStaleTemps, tempPathFor } from './atomic.js';
 import { UserError } from './errors.js';
 import { processRuns } from './process.js';
 
@@ -11,9 +11,10 @@ export const LOCK_FILE = '.fiveband.lock';
 /**
  * One writer per folder: `dir/.fiveband.lock` holds the writer's pid and host. A lock of this machine whose process
  * is gone (kill -9) is taken over; a live one, or one of another host, is a one-line refusal naming it. `dir` must
- * exist. Returns the release function.
+ * exist. Holding the lock, it removes what killed writers left half-written (removeStaleTemps, down to
+ * `tempDepth` sub-folder levels). Returns the release function.
  */
-export async function lockFolder(dir: string): Promise<() => Promise<void>> {
+export async function lockFolder(dir: string, tempDepth = 0): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
   const mine = `${process.pid} ${hostname()}\n`;
   // The lock appears whole or not at all: written aside, then hard-linked into place (fails if one exists).
@@ -25,6 +26,7 @@ export async function lockFolder(dir: string): Promise<() => Promise<void>> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await link(draft, path);
+        await removeStaleTemps(dir, tempDepth);
         return async () => {
           if ((await readFile(path, 'utf8').catch(() => '')) === mine) await rm(path, { force: true });
         };

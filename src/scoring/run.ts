@@ -1,5 +1,5 @@
 import { openDataset, resizeBands, SPLITS, type Split } from '../data/index.js';
-import { removeStaleTemps, UserError } from '../io/index.js';
+import { UserError } from '../io/index.js';
 import { toTruthBands } from './bands.js';
 import { createScoringPool, scoreStream, type ScoringPool } from './batch.js';
 import type { SampleLabels } from './aggregate.js';
@@ -71,7 +71,6 @@ export async function runScore(options: RunScoreOptions): Promise<RunScoreResult
     seen.add(method);
   }
 
-  await removeStaleTemps(options.out);
   const truth = await openTruth(options.truth);
   try {
     return await scoreAgainst(truth, options, metrics, workers);

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256, sha256File } from '../io/index.js';
+import { UserError, ensure, lockFolder, makeFolder, sha256, sha256File } from '../io/index.js';
 import { openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
@@ -72,10 +72,9 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
     throw new UserError(`cannot create ${runDir}: ${(err as Error).message.split('\n')[0]}`);
   }
   const entries = await readdir(runDir);
-  const release = await lockFolder(runDir);
+  const release = await lockFolder(runDir, 6); // also clears what writers killed in an earlier session left half-written
   try {
     const manifest = await openManifest(runDir, options.config, entries);
-    await removeStaleTemps(runDir, 6); // what writers killed in an earlier session left half-written
     manifest.sessions.push({ startedAt: new Date().toISOString(), workers });
     await saveManifest(runDir, manifest);
     const tasks = planStudy(options.config);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
-import { ensure, lockFolder, makeFolder, removeStaleTemps, UserError, writeFileAtomic } from '../io/index.js';
+import { ensure, lockFolder, makeFolder, UserError, writeFileAtomic } from '../io/index.js';
 import {
   createModel, describeArch, initBackend, loadModel, validateSpec,
   type Arch, type ArchSpec, type BackendName,
@@ -87,9 +87,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   await makeFolder(options.out).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create ${options.out} (${err.code ?? err.message})`);
   });
-  const release = await lockFolder(options.out);
+  const release = await lockFolder(options.out, 2); // also clears a killed run's half-written checkpoint (model, base, branches)
   try {
-    await removeStaleTemps(options.out, 2); // a killed run's half-written checkpoint (model, base, branches)
     return await trainInto(options, spec, hyper, mode, seed, checkpointEvery, data);
   } finally {
     await release();
