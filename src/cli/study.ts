@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--methods <list>', 'comma-separated attribution methods (default: all nine; mab is added for SPA)')
     .option('--branches <n>', 'early-stopping branches per classifier', parseCount('--branches', 1))
     .option('--size <N>', 'dataset image side (models never take more than the data\'s size)', parseCount('--size', 64))
-    .option('--test-samples <n>', 'test samples per test shard', parseCount('--test-samples', 1))
+    .option('--test-samples <n>', 'samples per test shard (the training data stay the profile\'s; e.g. --test-samples 10 for a first look)', parseCount('--test-samples', 1))
     .option('--seed <s>', 'seed of the data, models and attributions', parseCount('--seed', 0))
     .option('--workers <k>', 'tasks run at once, each on its own thread (default: all cores; results do not depend on it)', parseCount('--workers', 1))
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES))

@@ -25,7 +25,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Shard counts per split; default from the profile. */
   shards?: Partial<Record<Split, number>>;
-  perShard?: number;
+  /** Samples per shard: one count for every split, or per split; default from the profile. */
+  perShard?: number | Partial<Record<Split, number>>;
   /** Worker threads; default: all cores. */
   workers?: number;
   onProgress?: GenerateProgress;
@@ -116,9 +117,7 @@ async function generateInto(dir: string, manifest: Manifest, workers: number, op
     const parts = encodeShard(batch, { split, shardIndex: index, seed, size, classes, ids });
     const hash = createHash('sha256');
     for (const part of parts) hash.update(part);
-    await writeFileAtomic(join(dir, entry.file), parts).catch((err: NodeJS.ErrnoException) => {
-      throw new UserError(`cannot write ${join(dir, entry.file)} (${err.code ?? err.message})`);
-    });
+    await writeFileAtomic(join(dir, entry.file), parts);
     entry.sha256 = hash.digest('hex');
     manifestWrites = manifestWrites.then(() => writeManifest(dir, manifest));
     await manifestWrites;
@@ -150,7 +149,8 @@ function planFromOptions(options: GenerateOptions): Manifest {
   for (const split of SPLITS) {
     const count = options.shards?.[split];
     if (count !== undefined) splits[split] = { ...splits[split], shardCount: count };
-    if (options.perShard !== undefined) splits[split] = { ...splits[split], perShard: options.perShard };
+    const perShard = typeof options.perShard === 'number' ? options.perShard : options.perShard?.[split];
+    if (perShard !== undefined) splits[split] = { ...splits[split], perShard };
   }
   return planManifest({ profile, size: options.size ?? defaults.size, classes, seed }, splits);
 }
@@ -167,7 +167,10 @@ async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> 
       const difference = describeDifference(existing, planned);
       ensure(difference === null, `${dir} holds a dataset with a different config (${difference}); choose another --out or delete it`);
     } else {
-      ensure(entries.every((e) => e === LOCK_FILE), `${dir} exists, is not empty and is not a fiveband dataset; choose another --out`);
+      // What a run stopped before its manifest leaves (a full disk, kill -9): the lock, empty split folders.
+      const emptySplit = async (e: string) => (SPLITS as readonly string[]).includes(e) && (await readdir(join(dir, e)).catch(() => [e])).length === 0;
+      const leftovers = await Promise.all(entries.map(async (e) => e === LOCK_FILE || (await emptySplit(e))));
+      ensure(leftovers.every(Boolean), `${dir} exists, is not empty and is not a fiveband dataset; choose another --out`);
     }
   }
   try {
@@ -179,6 +182,7 @@ async function prepareFolder(dir: string, planned: Manifest): Promise<Manifest> 
 }
 
 function cannot(dir: string, err: NodeJS.ErrnoException): UserError {
+  if (err instanceof UserError) return err;
   return new UserError(`cannot write dataset folder ${dir} (${err.code ?? err.message})`);
 }
 

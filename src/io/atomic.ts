@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
-import { cannotRead } from './errors.js';
+import { cannotCreateFolder, cannotRead, cannotWrite } from './errors.js';
 import { processRuns } from './process.js';
 import { dirname, join, resolve } from 'node:path';
 
@@ -13,9 +13,17 @@ export function tempPathFor(path: string): string {
 
 /**
  * Creates `path` and its missing parents, like `mkdir -p`. Not Node's recursive mkdir: that one loops forever
- * where every level answers ENOENT (under /proc). Failures are the system's errors (ENOTDIR, EACCES, ENOENT, …).
+ * where every level answers ENOENT (under /proc). Failures (ENOTDIR, EACCES, ENOENT, …) are one-line UserErrors.
  */
 export async function makeFolder(path: string): Promise<void> {
+  try {
+    await createFolders(path);
+  } catch (err) {
+    throw cannotCreateFolder(path, err);
+  }
+}
+
+async function createFolders(path: string): Promise<void> {
   const missing: string[] = [];
   for (let p = resolve(path); ; p = dirname(p)) {
     try {
@@ -40,7 +48,7 @@ export async function makeFolder(path: string): Promise<void> {
  * A file being written atomically: the bytes go to a temporary file in the same folder; `prepare` flushes it to
  * disk (where a full disk shows), `commit` prepares if needed and renames it over `path`, so a reader sees either
  * the old file, the complete new file, or nothing. `abort` (or a failed prepare or commit) removes the temporary
- * file. Small writes are gathered into ~1 MB writes. Several files meant to land together: prepare all, then
+ * file. Failures are one-line UserErrors naming `path`. Small writes are gathered into ~1 MB writes. Several files meant to land together: prepare all, then
  * commit all.
  */
 export interface AtomicFile {
@@ -55,7 +63,9 @@ const GATHER_BYTES = 1 << 20;
 export async function openAtomicFile(path: string): Promise<AtomicFile> {
   await makeFolder(dirname(path));
   const tmp = tempPathFor(path);
-  const handle = await open(tmp, 'w');
+  const handle = await open(tmp, 'w').catch((err: unknown) => {
+    throw cannotWrite(path, err);
+  });
   let pending: string[] = [];
   let pendingLength = 0;
   let state: 'open' | 'prepared' | 'closed' = 'open';
@@ -85,7 +95,7 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
       state = 'prepared';
     } catch (err) {
       await abort();
-      throw err;
+      throw cannotWrite(path, err);
     }
   };
   return {
@@ -101,7 +111,7 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
         }
       } catch (err) {
         await abort();
-        throw err;
+        throw cannotWrite(path, err);
       }
     },
     prepare,
@@ -113,7 +123,7 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
         await rename(tmp, path);
       } catch (err) {
         await rm(tmp, { force: true });
-        throw err;
+        throw cannotWrite(path, err);
       }
     },
     abort,

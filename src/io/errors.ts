@@ -20,3 +20,20 @@ export function ensure(condition: unknown, message: string | (() => string)): as
 export function cannotRead(path: string, err: unknown): UserError {
   return new UserError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
 }
+
+/** The system's reason for a failed file operation, e.g. "ENOSPC: no space left on device". */
+function reasonOf(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string') return String(err);
+  return e.message.startsWith(`${e.code}: `) ? e.message.split(',')[0]! : e.code;
+}
+
+/** The one-line error for a file that cannot be written, naming the path and the system's reason; a UserError passes. */
+export function cannotWrite(path: string, err: unknown): UserError {
+  return err instanceof UserError ? err : new UserError(`${path}: cannot write (${reasonOf(err)})`);
+}
+
+/** The one-line error for a folder that cannot be created (a file in the way, no permission, …). */
+export function cannotCreateFolder(path: string, err: unknown): UserError {
+  return err instanceof UserError ? err : new UserError(`${path}: cannot create the folder (${reasonOf(err)})`);
+}

@@ -196,11 +196,7 @@ export async function writeReport(runDir: string, options: ReportOptions = {}): 
   const out = options.out ?? join(runDir, 'report');
   await checkReplaceable(out);
   const parent = dirname(resolve(out));
-  try {
-    await makeFolder(parent);
-  } catch (err) {
-    throw new UserError(`${out}: cannot create its parent folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  await makeFolder(parent);
   const tmp = join(parent, `.${basename(resolve(out))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const files: string[] = [];
   try {

@@ -1,7 +1,7 @@
 import type { Split } from '../data/index.js';
 import { validateSpec, type ArchSpec } from '../nn/index.js';
 import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
-import { ALL_METHODS, BRANCH_ARCHS, type StudyArch, type StudyConfig } from './profiles.js';
+import { ALL_METHODS, BRANCH_ARCHS, testPerShard, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
 export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'report';
@@ -119,7 +119,7 @@ export function planStudy(config: StudyConfig): StudyTask[] {
         tasks.push({
           id, kind: 'explain', deps, model, method, shard,
           outputs: [`${explainDir(model.key)}/attributions/${method}/shard-${String(shard).padStart(4, '0')}.safetensors`],
-          cost: (perShard / 100) * (METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
+          cost: (testPerShard(config) / 100) * (METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
         });
       }
     }

@@ -5,7 +5,7 @@ import { makeFolder, UserError, sha256File, writeFileAtomic } from '../io/index.
 import { canonicalJson, STUDY_FILE, type StudyManifest } from './manifest.js';
 import type { Hyper } from '../train/index.js';
 import { hyperOf, modelDir, studyModels, type StudyModel } from './plan.js';
-import { ALL_METHODS, STUDY_ARCHS, type StudyConfig } from './profiles.js';
+import { ALL_METHODS, STUDY_ARCHS, trainingData, type StudyConfig } from './profiles.js';
 
 /** Files of a model folder that are shipped (the training checkpoint is gone once a run finished). */
 const SHIPPED_FILES = ['weights.safetensors', 'arch.json', 'summary.json', 'curves.csv', 'validation.csv'];
@@ -32,7 +32,7 @@ export function pretrainedRoot(name: string): string {
 
 /** The settings a model's training depended on: a shipped model fits a run only where these are equal. */
 function trainingIdentity(config: StudyConfig, model: StudyModel): string {
-  return canonicalJson([config.dataset, config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
+  return canonicalJson([trainingData(config), config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
 }
 
 /**
@@ -77,7 +77,7 @@ export async function packPretrained(runDirs: string[], name: string, commands: 
   let config: StudyConfig | null = null;
   const archs = new Set<string>();
   const depths = new Set<number>();
-  const identity = (c: StudyConfig) => canonicalJson([c.dataset, c.seed, c.branches, c.trainProfile, c.backend]);
+  const identity = (c: StudyConfig) => canonicalJson([trainingData(c), c.seed, c.branches, c.trainProfile, c.backend]);
   for (const run of runDirs) {
     const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
     if (config && identity(config) !== identity(manifest.config)) throw new UserError(`${run}: its data, seed, branches, backend or training profile differ from the other runs'`);

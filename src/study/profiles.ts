@@ -26,7 +26,8 @@ export interface StudyConfig {
   profile: StudyProfile;
   seed: number;
   backend: BackendName;
-  dataset: { size: number; classes: 10; shards: { train: number; val: number; test: number }; perShard: number };
+  /** The data: shard counts per split, samples per shard (the test split's own count where `testPerShard` is set). */
+  dataset: { size: number; classes: 10; shards: { train: number; val: number; test: number }; perShard: number; testPerShard?: number };
   archs: StudyArch[];
   /** Attribution methods (mab is added for SPA). */
   methods: string[];
@@ -114,6 +115,17 @@ export function studyProfile(profile: StudyProfile, seed: number, backend: Backe
   return { ...structuredClone(PROFILES[profile]), seed, backend };
 }
 
+/** The data the models learn from (training and validation); the test split never shapes a model. */
+export function trainingData(config: StudyConfig): Omit<StudyConfig['dataset'], 'testPerShard' | 'shards'> & { shards: { train: number; val: number } } {
+  const { size, classes, perShard, shards } = config.dataset;
+  return { size, classes, perShard, shards: { train: shards.train, val: shards.val } };
+}
+
+/** Samples in each test shard. */
+export function testPerShard(config: StudyConfig): number {
+  return config.dataset.testPerShard ?? config.dataset.perShard;
+}
+
 /** A user's changes to a profile (the CLI's flags). */
 export interface StudyOverrides {
   archs?: StudyArch[];
@@ -147,12 +159,13 @@ export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {
   }
   if (overrides.branches !== undefined) config.branches = overrides.branches;
   if (overrides.size !== undefined) config.dataset.size = overrides.size;
-  if (overrides.testSamples !== undefined) config.dataset.perShard = overrides.testSamples;
+  if (overrides.testSamples !== undefined) config.dataset.testPerShard = overrides.testSamples;
   let note: string | null = null;
   if (shipped !== null) {
     const reference = studyProfile(profile, 0, config.backend);
+    const shaping = (c: StudyConfig) => ({ ...c, dataset: trainingData(c) });
     const changed = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
-      .filter((k) => canonicalJson(config[k]) !== canonicalJson(reference[k]));
+      .filter((k) => canonicalJson(shaping(config)[k]) !== canonicalJson(shaping(reference)[k]));
     if (overrides.retrain) config.pretrained = null;
     else if (changed.length > 0) {
       config.pretrained = null;
@@ -180,6 +193,7 @@ const configSchema = z.object({
     size: z.number().int().min(64), classes: z.literal(10),
     shards: z.object({ train: z.number().int().nonnegative(), val: z.number().int().nonnegative(), test: z.number().int().positive() }).strict(),
     perShard: z.number().int().positive(),
+    testPerShard: z.number().int().positive().optional(),
   }).strict(),
   archs: z.array(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'])).min(1),
   methods: z.array(z.enum(ALL_METHODS)).min(1),

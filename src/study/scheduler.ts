@@ -66,11 +66,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   const workers = options.workers ?? availableParallelism();
   ensure(Number.isInteger(workers) && workers >= 1, `--workers must be a positive integer, got ${workers}`);
   const runDir = options.out;
-  try {
-    await makeFolder(runDir);
-  } catch (err) {
-    throw new UserError(`cannot create ${runDir}: ${(err as Error).message.split('\n')[0]}`);
-  }
+  await makeFolder(runDir);
   const entries = await readdir(runDir);
   const release = await lockFolder(runDir, 6); // also clears what writers killed in an earlier session left half-written
   try {

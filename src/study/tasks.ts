@@ -9,7 +9,7 @@ import {
 } from '../train/index.js';
 import { explainConfig, runExplainTask, scoreAttributions } from '../attribution/index.js';
 import { DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
-import type { StudyConfig } from './profiles.js';
+import { testPerShard, type StudyConfig } from './profiles.js';
 import { copyPretrained } from './pretrained.js';
 
 /** What a task reports while it runs: units done of total. */
@@ -42,7 +42,7 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       const pretrained = config.pretrained !== null;
       const { shards, perShard, size, classes } = config.dataset;
       await generateDataset({
-        out: dataDir, size, classes, seed: config.seed, perShard, workers: ctx.threads,
+        out: dataDir, size, classes, seed: config.seed, perShard: { train: perShard, val: perShard, test: testPerShard(config) }, workers: ctx.threads,
         // With shipped weights only the test split is needed; its samples are the same either way.
         shards: pretrained ? { train: 0, val: 0, test: shards.test } : shards,
         onProgress: ctx.onProgress,

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
-import { ensure, lockFolder, makeFolder, UserError, writeFileAtomic } from '../io/index.js';
+import { ensure, lockFolder, makeFolder, writeFileAtomic } from '../io/index.js';
 import {
   createModel, describeArch, initBackend, loadModel, validateSpec,
   type Arch, type ArchSpec, type BackendName,
@@ -84,9 +84,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const hyper = resolveHyper({ ...options, profile }, data.size, mode);
   const spec: ArchSpec = validateSpec(trainingSpec(options.arch, hyper, data.numClasses, options.depth), 'model');
   describeArch(spec); // a size too small for the architecture fails here, before any work
-  await makeFolder(options.out).catch((err: NodeJS.ErrnoException) => {
-    throw new UserError(`cannot create ${options.out} (${err.code ?? err.message})`);
-  });
+  await makeFolder(options.out);
   const release = await lockFolder(options.out, 2); // also clears a killed run's half-written checkpoint (model, base, branches)
   try {
     return await trainInto(options, spec, hyper, mode, seed, checkpointEvery, data);

@@ -90,6 +90,12 @@ describe('study plan', () => {
     assert.match(seeded.note!, /seed/);
     assert.equal(studyConfig('quick', { retrain: true }).config.pretrained, null);
     assert.match(studyConfig('quick', { size: 96 }).note!, /dataset/);
+    // Fewer test samples never shaped a model: the shipped weights still apply (a quick first look).
+    const look = studyConfig('quick', { testSamples: 10 });
+    assert.equal(look.config.pretrained, 'quick');
+    assert.equal(look.note, null);
+    assert.equal(look.config.dataset.testPerShard, 10);
+    assert.equal(look.config.dataset.perShard, 100); // the training data stay the profile's (with --retrain too)
     assert.throws(() => studyConfig('small', { methods: ['Sailency'] }), UserError);
   });
 
