@@ -1,6 +1,6 @@
 // Attribution methods with Captum's semantics (spec §3.1) and the mabCAM decode (§4.3).
 export type { Attribution, AttributeOptions, AttributionMethod } from './types.js';
-export { getMethod, methodNames, resolveMethods } from './registry.js';
+export { getMethod, methodNames, nullExplainerNames, resolveMethods } from './registry.js';
 export { predictedClasses } from './common.js';
 export { guidedBackpropRule, deconvolutionRule, DeepLiftRescaleRule, DEEPLIFT_EPS } from './rules.js';
 export { gaussLegendre01 } from './gauss-legendre.js';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { explainDataset, methodNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
+import { explainDataset, methodNames, nullExplainerNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/index.js';
 import { ensure } from '../io/index.js';
 import { degenerateNote, degenerateOf, formatSummaryTable } from '../scoring/index.js';
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'dataset folder (as written by fiveband generate)')
     .requiredOption('--out <dir>', 'output folder: attributions/<method>/shard-NNNN.safetensors (resumed if present)')
     .option('--split <name>', `dataset split (${SPLITS.join(', ')})`, parseChoice('--split', SPLITS), 'test' as Split)
-    .option('--methods <list>', `all, or a comma-separated list of: ${methodNames.join(', ')}`, 'all')
+    .option('--methods <list>', `all (the real methods), nulls (the null explainers: ${nullExplainerNames.join(', ')}), or a comma-separated list of these and: ${methodNames.filter((m) => !nullExplainerNames.includes(m)).join(', ')}`, 'all')
     .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
     .option('--no-score', 'only write the attributions, do not score them')
     .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
