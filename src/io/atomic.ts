@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import type { Dirent } from 'node:fs';
 import { cannotCreateFolder, cannotRead, cannotWrite } from './errors.js';
 import { processRuns } from './process.js';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The temporary name used while `path` is being written; never mistaken for a finished file. */
 export function tempPathFor(path: string): string {
@@ -25,7 +25,8 @@ export async function makeFolder(path: string): Promise<void> {
 
 async function createFolders(path: string): Promise<void> {
   const missing: string[] = [];
-  for (let p = resolve(path); ; p = dirname(p)) {
+  // The path as given, not resolved: the system walks "out/../x" through out, so out must be made too (as mkdir -p does).
+  for (let p = path; ; p = dirname(p)) {
     try {
       if ((await stat(p)).isDirectory()) break;
       throw Object.assign(new Error(`ENOTDIR: not a folder, mkdir '${path}'`), { code: 'ENOTDIR', path: p });

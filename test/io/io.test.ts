@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   LOCK_FILE, UserError, decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors, openAtomicFile, openTensorFile, readSafetensors, removeStaleTemps, sha256, sha256File,
-  lockFolder, writeFileAtomic, writeNpy, writeSafetensors,
+  lockFolder, makeFolder, writeFileAtomic, writeNpy, writeSafetensors,
 } from '../../src/io/index.js';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
@@ -124,4 +124,14 @@ test('lockFolder: one writer per folder; a dead local writer\'s lock is taken ov
   await writeFile(lock, `${dead} elsewhere.example\n`);
   await assert.rejects(lockFolder(dir), new RegExp(`pid ${dead} on elsewhere\\.example\\); wait for it, or use another folder, or delete .*\\.fiveband\\.lock if that process is gone`));
   assert.deepEqual(await readdir(dir), [LOCK_FILE]);
+});
+
+test('makeFolder walks the path as the system does: "out/../x" makes out too; a file in the way is one line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiveband-mkdir-'));
+  const tricky = `${dir}/out/../x/y`; // not join(): that would collapse the ..
+  await makeFolder(tricky);
+  assert.deepEqual(await readdir(tricky), []);
+  assert.deepEqual((await readdir(dir)).sort(), ['out', 'x']);
+  await writeFile(join(dir, 'file'), 'x');
+  await assert.rejects(makeFolder(join(dir, 'file', 'sub')), (e: Error) => e instanceof UserError && /file\/sub: cannot create the folder \(ENOTDIR/.test(e.message) && !e.message.includes('\n'));
 });
