@@ -109,3 +109,40 @@ function statistics(
   }
   return stats;
 }
+
+/**
+ * Null explainers (chance levels: noise, an edge detector, a centre blob; fiveband's `nulls`) are the methods
+ * named Null…, by convention, so scores of anyone's heatmaps can carry them too.
+ */
+export function isNullExplainer(method: string): boolean {
+  return /^Null[A-Z]/.test(method);
+}
+
+/** A real method's mean minus the best null explainer's, for one column (over all samples). */
+export interface SkillOverNull {
+  skill: number | null;
+  /** The null explainer with the highest mean in this column. */
+  null: string;
+}
+
+/**
+ * For every real method, per summary column (higher is better for each), its mean minus the highest mean of any
+ * null explainer: what the method adds over chance. Empty without null explainers in the run.
+ */
+export function skillOverBestNull(methods: Readonly<Record<string, MethodSummary>>): Record<string, Record<string, SkillOverNull>> {
+  const nulls = Object.keys(methods).filter(isNullExplainer);
+  const result: Record<string, Record<string, SkillOverNull>> = {};
+  if (nulls.length === 0) return result;
+  for (const [method, summary] of Object.entries(methods)) {
+    if (isNullExplainer(method)) continue;
+    result[method] = {};
+    for (const column of SUMMARY_COLUMNS) {
+      let best = nulls[0]!;
+      for (const name of nulls) if ((methods[name]!.groups.all.mean[column] ?? -Infinity) > (methods[best]!.groups.all.mean[column] ?? -Infinity)) best = name;
+      const mine = summary.groups.all.mean[column];
+      const theirs = methods[best]!.groups.all.mean[column];
+      result[method]![column] = { skill: mine === null || mine === undefined || theirs === null || theirs === undefined ? null : mine - theirs, null: best };
+    }
+  }
+  return result;
+}

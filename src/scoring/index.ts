@@ -11,8 +11,8 @@ export {
   type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions,
 } from './batch.js';
 export {
-  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS,
-  type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics,
+  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS, isNullExplainer, skillOverBestNull,
+  type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics, type SkillOverNull,
 } from './aggregate.js';
 export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
 export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockFolder, makeFolder, openAtomicFile, UserError, type AtomicFile } from '../io/index.js';
 import {
-  rocPoints, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
+  rocPoints, skillOverBestNull, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
+  type SkillOverNull,
 } from './aggregate.js';
 import { csvField, csvFloat, csvLine } from './csv.js';
 import { EPS, type SampleScores } from './fiveband.js';
@@ -35,7 +36,7 @@ export interface ScoreSummaryFile {
   labels: boolean;
   metric_columns: readonly string[];
   files: Record<string, string>;
-  methods: Record<string, MethodSummary & { roc_file: string; per_sample_file: string }>;
+  methods: Record<string, MethodSummary & { roc_file: string; per_sample_file: string; skill_over_best_null?: Record<string, SkillOverNull> }>;
 }
 
 const METHOD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
@@ -118,6 +119,7 @@ function* renderOutputs(run: ScoreRun, options: OutputOptions, summary: ScoreSum
       roc_file: names.roc,
     };
   }
+  for (const [method, skill] of Object.entries(skillOverBestNull(summary.methods))) summary.methods[method]!.skill_over_best_null = skill;
   if (long) summary.files.long = 'scores_long.csv';
   if (run.metricColumns.length > 0) summary.files.metrics = 'metrics.csv';
   summary.files.summary = 'summary.json';
@@ -175,16 +177,26 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
   return { paths: order.filter((name) => files.has(name)).map((name) => join(dir, name)), summary };
 }
 
-/** A plain-text table of the per-method means (± population std) over all samples. */
+/**
+ * A plain-text table of the per-method means (± population std) over all samples; with null explainers in the
+ * run, also each real method's Rmu and Pmu minus the best null's (`Rmu-null`, `Pmu-null`).
+ */
 export function formatSummaryTable(summary: ScoreSummaryFile): string {
   const columns = [...SUMMARY_COLUMNS, ...summary.metric_columns.filter((c) => c.endsWith('_b2'))];
-  const header = ['method', 'n', ...columns, 'degenerate'];
+  const withNulls = Object.values(summary.methods).some((s) => s.skill_over_best_null);
+  const skillColumns = withNulls ? ['Rmu', 'Pmu'] : [];
+  const header = ['method', 'n', ...columns, ...skillColumns.map((c) => `${c}-null`), 'degenerate'];
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   const rows = Object.entries(summary.methods).map(([method, s]) => [
     method, String(s.n),
     ...columns.map((c) => {
       const mean = s.groups.all.mean[c];
       const std = s.groups.all.std[c];
       return mean === null || mean === undefined ? '-' : `${mean.toFixed(3)}±${(std ?? 0).toFixed(3)}`;
+    }),
+    ...skillColumns.map((c) => {
+      const skill = s.skill_over_best_null?.[c]?.skill;
+      return skill === null || skill === undefined ? '-' : signed(skill);
     }),
     String(s.degenerate['all-zero'].length + s.degenerate.cancelled.length),
   ]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  npMean, npStd, pythonFloat, rocPoints, summariseMethod, summariseSample, type SampleScores,
+  isNullExplainer, npMean, npStd, pythonFloat, rocPoints, skillOverBestNull, summariseMethod, summariseSample, type MethodSummary, type SampleScores,
 } from '../../src/scoring/index.js';
 
 test('npMean / npStd reproduce numpy 1.24 bit for bit (pairwise summation), where a plain sum differs', () => {
@@ -77,4 +77,24 @@ test('method summary: population std, correct-only and class-9 filters, metric c
   const empty = summariseMethod('M', ['a'], samples.slice(0, 1), summaries.slice(0, 1), [{ y0: 1, yPred: 2 }], ['x']);
   assert.equal(empty.groups.correct!.n, 0);
   assert.equal(empty.groups.correct!.mean.Amu, null); // no NaN for an empty group
+});
+
+test('skill over the best null: each real method minus the highest null mean, per column; nothing without nulls', () => {
+  const summary = (method: string, Rmu: number, Pmu: number | null): MethodSummary => ({
+    method, n: 1, degenerate: { 'all-zero': [], cancelled: [] },
+    groups: { all: { n: 1, mean: { Amu: 0.5, Au: 0.5, Rmu, Ru: Rmu, Pmu, Pu: Pmu }, std: {}, defined: {} }, correct: null, excluding_class_9: null, correct_excluding_class_9: null },
+  });
+  const methods = {
+    Saliency: summary('Saliency', 0.9, 0.3), NullUniform: summary('NullUniform', 0.7, 0.05), NullEdges: summary('NullEdges', 0.5, 0.2), DeepLift: summary('DeepLift', 0.4, null),
+  };
+  const skill = skillOverBestNull(methods);
+  assert.deepEqual(Object.keys(skill), ['Saliency', 'DeepLift']);
+  assert.equal(skill.Saliency!.Rmu!.null, 'NullUniform');
+  assert.ok(Math.abs(skill.Saliency!.Rmu!.skill! - 0.2) < 1e-12);
+  assert.equal(skill.Saliency!.Pmu!.null, 'NullEdges');
+  assert.ok(Math.abs(skill.Saliency!.Pmu!.skill! - 0.1) < 1e-12);
+  assert.ok(skill.DeepLift!.Rmu!.skill! < 0); // worse than noise
+  assert.equal(skill.DeepLift!.Pmu!.skill, null);
+  assert.deepEqual(skillOverBestNull({ Saliency: methods.Saliency }), {});
+  assert.ok(isNullExplainer('NullBlob') && !isNullExplainer('Nullish') && !isNullExplainer('Saliency'));
 });
