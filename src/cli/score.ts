@@ -25,6 +25,7 @@ interface ScoreOptions {
   workers?: string;
   out: string;
   normalise: boolean;
+  abs?: boolean;
   pandasIndex?: boolean;
   long: boolean;
 }
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'custom number of threshold sets')
     .option('--clamp <lo,hi>', 'clamp the attribution to [lo, hi] (write --clamp=-0.1,0.1)')
     .option('--clamp-order <order>', 'raw: clamp the raw attribution (reference code); paper: normalise, then clamp', 'raw')
+    .option('--abs', 'score |channel sum| instead of the signed sum (negative evidence counts as relevance; the paper\'s suggestion for DeepLift)')
     .option('--no-normalise', 'score the channel sum as is, without dividing by its max |value| (for maps already on the 0/0.4/0.9 scale, e.g. mab)')
     .option('--labels <file>', 'CSV with a y_pred column (and y0 unless the dataset gives it; optional id column)')
     .option('--ids <file>', 'sample ids, one per line (default: 0 … n-1)')
@@ -105,6 +107,7 @@ function settingFrom(options: ScoreOptions): ScoreSetting {
   const preset = presetSetting(options.setting);
   if (options.clampOrder !== 'raw' && options.clampOrder !== 'paper') throw new UserError(`--clamp-order must be raw or paper, not "${options.clampOrder}"`);
   const custom = options.start !== undefined || options.step !== undefined || options.steps !== undefined || options.clamp !== undefined || options.clampOrder !== 'raw' || !options.normalise;
+  const suffix = `${custom ? '-custom' : ''}${options.abs ? '-abs' : ''}`;
   let adjustment = preset.adjustment;
   if (options.clamp !== undefined) {
     const [lo, hi] = numberList(options.clamp, '--clamp', 2);
@@ -119,11 +122,11 @@ function settingFrom(options: ScoreOptions): ScoreSetting {
     adjustment = { kind: 'sum-unnormalised' };
   }
   return validateSetting({
-    name: custom ? `${preset.name}-custom` : preset.name,
+    name: `${preset.name}${suffix}`,
     start: options.start !== undefined ? (numberList(options.start, '--start', 4) as unknown as ScoreSetting['start']) : preset.start,
     step: options.step !== undefined ? numberList(options.step, '--step', 1)[0]! : preset.step,
     steps: options.steps !== undefined ? positiveInteger(options.steps, '--steps') : preset.steps,
-    adjustment,
+    adjustment: options.abs ? { ...adjustment, absolute: true } : adjustment,
   });
 }
 

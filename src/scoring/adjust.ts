@@ -50,7 +50,10 @@ export function channelSum(
     : clampAndSumChannels(heatmap, offset, channels, pixels, adjustment, out);
   // A finite sum implies finite inputs (clamping checks its inputs itself): NaN or Inf make max - max non-zero.
   if (max - max !== 0) throw new NonFiniteHeatmapError();
-  if (max > 0) return { degeneracy: 'none', divisor: adjustment.kind === 'sum-unnormalised' ? 1 : max };
+  if (max > 0) {
+    if (adjustment.absolute) for (let i = 0; i < pixels; i++) out[i] = Math.abs(out[i]!);
+    return { degeneracy: 'none', divisor: adjustment.kind === 'sum-unnormalised' ? 1 : max };
+  }
   out.fill(0);
   return { degeneracy: anyNonZeroIn(heatmap, offset, channels * pixels) ? 'cancelled' : 'all-zero', divisor: 1 };
 }

@@ -3,8 +3,14 @@ import { UserError } from '../io/index.js';
 /** Four thresholds [g0, g1, g2, g3] with g0 < g1 < 0 < g2 < g3 (spec §3.3). */
 export type Thresholds = readonly [number, number, number, number];
 
-/** How the raw n×C×H×W attribution becomes one H×W map in [-1, 1] before it is banded (spec §3.2). */
-export type ChannelAdjustment =
+/**
+ * How the raw n×C×H×W attribution becomes one H×W map in [-1, 1] before it is banded (spec §3.2). `absolute`
+ * (not in the reference; the paper's suggestion for DeepLift): score |channel sum| instead of the signed sum, as
+ * Captum's visualisation does with sign "absolute_value", so negative evidence counts as relevance.
+ */
+export type ChannelAdjustment = ChannelCombination & { absolute?: boolean };
+
+type ChannelCombination =
   /** Reference default: sum over channels, divide by max |sum|. */
   | { kind: 'sum' }
   /**

@@ -270,3 +270,17 @@ test('mab maps without 0.9 pixels: the reference normalisation lifts 0.4 to band
   assert.equal(reference.A[0], 0.5); // 0.4 / 0.4 = 1 → band 2 ≠ 1
   assert.equal(unnormalised.A[0], 1);
 });
+
+test('absolute: |channel sum| is scored; a negated map scores as the map; a non-negative map is unchanged', () => {
+  const truth = [0.9, 0.9, 0.9, 0.4, 0.4, 0, 0, 0, 0.9, 0];
+  const map = [0.95, 0.8, 1, 0.5, 0.45, 0.05, 0, 0.1, 0.9, 0]; // one channel, already close to the truth
+  const abs: ScoreSetting = { ...PRESETS.v1!, adjustment: { kind: 'sum', absolute: true } };
+  const plain = scoreOne(map, 1, truth, PRESETS.v1!);
+  const negated = scoreOne(map.map((v) => -v), 1, truth, PRESETS.v1!);
+  assert.ok(negated.R[0]! < 1e-6 && plain.R[0]! > 0.99); // signed: negative evidence lands in the negative bands
+  assert.deepEqual(scoreOne(map.map((v) => -v), 1, truth, abs).R, plain.R);
+  assert.deepEqual(scoreOne(map, 1, truth, abs).P, plain.P);
+  // Mixed signs: the absolute map is the plain score of |map|.
+  const mixed = map.map((v, i) => (i % 2 ? -v : v));
+  assert.deepEqual(scoreOne(mixed, 1, truth, abs).A, scoreOne(mixed.map(Math.abs), 1, truth, PRESETS.v1!).A);
+});
