@@ -28,3 +28,7 @@ export {
   runScore, degenerateOf, degenerateNote, listIds,
   type RunScoreOptions, type RunScoreResult, type HeatmapSource, type TruthSource,
 } from './run.js';
+export {
+  averageRanks, bootstrapMeanInterval, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
+  type WilcoxonResult,
+} from './statistics.js';
