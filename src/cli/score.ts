@@ -4,6 +4,7 @@ import {
   defaultWorkerCount, degenerateNote, formatSummaryTable, parseHeatmapArgument, presetSetting, runScore, validateSetting,
   type ScoreSetting, type TruthSource,
 } from '../scoring/index.js';
+import { parseCount } from './generate.js';
 import { createProgress } from './progress.js';
 
 interface ScoreOptions {
@@ -28,6 +29,7 @@ interface ScoreOptions {
   abs?: boolean;
   pandasIndex?: boolean;
   long: boolean;
+  seed: number;
 }
 
 /** `fiveband score`: five-band scores of anyone's heatmaps against banded ground truth. */
@@ -54,6 +56,7 @@ export function register(program: Command): void {
     .option('--metrics <list>', 'extra metrics: all, none, or a comma list of pointing_game, relevance_mass_accuracy, relevance_rank_accuracy, band_iou', 'all')
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option('--out <dir>', 'output folder', 'scores')
+    .option('--seed <s>', 'seed of the bootstrap intervals in statistics.json', parseCount('--seed', 0), 0)
     .option('--pandas-index', "write the reference's unnamed pandas index column first in <method>.csv")
     .option('--no-long', 'skip scores_long.csv (one row per sample × method × threshold set)')
     .action(async (options: ScoreOptions) => {
@@ -75,7 +78,7 @@ async function score(options: ScoreOptions): Promise<void> {
   try {
     result = await runScore({
       heatmaps, truth, out: options.out, setting, metrics, workers, tensor: options.tensor, idsFile: options.ids, labelsFile: options.labels,
-      pandasIndex: options.pandasIndex ?? false, long: options.long, onProgress: progress.update,
+      pandasIndex: options.pandasIndex ?? false, long: options.long, seed: options.seed, onProgress: progress.update,
       onNote: (note) => process.stderr.write(`fiveband: note: ${note}\n`),
     });
   } finally {

@@ -72,23 +72,34 @@ export function summariseMethod(
   samples.forEach((s, i) => {
     if (s.degeneracy !== 'none') degenerate[s.degeneracy].push(ids[i]!);
   });
-  const all = samples.map((_, i) => i);
-  const group = (keep: (label: SampleLabels) => boolean): GroupStatistics | null => {
-    if (!labels) return null;
-    return statistics(all.filter((i) => keep(labels[i]!)), samples, summaries, metricColumns);
-  };
-  const hasLabels = labels !== null && labels.every((l) => l.y0 !== null && l.yPred !== null);
-  const hasTrue = labels !== null && labels.every((l) => l.y0 !== null);
+  const groups = sampleGroups(labels, samples.length);
+  const of = (indices: number[] | null) => (indices === null ? null : statistics(indices, samples, summaries, metricColumns));
   return {
     method,
     n: samples.length,
     degenerate,
     groups: {
-      all: statistics(all, samples, summaries, metricColumns),
-      correct: hasLabels ? group((l) => l.y0 === l.yPred) : null,
-      excluding_class_9: hasTrue ? group((l) => l.y0 !== 9) : null,
-      correct_excluding_class_9: hasLabels ? group((l) => l.y0 === l.yPred && l.y0 !== 9) : null,
+      all: statistics(groups.all, samples, summaries, metricColumns),
+      correct: of(groups.correct),
+      excluding_class_9: of(groups.excluding_class_9),
+      correct_excluding_class_9: of(groups.correct_excluding_class_9),
     },
+  };
+}
+
+export type GroupName = keyof MethodSummary['groups'];
+
+/** The samples (indices) of each §3.7 filter; filters that need labels the run lacks are null. */
+export function sampleGroups(labels: readonly SampleLabels[] | null, n: number): { all: number[] } & Record<Exclude<GroupName, 'all'>, number[] | null> {
+  const all = Array.from({ length: n }, (_, i) => i);
+  const hasLabels = labels !== null && labels.every((l) => l.y0 !== null && l.yPred !== null);
+  const hasTrue = labels !== null && labels.every((l) => l.y0 !== null);
+  const keep = (test: (l: SampleLabels) => boolean) => all.filter((i) => test(labels![i]!));
+  return {
+    all,
+    correct: hasLabels ? keep((l) => l.y0 === l.yPred) : null,
+    excluding_class_9: hasTrue ? keep((l) => l.y0 !== 9) : null,
+    correct_excluding_class_9: hasLabels ? keep((l) => l.y0 === l.yPred && l.y0 !== 9) : null,
   };
 }
 

@@ -29,6 +29,6 @@ export {
   type RunScoreOptions, type RunScoreResult, type HeatmapSource, type TruthSource,
 } from './run.js';
 export {
-  averageRanks, bootstrapMeanInterval, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
-  type WilcoxonResult,
+  averageRanks, bootstrapMeanInterval, compareMethods, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
+  type MethodValues, type StatisticsFile, type StatisticsOptions, type WilcoxonResult,
 } from './statistics.js';

@@ -2,9 +2,10 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockFolder, makeFolder, openAtomicFile, UserError, type AtomicFile } from '../io/index.js';
 import {
-  rocPoints, skillOverBestNull, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
+  rocPoints, sampleGroups, skillOverBestNull, summariseMethod, summariseSample, SUMMARY_COLUMNS, type MethodSummary, type SampleLabels,
   type SkillOverNull,
 } from './aggregate.js';
+import { compareMethods, type MethodValues } from './statistics.js';
 import { csvField, csvFloat, csvLine } from './csv.js';
 import { EPS, type SampleScores } from './fiveband.js';
 import { GROUND_TRUTH_THRESHOLDS, thresholdSweep, type ScoreSetting } from './settings.js';
@@ -24,6 +25,8 @@ export interface OutputOptions {
   pandasIndex?: boolean;
   /** Write the long per-threshold CSV (one row per sample × method × threshold set); default true. */
   long?: boolean;
+  /** Seed of the bootstrap intervals in statistics.json (default 0). */
+  seed?: number;
 }
 
 /** The summary.json content: the run's setting and, per method, the MethodSummary. */
@@ -72,10 +75,16 @@ function* renderOutputs(run: ScoreRun, options: OutputOptions, summary: ScoreSum
   }
   if (run.metricColumns.length > 0) yield ['metrics.csv', csvLine(['id', 'y0', 'y_pred', 'xai_method', 'degeneracy', 'best_threshold_index', ...run.metricColumns])];
 
+  const statisticsColumns = [...SUMMARY_COLUMNS, ...run.metricColumns];
+  const perSample: MethodValues[] = [];
   for (const { method, scores } of run.methods) {
     if (scores.length !== run.ids.length) throw new Error(`${method}: ${scores.length} scores for ${run.ids.length} ids`);
     const names = methodFiles(method);
     const summaries = scores.map(summariseSample);
+    perSample.push({
+      method,
+      values: Object.fromEntries(statisticsColumns.map((c) => [c, scores.map((s, i) => ((SUMMARY_COLUMNS as readonly string[]).includes(c) ? summaries[i]![c as keyof typeof summaries[number]] : s.metrics[c] ?? null))])),
+    });
     const rows = [csvLine(options.pandasIndex ? ['', ...v1Header] : v1Header)];
     for (let i = 0; i < scores.length; i++) {
       const s = scores[i]!;
@@ -122,6 +131,9 @@ function* renderOutputs(run: ScoreRun, options: OutputOptions, summary: ScoreSum
   for (const [method, skill] of Object.entries(skillOverBestNull(summary.methods))) summary.methods[method]!.skill_over_best_null = skill;
   if (long) summary.files.long = 'scores_long.csv';
   if (run.metricColumns.length > 0) summary.files.metrics = 'metrics.csv';
+  const statistics = compareMethods(perSample, sampleGroups(run.labels, run.ids.length), statisticsColumns, { seed: options.seed ?? 0 });
+  yield ['statistics.json', `${compactJson(statistics)}\n`];
+  summary.files.statistics = 'statistics.json';
   summary.files.summary = 'summary.json';
   yield ['summary.json', `${compactJson(summary)}\n`];
 }
@@ -173,7 +185,7 @@ export async function writeOutputs(dir: string, run: ScoreRun, options: OutputOp
   } finally {
     await release();
   }
-  const order = [...run.methods.flatMap(({ method }) => Object.values(methodFiles(method))), 'scores_long.csv', 'metrics.csv', 'summary.json'];
+  const order = [...run.methods.flatMap(({ method }) => Object.values(methodFiles(method))), 'scores_long.csv', 'metrics.csv', 'statistics.json', 'summary.json'];
   return { paths: order.filter((name) => files.has(name)).map((name) => join(dir, name)), summary };
 }
 

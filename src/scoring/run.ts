@@ -36,6 +36,8 @@ export interface RunScoreOptions {
   idsFile?: string;
   /** CSV with y_pred (and y0 unless the dataset gives it; optional id). Default: classes the heatmap files carry. */
   labelsFile?: string;
+  /** Seed of the bootstrap intervals in statistics.json (default 0). */
+  seed?: number;
   pandasIndex?: boolean;
   /** Write scores_long.csv (default true). */
   long?: boolean;
@@ -107,7 +109,7 @@ async function scoreAgainst(truth: OpenTruth, options: RunScoreOptions, metrics:
   const labels = fileLabels ?? combineLabels(truth.y0 ?? stored?.labels ?? null, stored?.predicted ?? null, ids);
   const { paths, summary } = await writeOutputs(options.out, {
     setting, ids, labels, methods, metricColumns: metrics.flatMap((m) => m.columns),
-  }, { pandasIndex: options.pandasIndex ?? false, long: options.long ?? true }).catch((err: NodeJS.ErrnoException) => {
+  }, { pandasIndex: options.pandasIndex ?? false, long: options.long ?? true, seed: options.seed ?? 0 }).catch((err: NodeJS.ErrnoException) => {
     if (typeof err.code !== 'string') throw err;
     throw new UserError(`${options.out}: cannot write the outputs (${err.code}${err.path ? ` at ${err.path}` : ''})`);
   });

@@ -1,4 +1,4 @@
-import type { Rng } from '../rng/index.js';
+import { Rng } from '../rng/index.js';
 
 /**
  * Statistics that keep a ranking honest: bootstrap intervals for means, paired Wilcoxon signed-rank tests with
@@ -170,4 +170,113 @@ export function kendallW(scores: ReadonlyArray<ArrayLike<number>>): number | nul
   for (const v of sums) s += (v - meanSum) ** 2;
   const denominator = m * m * (n * n * n - n) - m * tieTerm;
   return denominator > 0 ? (12 * s) / denominator : null;
+}
+
+/** One method's per-sample values by column (null: not defined for that sample, e.g. a metric). */
+export interface MethodValues {
+  method: string;
+  values: Record<string, ReadonlyArray<number | null>>;
+}
+
+export interface StatisticsOptions {
+  seed: number;
+  resamples?: number;
+  level?: number;
+  /** Paired tests whose Holm-adjusted p is below this call two methods different (default 0.05). */
+  alpha?: number;
+}
+
+/** statistics.json: intervals for every summary mean, paired tests and rankings (format fiveband-statistics/1). */
+export interface StatisticsFile {
+  format: 'fiveband-statistics/1';
+  seed: number;
+  resamples: number;
+  level: number;
+  alpha: number;
+  /** method → group → column → mean and percentile bootstrap interval (null with fewer than two values). */
+  intervals: Record<string, Record<string, Record<string, { mean: number | null; ci: [number, number] | null }>>>;
+  /** column → every pair of methods on the samples where both are defined (group "all"), Holm over the pairs. */
+  comparisons: Record<string, Array<{ a: string; b: string } & WilcoxonResult & { p_holm: number }>>;
+  /** column → methods by mean, best first, each with the methods it is not significantly different from. */
+  ranking: Record<string, Array<{ method: string; mean: number | null; rank: number; not_different_from: string[] }>>;
+}
+
+const meanOf = (values: readonly number[]) => (values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length);
+
+/**
+ * Bootstrap intervals of every mean (per method, group and column; one resampling of a group's samples serves
+ * all its columns, from a stream seeded by (seed, method, group), so results do not depend on the method order),
+ * Wilcoxon tests between every two methods per column with Holm's correction, and a ranking per column.
+ */
+export function compareMethods(
+  methods: readonly MethodValues[], groups: Readonly<Record<string, readonly number[] | null>>, columns: readonly string[],
+  options: StatisticsOptions,
+): StatisticsFile {
+  const resamples = options.resamples ?? 2000;
+  const level = options.level ?? 0.95;
+  const alpha = options.alpha ?? 0.05;
+  const intervals: StatisticsFile['intervals'] = {};
+  for (const { method, values } of methods) {
+    intervals[method] = {};
+    for (const [group, indices] of Object.entries(groups)) {
+      if (indices === null) continue;
+      const rng = Rng.derive(options.seed, 'bootstrap', method, group);
+      const n = indices.length;
+      const draws = new Int32Array(resamples * n);
+      for (let k = 0; k < draws.length; k++) draws[k] = indices[Math.floor(rng.next() * n)]!;
+      const byColumn: Record<string, { mean: number | null; ci: [number, number] | null }> = {};
+      for (const column of columns) {
+        const perSample = values[column]!;
+        const defined = indices.map((i) => perSample[i]).filter((v): v is number => v !== null && v !== undefined);
+        let ci: [number, number] | null = null;
+        if (defined.length >= 2) {
+          const means: number[] = [];
+          for (let b = 0; b < resamples; b++) {
+            let sum = 0;
+            let count = 0;
+            for (let k = b * n; k < (b + 1) * n; k++) {
+              const v = perSample[draws[k]!];
+              if (v !== null && v !== undefined) {
+                sum += v;
+                count++;
+              }
+            }
+            if (count > 0) means.push(sum / count);
+          }
+          means.sort((x, y) => x - y);
+          ci = [percentileOfSorted(means, (100 * (1 - level)) / 2), percentileOfSorted(means, (100 * (1 + level)) / 2)];
+        }
+        byColumn[column] = { mean: meanOf(defined), ci };
+      }
+      intervals[method]![group] = byColumn;
+    }
+  }
+  const comparisons: StatisticsFile['comparisons'] = {};
+  const ranking: StatisticsFile['ranking'] = {};
+  for (const column of columns) {
+    const pairs: Array<{ a: string; b: string } & WilcoxonResult> = [];
+    for (let i = 0; i < methods.length; i++) {
+      for (let j = i + 1; j < methods.length; j++) {
+        const x: number[] = [];
+        const y: number[] = [];
+        const [va, vb] = [methods[i]!.values[column]!, methods[j]!.values[column]!];
+        for (const k of groups.all ?? []) {
+          if (va[k] !== null && va[k] !== undefined && vb[k] !== null && vb[k] !== undefined) {
+            x.push(va[k]!);
+            y.push(vb[k]!);
+          }
+        }
+        pairs.push({ a: methods[i]!.method, b: methods[j]!.method, ...wilcoxonSignedRank(x, y) });
+      }
+    }
+    const adjusted = holmAdjust(pairs.map((p) => p.p));
+    comparisons[column] = pairs.map((p, k) => ({ ...p, p_holm: adjusted[k]! }));
+    const sameAs = (a: string, b: string) => comparisons[column]!.some((p) => ((p.a === a && p.b === b) || (p.a === b && p.b === a)) && p.p_holm >= alpha);
+    const order = methods.map((m) => ({ method: m.method, mean: intervals[m.method]!.all?.[column]?.mean ?? null }))
+      .sort((p, q) => (q.mean ?? -Infinity) - (p.mean ?? -Infinity));
+    ranking[column] = order.map((entry, k) => ({
+      ...entry, rank: k + 1, not_different_from: order.filter((o) => o.method !== entry.method && sameAs(entry.method, o.method)).map((o) => o.method),
+    }));
+  }
+  return { format: 'fiveband-statistics/1', seed: options.seed, resamples, level, alpha, intervals, comparisons, ranking };
 }

@@ -1,6 +1,6 @@
 // A large random scoring case whose outputs are pinned by sha256 (fixtures/score-regression.json, made by the
-// scoring code of commit a9e91b6, before the streaming readers): the score command's files must stay
-// byte-identical. Run directly (`node dist/test/scoring/regression-cases.js`) to print the hashes.
+// scoring code of commit a9e91b6, before the streaming readers; summary.json re-pinned when statistics.json joined
+// the outputs, every other file unchanged): the score command's files must stay byte-identical. Run directly (`node dist/test/scoring/regression-cases.js`) to print the hashes.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

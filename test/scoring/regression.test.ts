@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { regressionHashes } from './regression-cases.js';
 
-test('score outputs are byte-identical to the pinned ones of the whole-file readers (37 maps: ties, thresholds, degenerate; every preset; 1 and 2 workers)', async () => {
+test('score outputs are byte-identical to the pinned ones (37 maps: ties, thresholds, degenerate; every preset; 1 and 2 workers)', async () => {
   const fixture = new URL('../../../test/scoring/fixtures/score-regression.json', import.meta.url);
   const expected = JSON.parse(await readFile(fixture, 'utf8')) as Record<string, string>;
   const actual = await regressionHashes(await mkdtemp(join(tmpdir(), 'fiveband-regression-')));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Rng } from '../../src/rng/index.js';
 import {
-  averageRanks, bootstrapMeanInterval, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
+  averageRanks, bootstrapMeanInterval, compareMethods, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
 } from '../../src/scoring/index.js';
 
 // Made by scipy / numpy (test/scoring/fixtures/make_statistics.py); an independent implementation on fixed inputs.
@@ -63,4 +63,28 @@ test("Kendall's W: 1 for identical rankings, 0 for opposite pairs, the textbook 
   assert.ok(Math.abs(w - 378 / 522) < 1e-12, String(w));
   assert.equal(kendallW([[1, 2]]), null);
   for (const c of fixture.kendall_w) assert.ok(close(kendallW(c.scores)!, c.w, 1e-9), `${kendallW(c.scores)} vs scipy ${c.w}`);
+});
+
+test('compareMethods: intervals around every mean, paired tests with Holm, a ranking that groups ties; seeded', () => {
+  const rng = Rng.derive(9, 'compare');
+  const n = 40;
+  const base = Array.from({ length: n }, () => rng.next());
+  const methods = [
+    { method: 'Good', values: { Rmu: base.map((v) => v + 0.3), pointing: base.map((_, i) => (i % 4 ? 1 : null)) } },
+    { method: 'Twin', values: { Rmu: base.map((v) => v + 0.3 + (rng.next() - 0.5) * 1e-3), pointing: base.map(() => 0) } },
+    { method: 'Bad', values: { Rmu: base, pointing: base.map(() => 0) } },
+  ];
+  const groups = { all: base.map((_, i) => i), correct: [0, 1, 2, 3], excluding_class_9: null };
+  const stats = compareMethods(methods, groups, ['Rmu', 'pointing'], { seed: 1, resamples: 500 });
+  const good = stats.intervals.Good!.all!.Rmu!;
+  assert.ok(good.ci![0] < good.mean! && good.mean! < good.ci![1]);
+  assert.equal(stats.intervals.Good!.all!.pointing!.mean, 1); // nulls left out
+  assert.deepEqual(Object.keys(stats.intervals.Good!), ['all', 'correct']);
+  assert.deepEqual(stats.ranking.Rmu!.map((r) => r.method).slice(2), ['Bad']);
+  const bad = stats.ranking.Rmu!.find((r) => r.method === 'Bad')!;
+  assert.deepEqual(bad.not_different_from, []);
+  const goodBad = stats.comparisons.Rmu!.find((c) => c.a === 'Good' && c.b === 'Bad')!;
+  assert.ok(goodBad.p < 1e-6 && goodBad.p_holm >= goodBad.p && goodBad.p_holm <= 3 * goodBad.p + 1e-15);
+  assert.deepEqual(compareMethods(methods, groups, ['Rmu', 'pointing'], { seed: 1, resamples: 500 }), stats);
+  assert.deepEqual(compareMethods([...methods].reverse(), groups, ['Rmu'], { seed: 1, resamples: 500 }).intervals.Good, compareMethods(methods, groups, ['Rmu'], { seed: 1, resamples: 500 }).intervals.Good);
 });
