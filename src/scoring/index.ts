@@ -16,7 +16,7 @@ export {
 } from './aggregate.js';
 export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';
 export { npMean, npStd, pairwiseSum, argmax } from './numpy.js';
-export { pythonFloat } from './csv.js';
+export { csvField, csvFloat, csvLine, pythonFloat } from './csv.js';
 export {
   writeOutputs, formatSummaryTable, methodFiles,
   type ScoreRun, type OutputOptions, type ScoreSummaryFile,
@@ -32,3 +32,4 @@ export {
   averageRanks, bootstrapMeanInterval, compareMethods, holmAdjust, kendallW, normalCdf, percentileOfSorted, wilcoxonSignedRank,
   type MethodValues, type StatisticsFile, type StatisticsOptions, type WilcoxonResult,
 } from './statistics.js';
+export { spearman, ssim } from './similarity.js';
