@@ -11,3 +11,4 @@ export {
   type ExplainOptions, type ExplainConfig, type ExplainResult, type ExplainProgress,
 } from './explain.js';
 export { scoreAttributions, paperPresets, type ScoreAttributionsOptions } from './explain-score.js';
+export { runSanity, randomisableLayers, depthsToShow, type SanityOptions, type SanityResult, type SanityStep, type SanityMode } from './sanity.js';

@@ -5,6 +5,7 @@ import { register as explain } from './explain.js';
 import { register as generate } from './generate.js';
 import { register as models } from './models.js';
 import { register as report } from './report.js';
+import { register as sanity } from './sanity.js';
 import { register as score } from './score.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .description('Measure how good saliency heatmaps really are (five-band scoring on synthetic cells).')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
-  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, report];
+  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, sanity, report];
   for (const register of commands) register(program);
   // An empty value is never meant (an unset shell variable): `--out ""` would otherwise mean the current folder.
   program.hook('preAction', (_program, command) => {

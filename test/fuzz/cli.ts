@@ -34,6 +34,7 @@ export const BASE_ARGV: Record<string, string[]> = {
   'eval-model': ['--model', 'model', '--data', 'data'],
   score: ['--heatmaps', 'heat.npy', '--data', 'data', '--out', 'out', '--workers', '1'],
   explain: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--workers', '1'],
+  sanity: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2', '--points', '2'],
   report: ['scored', '--out', 'rep'],
 };
 
@@ -44,7 +45,7 @@ const GOOD: Record<string, string[]> = {
   size: ['64'], width: ['0.0625', '0.25'], shards: ['1/1/1', '0/0/1'], 'per-shard': ['1', '2'], split: ['test', 'val'],
   methods: ['Saliency', 'Saliency,InputXGradient', 'Deconvolution'], archs: ['resnet34'], 'test-samples': ['1', '2'],
   lr: ['0.001', '1e-4'], start: ['-0.5,-0.3,0.3,0.5'], clamp: ['-0.1,0.1'], step: ['0.05'], steps: ['2', '3'],
-  shard: ['test/0', 'all'], layer: ['conv1'], depth: ['1', '2'], 'block-init': ['kaiming', 'pytorch'],
+  shard: ['test/0', 'all'], layer: ['conv1'], depth: ['1', '2'], 'block-init': ['kaiming', 'pytorch'], limit: ['2'], points: ['2', '3'],
 };
 const SMALL_NUMBERS = ['1', '2'];
 /** What a hurried, confused or hostile user types. */

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Command } from 'commander';
+import { runSanity } from '../attribution/index.js';
+import { SPLITS, type Split } from '../data/index.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
+import { parseCount } from './generate.js';
+import { createProgress } from './progress.js';
+import { parseChoice } from './train.js';
+
+const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
+
+export function register(program: Command): void {
+  program
+    .command('sanity')
+    .description('model-randomisation sanity checks (Adebayo et al. 2018): how much each method\'s heatmaps change when the model\'s layers are re-initialised')
+    .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json)')
+    .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
+    .requiredOption('--out <dir>', 'output folder: sanity.csv, sanity.json, heatmaps/, scores/')
+    .option('--split <name>', `split: ${SPLITS.join(', ')}`, parseChoice('--split', SPLITS), 'test' as Split)
+    .option('--methods <list>', 'methods as explain takes them (all, nulls or names)', 'all')
+    .option('--limit <k>', 'samples: the split\'s first k', parseCount('--limit', 2), 16)
+    .option('--points <n>', 'randomisation depths shown, from the top layer to all layers', parseCount('--points', 2), 6)
+    .option('--seed <s>', 'seed of the random parts of the methods; the random layers use seed + 1', parseCount('--seed', 0), 0)
+    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
+    .action(async (opts: { model: string; data: string; out: string; split: Split; methods: string; limit: number; points: number; seed: number; backend: BackendName }) => {
+      tf.env().set('PROD', true);
+      const progress = createProgress('sanity');
+      const result = await runSanity({
+        modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
+        limit: opts.limit, points: opts.points, seed: opts.seed, backend: opts.backend, onProgress: progress.update,
+      }).finally(() => progress.stop());
+      const lines = [`cascading randomisation from the top of ${result.layers.length} layers, ${result.samples} samples (Spearman |map| with the trained model's maps; Rmu, Pmu of the randomised maps):`];
+      const methods = Object.keys(result.trained);
+      const depths = [...new Set(result.steps.filter((s) => s.mode === 'cascading').map((s) => s.layers))];
+      const width = Math.max(6, ...methods.map((m) => m.length));
+      lines.push(`${'method'.padEnd(width)}  trained Rmu/Pmu  ${depths.map((k) => `top ${k}`.padEnd(19)).join('')}`);
+      for (const method of methods) {
+        const t = result.trained[method]!;
+        const row = depths.map((k) => {
+          const s = result.steps.find((x) => x.method === method && x.mode === 'cascading' && x.layers === k)!;
+          return `${cell(s.spearman_abs)} ${cell(s.Rmu)}/${cell(s.Pmu)}`.padEnd(19);
+        });
+        lines.push(`${method.padEnd(width)}  ${`${cell(t.Rmu)}/${cell(t.Pmu)}`.padEnd(15)}  ${row.join('')}`);
+      }
+      lines.push(result.insensitive.length > 0
+        ? `insensitive to the model (Spearman |map| >= 0.5 with every layer random): ${result.insensitive.join(', ')}`
+        : 'every method\'s maps change when the model is random (Spearman |map| < 0.5 with every layer random)');
+      lines.push(`written to ${opts.out}/sanity.csv, sanity.json`);
+      process.stdout.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n`);
+    });
+}
