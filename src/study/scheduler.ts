@@ -67,10 +67,12 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   ensure(Number.isInteger(workers) && workers >= 1, `--workers must be a positive integer, got ${workers}`);
   const runDir = options.out;
   await makeFolder(runDir);
-  const entries = await readdir(runDir);
+  // A folder that is not a study run (or an empty one) is refused before the lock, whose cleanup walks 6 levels
+  // down: `--out ~` must not scan (or touch) a home folder.
+  await openManifest(runDir, options.config, await readdir(runDir));
   const release = await lockFolder(runDir, 6); // also clears what writers killed in an earlier session left half-written
   try {
-    const manifest = await openManifest(runDir, options.config, entries);
+    const manifest = await openManifest(runDir, options.config, await readdir(runDir));
     manifest.sessions.push({ startedAt: new Date().toISOString(), workers });
     await saveManifest(runDir, manifest);
     const tasks = planStudy(options.config);

@@ -157,6 +157,20 @@ async function killAfter(run: string, afterTasks: number): Promise<void> {
 /** The uninterrupted tiny run's files, which later tests compare against. */
 let reference: Map<string, Buffer>;
 
+describe('a folder that is not a study run', () => {
+  it('is refused before the lock walks it: a dead writer\'s temp-named file deep inside stays', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fiveband-not-a-study-'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const temp = join(dir, 'a', 'b', `notes.txt.tmp-${dead}-0123abcd`);
+    await mkdir(dirname(temp), { recursive: true });
+    await writeFile(temp, 'someone else\'s file');
+    const r = fiveband('study', '--profile', 'quick', '--out', dir, '--workers', '1');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /is not empty and holds no study\.json/);
+    assert.ok(existsSync(temp));
+  });
+});
+
 describe('fiveband study (a tiny study end to end)', () => {
   const run = () => join(root, 'run');
 
