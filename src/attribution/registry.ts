@@ -3,6 +3,7 @@ import type { Model } from '../nn/index.js';
 import { deconvolution } from './deconvolution.js';
 import { deepLift } from './deeplift.js';
 import { deepLiftShap } from './deeplift-shap.js';
+import { gradCam } from './grad-cam.js';
 import { gradientShap } from './gradient-shap.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { guidedGradCam } from './guided-gradcam.js';
@@ -13,10 +14,10 @@ import { NULL_EXPLAINERS } from './null-explainers.js';
 import { saliency } from './saliency.js';
 import type { AttributionMethod } from './types.js';
 
-/** The real methods, in the reference's V2 evaluation order (spec §3.1). */
+/** The real methods: the reference's, in its V2 evaluation order (spec §3.1), then fiveband's additions. */
 const EXPLAINERS: readonly AttributionMethod[] = [
   saliency, integratedGradients, inputXGradient, deepLift, guidedBackprop, guidedGradCam, deconvolution,
-  gradientShap, deepLiftShap, mab,
+  gradientShap, deepLiftShap, mab, gradCam,
 ];
 /** Every method: the real ones, then the null explainers (chance levels). */
 const METHODS: readonly AttributionMethod[] = [...EXPLAINERS, ...NULL_EXPLAINERS];

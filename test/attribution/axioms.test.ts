@@ -166,7 +166,7 @@ describe('Guided Backprop and Deconvolution', () => {
 
 describe('Grad-CAM of a one-convolution model by hand', () => {
   before(useCpu);
-  it('LayerGradCam = Σ_k (w_fc[t,k] / hw) · A_k, GuidedGradCam = its ReLU upsampled (nearest) × gradient', () => {
+  it('LayerGradCam = Σ_k (w_fc[t,k] / hw) · A_k, GuidedGradCam = its ReLU upsampled (nearest) × gradient, GradCam = its ReLU upsampled (bilinear)', () => {
     const [size, channels, k, stride, classes] = [9, 2, 3, 2, 2];
     const model = oneConvNet(size, classes, channels, k, stride);
     const x = images(1, size, 53);
@@ -207,6 +207,26 @@ describe('Grad-CAM of a one-convolution model by hand', () => {
       }
     }
     assertClose(getMethod('GuidedGradCam').attribute(model, x, [target], { layer: 'conv' }).data, expected, 1e-6, 1e-5, 'GuidedGradCam');
+    // GradCam: ReLU(cam) upsampled bilinearly as PyTorch's interpolate(align_corners=False): source coordinate
+    // (p + 0.5)·out/size − 0.5, clamped at 0, between the two nearest cells.
+    const taps = (p: number): [number, number, number] => {
+      const src = Math.max(0, ((p + 0.5) * out) / size - 0.5);
+      const i0 = Math.min(Math.floor(src), out - 1);
+      return [i0, Math.min(i0 + 1, out - 1), src - i0];
+    };
+    const relu = cam.map((v) => Math.max(0, v));
+    const bilinear: number[] = [];
+    for (let p = 0; p < size; p++) {
+      for (let q = 0; q < size; q++) {
+        const [a0, a1, u] = taps(p);
+        const [b0, b1, v] = taps(q);
+        const at = (i: number, j: number) => relu[i * out + j]!;
+        bilinear.push((1 - u) * ((1 - v) * at(a0, b0) + v * at(a0, b1)) + u * ((1 - v) * at(a1, b0) + v * at(a1, b1)));
+      }
+    }
+    const gradCam = getMethod('GradCam').attribute(model, x, [target]); // default layer: the (only) convolution
+    assert.deepEqual(gradCam.shape, [1, 1, size, size]);
+    assertClose(gradCam.data, bilinear, 1e-6, 1e-5, 'GradCam');
     model.dispose();
     x.dispose();
   });
