@@ -33,6 +33,11 @@ export interface ExplainOptions {
   layer?: string;
   /** IntegratedGradients steps (default 50). */
   steps?: number;
+  /** GradCam layer (default: the last spatial convolution that feeds the logits). */
+  camLayer?: string;
+  /** NoiseTunnel copies per sample and noise σ (defaults 5 and 0.15). */
+  ntSamples?: number;
+  ntStdev?: number;
   backend: BackendName;
   /**
    * Explain only the split's first `limit` samples (in shard order; the last shard's file then holds only the
@@ -58,6 +63,10 @@ export interface ExplainConfig {
   backend: BackendName;
   /** Only the split's first `limit` samples (absent: all of them). */
   limit?: number;
+  /** Recorded only when given (older configs stay equal): GradCam's layer, NoiseTunnel's copies and σ. */
+  camLayer?: string;
+  ntSamples?: number;
+  ntStdev?: number;
 }
 
 /**
@@ -65,7 +74,7 @@ export interface ExplainConfig {
  * the split's shard checksums and every option that changes the bytes. The explain command and the study's
  * explain tasks both build it here.
  */
-export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | 'split' | 'target' | 'seed' | 'batch' | 'internalBatchSize' | 'steps' | 'backend' | 'limit'>
+export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | 'split' | 'target' | 'seed' | 'batch' | 'internalBatchSize' | 'steps' | 'backend' | 'limit' | 'camLayer' | 'ntSamples' | 'ntStdev'>
   & { spec: Model['spec']; dataset: Dataset; layer: string }): Promise<ExplainConfig> {
   return {
     format: 'fiveband-attributions/1',
@@ -81,6 +90,9 @@ export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | '
     steps: options.steps ?? 50,
     backend: options.backend,
     ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.camLayer === undefined ? {} : { camLayer: options.camLayer }),
+    ...(options.ntSamples === undefined ? {} : { ntSamples: options.ntSamples }),
+    ...(options.ntStdev === undefined ? {} : { ntStdev: options.ntStdev }),
   };
 }
 
@@ -147,6 +159,7 @@ export async function explainDataset(options: ExplainOptions): Promise<ExplainRe
     methods = resolveMethods(options.methods, model).map((m) => m.name);
     const layer = options.layer ?? model.firstConv;
     ensure(model.layerNames.includes(layer), `unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
+    ensure(options.camLayer === undefined || model.layerNames.includes(options.camLayer), () => `unknown --cam-layer "${options.camLayer}"; the model's layers are: ${model.layerNames.join(', ')}`);
     ensure(dataset.shards[options.split].length > 0, `${options.dataDir}: the ${options.split} split has no shards`);
     config = await explainConfig({ ...options, spec: model.spec, dataset, layer });
   } finally {
@@ -288,7 +301,7 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   const px = size * size;
   const dataPx = shard.size * shard.size;
   const options: AttributeOptions = {
-    seed: config.seed, layer: config.layer, steps: config.steps,
+    seed: config.seed, layer: config.layer, steps: config.steps, camLayer: config.camLayer, ntSamples: config.ntSamples, ntStdev: config.ntStdev,
     internalBatchSize: config.internalBatchSize === 'auto' ? undefined : config.internalBatchSize,
   };
   const labels = Array.from(shard.labels);

@@ -37,7 +37,7 @@ export function lastSpatialConv(model: Model): string {
  * Grad-CAM (Selvaraju et al. 2017): ReLU(Σ_k α_k A_k) at a convolution's output A, with α_k the spatial mean of
  * d target / d A_k — Captum's LayerGradCam with relu_attributions=True — upsampled to the input by bilinear
  * interpolation (PyTorch's align_corners=False, as Captum's LayerAttribution.interpolate(mode="bilinear") and
- * pytorch-grad-cam show it). One channel, n × 1 × N × N. Layer: `options.layer`, else the last spatial convolution.
+ * pytorch-grad-cam show it). One channel, n × 1 × N × N. Layer: `options.camLayer`, else the last spatial convolution.
  */
 export const gradCam: AttributionMethod = {
   name: 'GradCam',
@@ -45,7 +45,7 @@ export const gradCam: AttributionMethod = {
   appliesTo: () => true,
   attribute(model, inputs, target, options) {
     const targets = resolveTargets(model, inputs, target);
-    const layer = options?.layer ?? lastSpatialConv(model);
+    const layer = options?.camLayer ?? lastSpatialConv(model);
     const size = model.spec.inputSize;
     return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
       const cam = layerGradCam(model, tf.slice(inputs, [start], [end - start]), targets.slice(start, end), layer, true);

@@ -10,6 +10,7 @@ import { guidedGradCam } from './guided-gradcam.js';
 import { inputXGradient } from './input-x-gradient.js';
 import { integratedGradients } from './integrated-gradients.js';
 import { mab } from './mab.js';
+import { NOISE_TUNNELS, noiseTunnel } from './noise-tunnel.js';
 import { NULL_EXPLAINERS } from './null-explainers.js';
 import { saliency } from './saliency.js';
 import type { AttributionMethod } from './types.js';
@@ -18,6 +19,7 @@ import type { AttributionMethod } from './types.js';
 const EXPLAINERS: readonly AttributionMethod[] = [
   saliency, integratedGradients, inputXGradient, deepLift, guidedBackprop, guidedGradCam, deconvolution,
   gradientShap, deepLiftShap, mab, gradCam,
+  ...Object.entries(NOISE_TUNNELS).map(([name, type]) => noiseTunnel(name, type, saliency)),
 ];
 /** Every method: the real ones, then the null explainers (chance levels). */
 const METHODS: readonly AttributionMethod[] = [...EXPLAINERS, ...NULL_EXPLAINERS];
@@ -25,11 +27,21 @@ const METHODS: readonly AttributionMethod[] = [...EXPLAINERS, ...NULL_EXPLAINERS
 export const methodNames: readonly string[] = METHODS.map((m) => m.name);
 export const nullExplainerNames: readonly string[] = NULL_EXPLAINERS.map((m) => m.name);
 
-/** The method called `name` (case-insensitive). */
+/**
+ * The method called `name` (case-insensitive); `SmoothGrad.<Method>`, `SmoothGradSq.<Method>` and
+ * `VarGrad.<Method>` are NoiseTunnel over another method (plain `SmoothGrad` is over Saliency).
+ */
 export function getMethod(name: string): AttributionMethod {
-  const method = METHODS.find((m) => m.name.toLowerCase() === name.trim().toLowerCase());
-  if (!method) throw new UserError(`unknown attribution method "${name}"; known: ${methodNames.join(', ')}, all, nulls`);
-  return method;
+  const key = name.trim().toLowerCase();
+  const method = METHODS.find((m) => m.name.toLowerCase() === key);
+  if (method) return method;
+  const tunnel = /^([a-z]+)\.([a-z]+)$/.exec(key);
+  const prefix = tunnel && Object.keys(NOISE_TUNNELS).find((p) => p.toLowerCase() === tunnel[1]);
+  if (tunnel && prefix) {
+    const base = EXPLAINERS.find((m) => m.name.toLowerCase() === tunnel[2] && !(m.name in NOISE_TUNNELS) && m.name !== 'mab');
+    if (base) return noiseTunnel(`${prefix}.${base.name}`, NOISE_TUNNELS[prefix]!, base);
+  }
+  throw new UserError(`unknown attribution method "${name}"; known: ${methodNames.join(', ')}, SmoothGrad.<method>, SmoothGradSq.<method>, VarGrad.<method>, all, nulls`);
 }
 
 /**
@@ -40,16 +52,17 @@ export function getMethod(name: string): AttributionMethod {
 export function resolveMethods(list: string, model?: Model): AttributionMethod[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new UserError('no attribution method given');
-  const chosen = new Set<AttributionMethod>();
+  const chosen = new Map<string, AttributionMethod>(); // by name: NoiseTunnel wrappers are made per lookup
+  const add = (m: AttributionMethod) => chosen.has(m.name) || chosen.set(m.name, m);
   for (const name of names) {
     const key = name.toLowerCase();
-    if (key === 'all') EXPLAINERS.filter((m) => !model || m.appliesTo(model)).forEach((m) => chosen.add(m));
-    else if (key === 'nulls') NULL_EXPLAINERS.forEach((m) => chosen.add(m));
+    if (key === 'all') EXPLAINERS.filter((m) => !model || m.appliesTo(model)).forEach(add);
+    else if (key === 'nulls') NULL_EXPLAINERS.forEach(add);
     else {
       const method = getMethod(name);
       if (model && !method.appliesTo(model)) throw new UserError(`method ${method.name} does not apply to a ${model.spec.arch} model`);
-      chosen.add(method);
+      add(method);
     }
   }
-  return [...chosen];
+  return [...chosen.values()];
 }

@@ -27,6 +27,12 @@ export interface AttributeOptions {
   steps?: number;
   /** GuidedGradCam: layer name (one of `model.layerNames`); default `model.firstConv` as the reference. */
   layer?: string;
+  /** GradCam: layer name; default the last spatial convolution that feeds the logits. */
+  camLayer?: string;
+  /** NoiseTunnel methods (SmoothGrad, SmoothGradSq, VarGrad): noisy copies per sample (Captum's nt_samples, default 5). */
+  ntSamples?: number;
+  /** NoiseTunnel methods: σ of the Gaussian noise in input units, the image being in [0, 1] (default 0.15). */
+  ntStdev?: number;
   /** GradientShap / DeepLiftShap: number of random baselines (reference 4). */
   shapBaselines?: number;
   /** GradientShap / DeepLiftShap: standard deviation of the N(0, sd²) baselines (reference 0.001). */

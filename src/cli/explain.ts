@@ -3,18 +3,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { explainDataset, methodNames, nullExplainerNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/index.js';
-import { ensure } from '../io/index.js';
 import { degenerateNote, degenerateOf, formatSummaryTable } from '../scoring/index.js';
 import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
 import { parseCount } from './generate.js';
 import { createProgress } from './progress.js';
-
-function parseChoice<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
-  return (text: string) => {
-    ensure((choices as readonly string[]).includes(text), `${name} must be one of ${choices.join(', ')}, got "${text}"`);
-    return text as T;
-  };
-}
+import { parseChoice, parsePositive } from './train.js';
 
 interface ExplainFlags {
   model: string;
@@ -30,6 +23,9 @@ interface ExplainFlags {
   batch: number;
   internalBatch?: number;
   layer?: string;
+  camLayer?: string;
+  ntSamples?: number;
+  ntStdev?: number;
   steps: number;
   backend: BackendName;
 }
@@ -51,6 +47,9 @@ export function register(program: Command): void {
     .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
     .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass (default: up to 16, fewer for large activations)', parseCount('--internal-batch', 1))
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
+    .option('--cam-layer <name>', 'GradCam layer (default: the last convolution with a spatial output that feeds the logits)')
+    .option('--nt-samples <n>', 'SmoothGrad / SmoothGradSq / VarGrad: noisy copies per sample (default 5, as Captum)', parseCount('--nt-samples', 1))
+    .option('--nt-stdev <x>', 'SmoothGrad / SmoothGradSq / VarGrad: noise σ in image units [0, 1] (default 0.15)', parsePositive('--nt-stdev'))
     .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50)
     .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .action(async (flags: ExplainFlags) => {
@@ -64,6 +63,7 @@ export function register(program: Command): void {
           modelDir: flags.model, dataDir: flags.data, split: flags.split, methods: flags.methods, outDir: flags.out,
           target: flags.target, seed: flags.seed, workers, batch: flags.batch,
           internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend, limit: flags.limit,
+          camLayer: flags.camLayer, ntSamples: flags.ntSamples, ntStdev: flags.ntStdev,
           onProgress: progress.update,
         });
       } finally {
