@@ -38,6 +38,9 @@ export interface ExplainOptions {
   /** NoiseTunnel copies per sample and noise σ (defaults 5 and 0.15). */
   ntSamples?: number;
   ntStdev?: number;
+  /** Occlusion patch side and stride (defaults N/8 and half the patch). */
+  occlusionWindow?: number;
+  occlusionStride?: number;
   backend: BackendName;
   /**
    * Explain only the split's first `limit` samples (in shard order; the last shard's file then holds only the
@@ -63,10 +66,12 @@ export interface ExplainConfig {
   backend: BackendName;
   /** Only the split's first `limit` samples (absent: all of them). */
   limit?: number;
-  /** Recorded only when given (older configs stay equal): GradCam's layer, NoiseTunnel's copies and σ. */
+  /** Recorded only when given (older configs stay equal): GradCam's layer, NoiseTunnel's copies and σ, Occlusion's patch. */
   camLayer?: string;
   ntSamples?: number;
   ntStdev?: number;
+  occlusionWindow?: number;
+  occlusionStride?: number;
 }
 
 /**
@@ -74,7 +79,7 @@ export interface ExplainConfig {
  * the split's shard checksums and every option that changes the bytes. The explain command and the study's
  * explain tasks both build it here.
  */
-export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | 'split' | 'target' | 'seed' | 'batch' | 'internalBatchSize' | 'steps' | 'backend' | 'limit' | 'camLayer' | 'ntSamples' | 'ntStdev'>
+export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | 'split' | 'target' | 'seed' | 'batch' | 'internalBatchSize' | 'steps' | 'backend' | 'limit' | 'camLayer' | 'ntSamples' | 'ntStdev' | 'occlusionWindow' | 'occlusionStride'>
   & { spec: Model['spec']; dataset: Dataset; layer: string }): Promise<ExplainConfig> {
   return {
     format: 'fiveband-attributions/1',
@@ -93,6 +98,8 @@ export async function explainConfig(options: Pick<ExplainOptions, 'modelDir' | '
     ...(options.camLayer === undefined ? {} : { camLayer: options.camLayer }),
     ...(options.ntSamples === undefined ? {} : { ntSamples: options.ntSamples }),
     ...(options.ntStdev === undefined ? {} : { ntStdev: options.ntStdev }),
+    ...(options.occlusionWindow === undefined ? {} : { occlusionWindow: options.occlusionWindow }),
+    ...(options.occlusionStride === undefined ? {} : { occlusionStride: options.occlusionStride }),
   };
 }
 
@@ -302,6 +309,7 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
   const dataPx = shard.size * shard.size;
   const options: AttributeOptions = {
     seed: config.seed, layer: config.layer, steps: config.steps, camLayer: config.camLayer, ntSamples: config.ntSamples, ntStdev: config.ntStdev,
+    occlusionWindow: config.occlusionWindow, occlusionStride: config.occlusionStride,
     internalBatchSize: config.internalBatchSize === 'auto' ? undefined : config.internalBatchSize,
   };
   const labels = Array.from(shard.labels);

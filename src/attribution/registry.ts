@@ -12,13 +12,14 @@ import { integratedGradients } from './integrated-gradients.js';
 import { mab } from './mab.js';
 import { NOISE_TUNNELS, noiseTunnel } from './noise-tunnel.js';
 import { NULL_EXPLAINERS } from './null-explainers.js';
+import { occlusion } from './occlusion.js';
 import { saliency } from './saliency.js';
 import type { AttributionMethod } from './types.js';
 
 /** The real methods: the reference's, in its V2 evaluation order (spec §3.1), then fiveband's additions. */
 const EXPLAINERS: readonly AttributionMethod[] = [
   saliency, integratedGradients, inputXGradient, deepLift, guidedBackprop, guidedGradCam, deconvolution,
-  gradientShap, deepLiftShap, mab, gradCam,
+  gradientShap, deepLiftShap, mab, gradCam, occlusion,
   ...Object.entries(NOISE_TUNNELS).map(([name, type]) => noiseTunnel(name, type, saliency)),
 ];
 /** Every method: the real ones, then the null explainers (chance levels). */

@@ -33,6 +33,9 @@ export interface AttributeOptions {
   ntSamples?: number;
   /** NoiseTunnel methods: σ of the Gaussian noise in input units, the image being in [0, 1] (default 0.15). */
   ntStdev?: number;
+  /** Occlusion: side of the square patch (default N/8) and its stride (default half the patch). */
+  occlusionWindow?: number;
+  occlusionStride?: number;
   /** GradientShap / DeepLiftShap: number of random baselines (reference 4). */
   shapBaselines?: number;
   /** GradientShap / DeepLiftShap: standard deviation of the N(0, sd²) baselines (reference 0.001). */

@@ -26,6 +26,8 @@ interface ExplainFlags {
   camLayer?: string;
   ntSamples?: number;
   ntStdev?: number;
+  occlusionWindow?: number;
+  occlusionStride?: number;
   steps: number;
   backend: BackendName;
 }
@@ -49,6 +51,8 @@ export function register(program: Command): void {
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
     .option('--cam-layer <name>', 'GradCam layer (default: the last convolution with a spatial output that feeds the logits)')
     .option('--nt-samples <n>', 'SmoothGrad / SmoothGradSq / VarGrad: noisy copies per sample (default 5, as Captum)', parseCount('--nt-samples', 1))
+    .option('--occlusion-window <n>', 'Occlusion: side of the square patch set to 0 (default: the input side / 8)', parseCount('--occlusion-window', 1))
+    .option('--occlusion-stride <n>', 'Occlusion: patch stride (default: half the patch)', parseCount('--occlusion-stride', 1))
     .option('--nt-stdev <x>', 'SmoothGrad / SmoothGradSq / VarGrad: noise σ in image units [0, 1] (default 0.15)', parsePositive('--nt-stdev'))
     .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50)
     .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
@@ -64,6 +68,7 @@ export function register(program: Command): void {
           target: flags.target, seed: flags.seed, workers, batch: flags.batch,
           internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend, limit: flags.limit,
           camLayer: flags.camLayer, ntSamples: flags.ntSamples, ntStdev: flags.ntStdev,
+          occlusionWindow: flags.occlusionWindow, occlusionStride: flags.occlusionStride,
           onProgress: progress.update,
         });
       } finally {
