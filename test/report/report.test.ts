@@ -38,7 +38,7 @@ function svgSize(svg: string): { width: number; height: number } {
 test('a study run: every figure is built, SVGs parse with a size, PNG twins and gallery tiles decode, data.json is stable', async () => {
   const first = await writeReport(run);
   assert.equal(first.index, join(run, 'report', 'index.html'));
-  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'depth', 'curves']);
+  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'ranking', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'depth', 'curves']);
   assert.deepEqual(first.skipped, []);
 
   const svgs = first.files.filter((f) => f.endsWith('.svg'));
@@ -63,7 +63,7 @@ test('a study run: every figure is built, SVGs parse with a size, PNG twins and 
   assert.equal(fig10Tile.width, 64);
 
   const html = await readFile(first.index, 'utf8');
-  assert.equal((html.match(/<section class="figure shown"/g) ?? []).length, 14);
+  assert.equal((html.match(/<section class="figure shown"/g) ?? []).length, 15);
   assert.match(html, /<table id="findings"/);
   assert.match(html, /alexnet\/branch-2: test accuracy 85\.0 % is below 90 % — scores of a weak model/);
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
@@ -135,7 +135,11 @@ test('a folder written by fiveband score shows only the score figures', async ()
   await writeOutputs(dir, { setting, ids: ['a', 'b', 'c'], labels: null, methods, metricColumns: [] });
   const out = join(dir, 'my-report');
   const result = await writeReport(dir, { out });
-  assert.deepEqual(result.figures, ['findings', 'fig3a', 'fig3b', 'fig4']);
+  assert.deepEqual(result.figures, ['findings', 'ranking', 'fig3a', 'fig3b', 'fig4']);
+  // Three samples cannot separate two methods (the smallest two-sided Wilcoxon p is 0.25): the ranking says so.
+  const ranking = JSON.parse(await readFile(join(out, 'data.json'), 'utf8')).figures.ranking.data.sets[0].ranking;
+  assert.equal(ranking.Pmu[0].method, 'Saliency');
+  assert.deepEqual(ranking.Pmu[0].not_different_from, ['Noise']);
   assert.deepEqual(result.skipped.map((s) => s.id), ['fig1', 'table1', 'fig3c', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'depth', 'curves']);
   const html = await readFile(join(out, 'index.html'), 'utf8');
   assert.match(html, /Not shown: this run has no/);
