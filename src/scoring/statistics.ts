@@ -45,6 +45,20 @@ export function averageRanks(values: ArrayLike<number>): Float64Array {
   return ranks;
 }
 
+/** Σ (t³ − t) over the groups of t equal ranks: the tie correction of rank statistics. */
+function tieSum(ranks: Float64Array): number {
+  const sorted = Array.from(ranks).sort((a, b) => a - b);
+  let sum = 0;
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[i]) j++;
+    const t = j - i + 1;
+    sum += t * t * t - t;
+    i = j + 1;
+  }
+  return sum;
+}
+
 export interface WilcoxonResult {
   /** Pairs with a non-zero difference (zeros are dropped, scipy's zero_method "wilcox"). */
   n: number;
@@ -114,16 +128,7 @@ export function wilcoxonSignedRank(x: ArrayLike<number>, y: ArrayLike<number>): 
     return { n, statistic, p: Math.min(1, (2 * tail) / 2 ** n), method: 'exact' };
   }
   const mean = (n * (n + 1)) / 4;
-  let tieTerm = 0;
-  const sorted = Array.from(ranks).sort((a, b) => a - b);
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && sorted[j + 1] === sorted[i]) j++;
-    const t = j - i + 1;
-    tieTerm += t * t * t - t;
-    i = j + 1;
-  }
-  const sd = Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24 - tieTerm / 48);
+  const sd = Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24 - tieSum(ranks) / 48);
   const z = (statistic - mean) / sd;
   return { n, statistic, p: Math.min(1, 2 * normalCdf(z)), method: 'normal' };
 }
@@ -156,14 +161,7 @@ export function kendallW(scores: ReadonlyArray<ArrayLike<number>>): number | nul
     if (row.length !== n) throw new Error('every rater must score every item');
     const ranks = averageRanks(row);
     ranks.forEach((r, j) => (sums[j] = sums[j]! + r));
-    const sorted = Array.from(ranks).sort((a, b) => a - b);
-    for (let i = 0; i < n;) {
-      let j = i;
-      while (j + 1 < n && sorted[j + 1] === sorted[i]) j++;
-      const t = j - i + 1;
-      tieTerm += t * t * t - t;
-      i = j + 1;
-    }
+    tieTerm += tieSum(ranks);
   }
   const meanSum = (m * (n + 1)) / 2;
   let s = 0;
