@@ -45,7 +45,7 @@ export async function checkReportInBrowser(t: TestContext, report: { dir: string
     assert.equal(svgImages.length, report.files.filter((f) => f.endsWith('.svg')).length, 'every SVG chart is on the page');
     const shown = await page.$$eval('section.figure.shown', (s) => s.map((e) => e.getAttribute('data-figure')));
     assert.deepEqual(shown, report.figures);
-    assert.equal(shown.length, 14);
+    assert.equal(shown.length, 15);
     assert.equal(await page.locator('table#findings tbody tr').count() >= 3, true);
     // Sorting works with the inline script (and the table was complete before it ran).
     const before = await page.$$eval('#fig3a-table tbody tr td:nth-child(5)', (cells) => cells.map((c) => Number(c.getAttribute('data-sort'))));
