@@ -35,7 +35,8 @@ test('every method gives the same attributions on the wasm and cpu backends, on 
     const x = randomImages(2, spec.inputSize, 11);
     const methods = resolveMethods('all', model);
     assert.equal(methods.includes(getMethod('mab')), spec.arch === 'spa');
-    const options = { seed: 1, sampleKeys: ['s0', 's1'], steps: 8 };
+    const half = spec.inputSize / 2;
+    const options = { seed: 1, sampleKeys: ['s0', 's1'], steps: 8, ntSamples: 2, occlusionWindow: half, occlusionStride: half };
     const run = (): Attribution[] => methods.map((m) => m.attribute(model, x, undefined, options));
     await initBackend('cpu');
     const cpu = run();
