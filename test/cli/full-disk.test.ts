@@ -69,7 +69,7 @@ const scenarios: Scenario[] = [
   },
   {
     command: 'train', out: 'm', compared: (f) => f.endsWith('weights.safetensors') || f.endsWith('curves.csv'),
-    args: ['--arch', 'resnet34', '--data', 'data', '--out', 'm', '--size', '32', '--width', '0.0625', '--epochs', '2', '--batch', '2', '--threads', '1', '--checkpoint-every', '1'],
+    args: ['--arch', 'resnet34', '--data', 'data', '--out', 'm', '--size', '32', '--width', '0.0625', '--epochs', '1', '--batch', '2', '--threads', '1', '--checkpoint-every', '1'],
   },
   {
     command: 'explain', out: 'x', compared: (f) => f.endsWith('.safetensors') || f.endsWith('.csv'),
