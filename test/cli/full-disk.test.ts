@@ -73,7 +73,7 @@ const scenarios: Scenario[] = [
   },
   {
     command: 'explain', out: 'x', compared: (f) => f.endsWith('.safetensors') || f.endsWith('.csv'),
-    args: ['--model', 'model', '--data', 'data', '--out', 'x', '--methods', 'Saliency,InputXGradient,Deconvolution', '--batch', '1', '--workers', '1'],
+    args: ['--model', 'model', '--data', 'data', '--out', 'x', '--methods', 'Saliency,InputXGradient', '--batch', '2', '--workers', '1'],
   },
   {
     command: 'score', out: 's', compared: (f) => f.endsWith('.csv'),
