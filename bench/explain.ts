@@ -85,7 +85,8 @@ try {
       process.stdout.write(`\n${arch} ${n}×${n}, width ${spec.width}\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
       for (const m of methods) {
         const row = [m.name, f(ours[m.name]!)];
-        if (theirs) row.push(f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2));
+        // Methods without a PyTorch twin in explain_torch.py (GradCam, Occlusion, the NoiseTunnel family, nulls): '–'.
+        if (theirs) row.push(...(theirs[m.name] === undefined ? ['–', '–'] : [f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2)]));
         process.stdout.write(`| ${row.join(' | ')} |\n`);
       }
     }
