@@ -10,6 +10,15 @@ import type { AttributionMethod } from './types.js';
  * skipped: the class logits do not depend on it. Found by a forward pass with taps and a gradient probe.
  */
 export function lastSpatialConv(model: Model): string {
+  let layer = camLayers.get(model);
+  if (layer === undefined) camLayers.set(model, (layer = findLastSpatialConv(model)));
+  return layer;
+}
+
+/** The default layer per model, found once (every attribute call of a run asks again). */
+const camLayers = new WeakMap<Model, string>();
+
+function findLastSpatialConv(model: Model): string {
   const convs = [...model.trainable].filter(([, v]) => v.rank === 4).map(([name]) => name.slice(0, name.lastIndexOf('.')))
     .filter((module) => model.layerNames.includes(module));
   const size = model.spec.inputSize;

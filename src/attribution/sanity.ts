@@ -95,6 +95,13 @@ function channelSums(data: Float32Array, n: number, channels: number, pixels: nu
   });
 }
 
+/** |map| divided by its max (all zeros stay zeros): the maps Adebayo et al. compare. */
+function scaledAbs(map: Float64Array): Float64Array {
+  const a = map.map(Math.abs);
+  const max = a.reduce((s, v) => Math.max(s, v), 0);
+  return max > 0 ? a.map((v) => v / max) : a;
+}
+
 const mean = (values: Array<number | null>) => {
   const defined = values.filter((v): v is number => v !== null);
   return defined.length === 0 ? null : defined.reduce((s, v) => s + v, 0) / defined.length;
@@ -169,6 +176,7 @@ async function sanityInto(
   try {
     for (const method of methods) {
       const trained = await attributionsOf(method, `${method.name}.trained`);
+      const trainedAbs = trained.map(scaledAbs); // compared with every randomised step
       scoreNames.push({ name: `${method.name}.trained`, method: method.name, step: null });
       for (const mode of ['cascading', 'independent'] as const) {
         for (const k of depths) {
@@ -177,15 +185,11 @@ async function sanityInto(
           const name = `${method.name}.${mode}-${k}`;
           const maps = await attributionsOf(method, name).finally(() => setLayers(chosen, 'trained'));
           const perSample = maps.map((map, i) => {
-            const abs = (m: Float64Array) => {
-              const a = m.map(Math.abs);
-              const max = a.reduce((s, v) => Math.max(s, v), 0);
-              return max > 0 ? a.map((v) => v / max) : a;
-            };
+            const randomAbs = scaledAbs(map);
             return {
-              spearmanAbs: spearman(abs(trained[i]!), abs(map)),
+              spearmanAbs: spearman(trainedAbs[i]!, randomAbs),
               spearmanSigned: spearman(trained[i]!, map),
-              ssimAbs: size >= 11 ? ssim(abs(trained[i]!), abs(map), size, size) : null,
+              ssimAbs: size >= 11 ? ssim(trainedAbs[i]!, randomAbs, size, size) : null,
             };
           });
           const step: SanityStep = {

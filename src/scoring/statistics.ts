@@ -269,7 +269,8 @@ export function compareMethods(
     }
     const adjusted = holmAdjust(pairs.map((p) => p.p));
     comparisons[column] = pairs.map((p, k) => ({ ...p, p_holm: adjusted[k]! }));
-    const sameAs = (a: string, b: string) => comparisons[column]!.some((p) => ((p.a === a && p.b === b) || (p.a === b && p.b === a)) && p.p_holm >= alpha);
+    const notDifferent = new Set(comparisons[column]!.filter((p) => p.p_holm >= alpha).flatMap((p) => [`${p.a}\n${p.b}`, `${p.b}\n${p.a}`]));
+    const sameAs = (a: string, b: string) => notDifferent.has(`${a}\n${b}`);
     const order = methods.map((m) => ({ method: m.method, mean: intervals[m.method]!.all?.[column]?.mean ?? null }))
       .sort((p, q) => (q.mean ?? -Infinity) - (p.mean ?? -Infinity));
     ranking[column] = order.map((entry, k) => ({

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, it, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateDataset } from '../../src/data/index.js';
 import { encodeNpy } from '../../src/io/index.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { Rng } from '../../src/rng/index.js';
+import { filesUnder, hashesOf } from '../helpers/files.js';
 import { useCpu } from '../nn/helpers.js';
 
 // A disk that fills up half-way through each writing command (an injected ENOSPC, test/helpers/full-disk.ts):
@@ -23,17 +23,6 @@ function fiveband(cwd: string, args: string[], diskBytes?: number) {
   const env = { ...process.env, ...(diskBytes === undefined ? {} : { FIVEBAND_TEST_DISK_BYTES: String(diskBytes) }) };
   const r = spawnSync(process.execPath, [...preload, BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stderr: r.stderr };
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name))).sort();
-}
-
-async function hashesOf(dir: string, keep: (file: string) => boolean): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const file of (await filesUnder(dir)).filter(keep)) out[file] = createHash('sha256').update(await readFile(join(dir, file))).digest('hex');
-  return out;
 }
 
 async function bytesUnder(dir: string): Promise<number> {

@@ -5,14 +5,14 @@
 // The property: exit 0 with no NaN in the CSV/JSON outputs, or exit 2 with the error as one last line; never
 // another exit code, a stack trace, a temporary file left behind, a changed input after a failure, or a hang.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { Option } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
+import { filesUnder, hashesOf } from '../helpers/files.js';
 import { generateDataset } from '../../src/data/index.js';
 import { encodeNpy } from '../../src/io/index.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
@@ -155,20 +155,6 @@ function runCli(cwd: string, argv: string[], limitMs: number): Promise<Run> {
   });
 }
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(join(entry.parentPath ?? entry.path, entry.name));
-  }
-  return out;
-}
-
-async function hashes(dir: string): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
-  for (const file of await filesUnder(dir)) map.set(relative(dir, file), createHash('sha256').update(await readFile(file)).digest('hex'));
-  return map;
-}
-
 /**
  * ok: exit 0 and clean outputs; user error: exit 2, one error line; long job: still running and reporting progress
  * at the limit (valid input that starts real work); the rest are failures: crash (other exit, a stack trace, a
@@ -180,7 +166,7 @@ export type CliOutcome = 'ok' | 'user error' | 'long job' | 'crash' | 'hang' | '
 export async function runCase(fixtures: string, scratch: string, c: CliCase, limitMs: number): Promise<{ outcome: CliOutcome; detail: string }> {
   const dir = await mkdtemp(join(scratch, `${c.command}-`));
   await cp(fixtures, dir, { recursive: true });
-  const before = await hashes(dir);
+  const before = await hashesOf(dir);
   const startedAt = Date.now();
   const run = await runCli(dir, [c.command, ...c.argv], limitMs);
   const shown = `fiveband ${c.command} ${c.argv.map((a) => JSON.stringify(a)).join(' ')}`;
@@ -190,15 +176,15 @@ export async function runCase(fixtures: string, scratch: string, c: CliCase, lim
     return run.quietForMs < Math.max(10_000, limitMs / 2) ? { outcome: 'long job', detail: shown } : { outcome: 'hang', detail: detail(`silent for ${Math.round(run.quietForMs)} ms at the limit`) };
   }
   if (/^\s+at \S/m.test(run.stderr) || /^\S*Error\b/m.test(run.stderr)) return { outcome: 'crash', detail: detail('stack trace') };
-  const files = await filesUnder(dir);
+  const files = (await filesUnder(dir)).map((f) => join(dir, f));
   const temp = files.find((f) => /\.tmp-\d+-[0-9a-f]{8}$/.test(f));
   if (temp) return { outcome: 'leftover', detail: detail(`temporary file left: ${relative(dir, temp)}`) };
   if (run.code === 2) {
     const lines = run.stderr.trimEnd().split('\n');
     if (!lines.at(-1)!.startsWith('fiveband: ') || lines.at(-1)!.length > 2000) return { outcome: 'crash', detail: detail('the error is not one fiveband line') };
-    const after = await hashes(dir);
-    for (const [file, hash] of before) {
-      if (after.get(file) !== hash) return { outcome: 'leftover', detail: detail(`a failed run changed ${file}`) };
+    const after = await hashesOf(dir);
+    for (const [file, hash] of Object.entries(before)) {
+      if (after[file] !== hash) return { outcome: 'leftover', detail: detail(`a failed run changed ${file}`) };
     }
     return { outcome: 'user error', detail: shown };
   }
