@@ -1,5 +1,5 @@
 import { Rng } from '../rng/index.js';
-import { npMean, npStd } from '../scoring/index.js';
+import { npMean, npStd, percentileOfSorted } from '../scoring/index.js';
 
 /** Resamples of the percentile bootstrap. */
 export const BOOTSTRAP_RESAMPLES = 1000;
@@ -12,15 +12,8 @@ export interface MeanStat {
   n: number;
 }
 
-/** numpy's default percentile (linear interpolation between closest ranks) of sorted values. */
-export function percentile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const pos = (q / 100) * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+/** numpy's default percentile (linear interpolation between closest ranks) of sorted values: the scorer's. */
+export const percentile = percentileOfSorted;
 
 /**
  * Means, standard deviations and percentile-bootstrap 95 % intervals of several columns measured on the

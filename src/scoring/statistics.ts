@@ -9,6 +9,7 @@ import { Rng } from '../rng/index.js';
 
 /** numpy.percentile(sorted, q) with the default linear interpolation; `sorted` ascending. */
 export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
   const position = (q / 100) * (sorted.length - 1);
   const below = Math.floor(position);
   const above = Math.min(sorted.length - 1, below + 1);

@@ -1,6 +1,6 @@
 import { kendallW, type StatisticsFile } from '../../scoring/index.js';
 import type { Cell, FigureDef } from '../figure.js';
-import { readJson, sortArchs, modelLabel, type ScoreSet } from '../run.js';
+import { archName, modelLabel, readJson, sortArchs, type ScoreSet } from '../run.js';
 import { fmt } from './common.js';
 import { join } from 'node:path';
 
@@ -13,7 +13,7 @@ function rankingSets(sets: readonly ScoreSet[]): ScoreSet[] {
 
 const interval = (cell: { mean: number | null; ci: [number, number] | null } | undefined): Cell => {
   if (!cell || cell.mean === null) return '–';
-  return { text: `${fmt(cell.mean)} [${cell.ci ? `${fmt(cell.ci[0])}, ${fmt(cell.ci[1])}` : '–'}]`, sort: cell.mean };
+  return { text: `${fmt(cell.mean)} [${cell.ci ? `${fmt(cell.ci[0])}–${fmt(cell.ci[1])}` : '–'}]`, sort: cell.mean };
 };
 
 /**
@@ -39,7 +39,7 @@ export const ranking: FigureDef = {
       for (const method of Object.keys(stats.intervals)) {
         const all = stats.intervals[method]!.all;
         rows.push([
-          set.key === '' ? 'scores' : modelLabel(set.model), set.preset, method,
+          set.key === '' ? 'scores' : set.model.role === 'mab' ? archName(set.model.arch) : `${archName(set.model.arch)} ${modelLabel(set.model)}`, set.preset, method,
           ...COLUMNS.flatMap((c) => {
             const r = byColumn[c]!.get(method);
             return [interval(all?.[c]), r ? { text: String(r.rank), sort: r.rank } : '–', r && r.not_different_from.length > 0 ? r.not_different_from.join(', ') : '–'];
@@ -54,7 +54,7 @@ export const ranking: FigureDef = {
       const branches = loaded.filter((l) => l.set.model.arch === arch && l.set.model.role === 'branch');
       if (branches.length < 2) continue;
       const methods = Object.keys(branches[0]!.stats.intervals).filter((m) => branches.every((b) => m in b.stats.intervals));
-      agreement.push([arch, String(branches.length), String(methods.length), ...COLUMNS.map((c) => {
+      agreement.push([archName(arch), String(branches.length), String(methods.length), ...COLUMNS.map((c) => {
         const w = kendallW(branches.map((b) => methods.map((m) => b.stats.intervals[m]!.all?.[c]?.mean ?? 0)));
         return w === null ? '–' : { text: fmt(w), sort: w };
       })]);
