@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { SPLITS, type Split } from '../data/index.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
-import { evaluateModel } from '../train/index.js';
-import { parseCount } from './generate.js';
-import { parseChoice } from './train.js';
+import { SPLITS, type Split } from '../data/splits.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
+import { parseChoice, parseCount } from './parse.js';
 
 /** The confusion matrix as aligned text: rows true class, columns predicted class. */
 export function formatConfusion(confusion: number[][]): string {
@@ -24,6 +22,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .option('--out <file>', 'JSON result (default <model>/eval-<split>.json)')
     .action(async (opts: { model: string; data: string; split: Split; batch: number; backend: BackendName; out?: string }) => {
+      const { evaluateModel } = await import('../train/index.js');
       const result = await evaluateModel({ modelDir: opts.model, dataDir: opts.data, split: opts.split, batch: opts.batch, backend: opts.backend, out: opts.out });
       process.stdout.write(`${opts.split} accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.total}) of ${result.spec.arch} on ${opts.data}\n`
         + `${formatConfusion(result.confusion)}\nwritten to ${result.out}\n`);

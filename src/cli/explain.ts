@@ -1,13 +1,10 @@
 import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { explainDataset, methodNames, nullExplainerNames, scoreAttributions, type ExplainResult } from '../attribution/index.js';
-import { SPLITS, type Split } from '../data/index.js';
-import { degenerateNote, degenerateOf, formatSummaryTable } from '../scoring/index.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
-import { parseCount } from './generate.js';
+import type { ExplainResult } from '../attribution/index.js';
+import { SPLITS, type Split } from '../data/splits.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
+import { parseChoice, parseCount, parsePositive } from './parse.js';
 import { createProgress } from './progress.js';
-import { parseChoice, parsePositive } from './train.js';
 
 interface ExplainFlags {
   model: string;
@@ -40,7 +37,7 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'dataset folder (as written by fiveband generate)')
     .requiredOption('--out <dir>', 'output folder: attributions/<method>/shard-NNNN.safetensors (resumed if present)')
     .option('--split <name>', `dataset split (${SPLITS.join(', ')})`, parseChoice('--split', SPLITS), 'test' as Split)
-    .option('--methods <list>', `all (the real methods), nulls (the null explainers: ${nullExplainerNames.join(', ')}), or a comma-separated list of these and: ${methodNames.filter((m) => !nullExplainerNames.includes(m)).join(', ')}`, 'all')
+    .option('--methods <list>', 'all (the real methods), nulls (the null explainers), or a comma-separated list of these and method names (README, "Attribution"; an unknown name lists the known ones)', 'all')
     .option('--target <which>', 'class to explain: pred (the predicted class, as the reference) or true', parseChoice('--target', ['pred', 'true'] as const), 'pred' as const)
     .option('--no-score', 'only write the attributions, do not score them')
     .option('--seed <s>', 'seed of the random parts (SHAP baselines and draws)', parseCount('--seed', 0), 0)
@@ -59,6 +56,9 @@ export function register(program: Command): void {
     .action(async (flags: ExplainFlags) => {
       const t0 = Date.now();
       const workers = flags.workers ?? availableParallelism();
+      const [tf, { explainDataset, scoreAttributions }, { degenerateNote, degenerateOf, formatSummaryTable }] = await Promise.all([
+        import('@tensorflow/tfjs-core'), import('../attribution/index.js'), import('../scoring/index.js'),
+      ]);
       tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
       const progress = createProgress('explain');
       let result: ExplainResult;

@@ -1,17 +1,9 @@
 import type { Command } from 'commander';
+import type { GenerateOptions, ProfileName } from '../data/index.js';
+import { SPLITS, type Split } from '../data/splits.js';
 import { ensure } from '../io/index.js';
-import { generateDataset, SPLITS, type GenerateOptions, type ProfileName, type Split } from '../data/index.js';
+import { parseCount } from './parse.js';
 import { createProgress } from './progress.js';
-
-/** A whole number >= min from an option's text, or a one-line UserError naming the option. */
-export function parseCount(name: string, min: number): (text: string) => number {
-  return (text: string) => {
-    ensure(/^-?\d+$/.test(text.trim()), `${name} must be a whole number, got "${text}"`);
-    const value = Number(text);
-    ensure(Number.isSafeInteger(value) && value >= min, `${name} must be an integer >= ${min}, got ${value}`);
-    return value;
-  };
-}
 
 /** `--shards a/b/c` → train/val/test shard counts. */
 function parseShards(text: string): Record<Split, number> {
@@ -33,6 +25,7 @@ function parseClasses(text: string): 10 | 3 {
 
 /** Runs a generation with a progress bar on stderr; returns the result. */
 export async function generateWithProgress(options: Omit<GenerateOptions, 'onProgress'>) {
+  const { generateDataset } = await import('../data/index.js');
   const progress = createProgress('generate');
   try {
     return await generateDataset({ ...options, onProgress: progress.update });

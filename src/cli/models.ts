@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../io/index.js';
-import { ARCHS, DEFAULT_ALEXNET_DEPTH, describeArch, validateSpec, type Arch, type ArchDescription } from '../nn/index.js';
+import type { ArchDescription } from '../nn/index.js';
+import { ARCHS, type Arch } from '../nn/names.js';
 
 /** The reference's input size per architecture (spec §2.1, §4.1). */
 const REFERENCE_SIZE: Record<Arch, number> = { alexnet: 224, vgg16: 224, resnet34: 512, spa: 512, 'alexnet-depth': 224 };
@@ -53,7 +54,8 @@ export function register(program: Command): void {
     .option('--width <w>', 'channel width multiplier (1 = the reference)', positiveNumber, 1)
     .option('--classes <c>', 'number of classes', positiveInteger('classes'), 10)
     .option('--depth <k>', 'alexnet-depth: number of extra conv blocks (default 2, as the reference)', nonNegativeInteger)
-    .action((opts: { arch?: string; size?: number; width: number; classes: number; depth?: number }) => {
+    .action(async (opts: { arch?: string; size?: number; width: number; classes: number; depth?: number }) => {
+      const { DEFAULT_ALEXNET_DEPTH, describeArch, validateSpec } = await import('../nn/index.js');
       const archs = opts.arch === undefined ? ARCHS : [opts.arch as Arch];
       if (opts.depth !== undefined && !archs.includes('alexnet-depth')) throw new UserError('--depth applies to alexnet-depth only');
       const tables = archs.map((arch) => {

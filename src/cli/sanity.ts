@@ -1,11 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { runSanity } from '../attribution/index.js';
-import { SPLITS, type Split } from '../data/index.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
-import { parseCount } from './generate.js';
+import { SPLITS, type Split } from '../data/splits.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
+import { parseChoice, parseCount } from './parse.js';
 import { createProgress } from './progress.js';
-import { parseChoice } from './train.js';
 
 const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
@@ -23,6 +20,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the random parts of the methods; the random layers use seed + 1', parseCount('--seed', 0), 0)
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .action(async (opts: { model: string; data: string; out: string; split: Split; methods: string; limit: number; points: number; seed: number; backend: BackendName }) => {
+      const [tf, { runSanity }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
       const progress = createProgress('sanity');
       const result = await runSanity({

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../io/index.js';
-import {
-  defaultWorkerCount, degenerateNote, formatSummaryTable, parseHeatmapArgument, presetSetting, runScore, validateSetting,
-  type ScoreSetting, type TruthSource,
-} from '../scoring/index.js';
-import { parseCount } from './generate.js';
+import type { ScoreSetting, TruthSource } from '../scoring/index.js';
+import { parseCount } from './parse.js';
 import { createProgress } from './progress.js';
 
 interface ScoreOptions {
@@ -65,7 +62,8 @@ export function register(program: Command): void {
 }
 
 async function score(options: ScoreOptions): Promise<void> {
-  const setting = settingFrom(options);
+  const { defaultWorkerCount, degenerateNote, formatSummaryTable, parseHeatmapArgument, runScore } = await import('../scoring/index.js');
+  const setting = await settingFrom(options);
   const metrics = options.metrics === 'none' ? [] : options.metrics === 'all' ? 'all' : options.metrics.split(',').map((s) => s.trim());
   const workers = options.workers === undefined ? defaultWorkerCount() : positiveInteger(options.workers, '--workers');
   const heatmaps = options.heatmaps.map(parseHeatmapArgument);
@@ -106,7 +104,8 @@ function methodProgress(): { update: (method: string, done: number, total: numbe
   };
 }
 
-function settingFrom(options: ScoreOptions): ScoreSetting {
+async function settingFrom(options: ScoreOptions): Promise<ScoreSetting> {
+  const { presetSetting, validateSetting } = await import('../scoring/index.js');
   const preset = presetSetting(options.setting);
   if (options.clampOrder !== 'raw' && options.clampOrder !== 'paper') throw new UserError(`--clamp-order must be raw or paper, not "${options.clampOrder}"`);
   const custom = options.start !== undefined || options.step !== undefined || options.steps !== undefined || options.clamp !== undefined || options.clampOrder !== 'raw' || !options.normalise;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { ensure } from '../io/index.js';
-import { openDataset, SPLITS, writeSheets, type Dataset, type Split } from '../data/index.js';
-import { parseCount } from './generate.js';
+import type { Dataset } from '../data/index.js';
+import { SPLITS, type Split } from '../data/splits.js';
+import { parseCount } from './parse.js';
 
 /** `train/3`, `train/shard-0003` or `all` → shard references (checked against the dataset). */
 function resolveShards(dataset: Dataset, specs: string[]): { split: Split; index: number }[] {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--shard <split/index...>', 'shards to draw a page of (e.g. train/0 test/3, or all)', [] as string[])
     .option('--count <n>', 'samples per shard page', parseCount('--count', 1), 16)
     .action(async (dir: string, opts: { shard: string[]; count: number }) => {
+      const { openDataset, writeSheets } = await import('../data/index.js');
       const dataset = await openDataset(dir);
       const paths = await writeSheets(dataset, { shards: resolveShards(dataset, opts.shard), count: opts.count });
       process.stdout.write(`${paths.join('\n')}\n`);

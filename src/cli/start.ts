@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { parseCount } from './generate.js';
+import { parseCount } from './parse.js';
 import { studyCommand } from './study.js';
 
 /** `npm start`: the quick study into runs/quick. */

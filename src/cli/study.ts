@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { BACKEND_NAMES, type BackendName } from '../nn/index.js';
-import { packPretrained, pretrainedRoot, readStudyConfig, runStudy, studyConfig, STUDY_ARCHS, STUDY_PROFILES, type StudyArch, type StudyOverrides, type StudyProfile, type StudyResult } from '../study/index.js';
-import { parseCount } from './generate.js';
+import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
+import type { StudyOverrides, StudyResult } from '../study/index.js';
+import { STUDY_ARCHS, STUDY_PROFILES, type StudyArch, type StudyProfile } from '../study/names.js';
+import { parseChoice, parseCount } from './parse.js';
 import { createProgress } from './progress.js';
-import { parseChoice } from './train.js';
 
 interface StudyCliOptions {
   profile: StudyProfile; out: string; archs?: string; methods?: string; branches?: number; size?: number; seed?: number;
@@ -14,6 +14,7 @@ const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) =
 
 /** Runs a study with one progress display and prints where its report is. */
 export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> {
+  const { readStudyConfig, runStudy, studyConfig } = await import('../study/index.js');
   const overrides: StudyOverrides = {
     ...(opts.archs ? { archs: list(opts.archs).map((a) => parseChoice('--archs', STUDY_ARCHS)(a) as StudyArch) } : {}),
     ...(opts.methods ? { methods: list(opts.methods) } : {}),
@@ -82,6 +83,7 @@ export function registerPack(program: Command): void {
     .requiredOption('--command <text...>', 'the exact commands that trained the runs (recorded in the manifest)')
     .argument('<runs...>', 'finished study run folders')
     .action(async (runs: string[], opts: { name: string; command: string[] }) => {
+      const { packPretrained, pretrainedRoot } = await import('../study/index.js');
       const packed = await packPretrained(runs, opts.name, opts.command);
       process.stdout.write(`packed ${Object.keys(packed.models).length} models into ${pretrainedRoot(opts.name)}\n`);
     });

@@ -1,30 +1,11 @@
 import type { Command } from 'commander';
-import { ensure } from '../io/index.js';
-import type { Arch, BlockInit } from '../nn/index.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/backend/index.js';
-import { runTraining, type Mode, type Profile, type TrainProgress } from '../train/index.js';
-import { parseCount } from './generate.js';
+import type { BlockInit } from '../nn/index.js';
+import { ARCHS, BACKEND_NAMES, type Arch, type BackendName } from '../nn/names.js';
+import type { Mode, Profile, TrainProgress } from '../train/index.js';
+import { parseChoice, parseCount, parsePositive } from './parse.js';
 import { createProgress } from './progress.js';
 
-const ARCHS: readonly Arch[] = ['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'];
 const MODES: readonly Mode[] = ['continuous', 'branches', 'mab'];
-
-export function parseChoice<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
-  return (text) => {
-    ensure((choices as readonly string[]).includes(text), `${name} must be one of ${choices.join(', ')}, got "${text}"`);
-    return text as T;
-  };
-}
-
-/** A finite number > 0 (or >= 0 with `allowZero`) from an option's text. */
-export function parsePositive(name: string, allowZero = false): (text: string) => number {
-  return (text) => {
-    const value = Number(text);
-    ensure(text.trim() !== '' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0),
-      `${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got "${text}"`);
-    return value;
-  };
-}
 
 interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number; blockInit?: BlockInit;
@@ -75,6 +56,7 @@ export function register(program: Command): void {
     .option('--base <dir>', 'branches mode: an existing base model folder (default: train one into <out>/base)')
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100)
     .action(async (opts: TrainOptions) => {
+      const { runTraining } = await import('../train/index.js');
       const { data, base, ...rest } = opts;
       const progress = createProgress(`train ${opts.arch}`);
       let result;

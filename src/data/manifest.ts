@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError, ensure, writeFileAtomic } from '../io/index.js';
 import { geometryFor, type ClassCount } from './geometry.js';
+import { SPLITS, type Split } from './splits.js';
+
+export { SPLITS, type Split };
 
 /** Bumped whenever the same seed and config would give different pixels. */
 export const GENERATOR_VERSION = 1;
 export const DATASET_FORMAT = 'fiveband-cells';
 export const MANIFEST_FILE = 'manifest.json';
-export const SPLITS = ['train', 'val', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
 
 export type ProfileName = 'small' | 'paper';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../io/index.js';
-import type { Arch, ArchSpec } from './model.js';
+import type { ArchSpec } from './model.js';
+import { ARCHS, type Arch } from './names.js';
 
 /**
  * Architectures are written once, against the `Ops` interface, and run two ways: traced on shapes (layer
@@ -324,8 +325,6 @@ class ShapeOps implements Ops<Traced> {
     return { shape: [n, size, size, c] };
   }
 }
-
-export const ARCHS: readonly Arch[] = ['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'];
 
 const archSpecSchema = z.object({
   arch: z.enum(ARCHS as [Arch, ...Arch[]]),

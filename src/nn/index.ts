@@ -2,7 +2,8 @@
 export type {
   Arch, ArchSpec, BlockInit, ForwardOptions, ForwardResult, Model, NonlinearityKind, NonlinearityRule, Tap,
 } from './model.js';
-export { ARCHS, describeArch, validateSpec, type ArchDescription, type LayerInfo, type ParamInfo } from './arch.js';
+export { ARCHS } from './names.js';
+export { describeArch, validateSpec, type ArchDescription, type LayerInfo, type ParamInfo } from './arch.js';
 export { cloneModel, createModel } from './create.js';
 export { plainRule, BN_EPS, BN_MOMENTUM, LEAKY_SLOPE } from './layers.js';
 export { DEFAULT_ALEXNET_DEPTH } from './models/alexnet.js';

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Arch } from './names.js';
 
 /**
  * The contract between models, training and attribution.
@@ -49,7 +50,7 @@ export interface ForwardResult {
   heatmapLogits?: tf.Tensor4D;
 }
 
-export type Arch = 'alexnet' | 'vgg16' | 'resnet34' | 'spa' | 'alexnet-depth';
+export type { Arch };
 
 /** Everything needed to rebuild a model; stored as JSON beside the weights. */
 export interface ArchSpec {

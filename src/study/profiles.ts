@@ -3,16 +3,9 @@ import { readUserFile, UserError } from '../io/index.js';
 import type { BackendName } from '../nn/index.js';
 import { canonicalJson } from './manifest.js';
 import type { Hyper } from '../train/index.js';
+import { BRANCH_ARCHS, STUDY_ARCHS, STUDY_PROFILES, type BranchArch, type StudyArch, type StudyProfile } from './names.js';
 
-export type StudyProfile = 'quick' | 'small' | 'paper';
-export const STUDY_PROFILES: readonly StudyProfile[] = ['quick', 'small', 'paper'];
-
-/** The classifiers trained in regular-evaluation (branches) mode, table I. */
-export type BranchArch = 'alexnet' | 'vgg16' | 'resnet34';
-export const BRANCH_ARCHS: readonly BranchArch[] = ['alexnet', 'vgg16', 'resnet34'];
-/** Architectures a study can run: the three classifiers, SPA (mabCAM) and the depth experiment's AlexNet. */
-export type StudyArch = BranchArch | 'spa' | 'alexnet-depth';
-export const STUDY_ARCHS: readonly StudyArch[] = [...BRANCH_ARCHS, 'spa', 'alexnet-depth'];
+export { BRANCH_ARCHS, STUDY_ARCHS, STUDY_PROFILES, type BranchArch, type StudyArch, type StudyProfile };
 
 /** Per-architecture training settings: the training profile's hyper-parameters with these fields replaced. */
 export type HyperOverrides = Partial<Omit<Hyper, 'betas'>>;

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../io/index.js';
+import { BACKEND_NAMES, type BackendName } from '../names.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { adamUpdateKernelConfigs } from './adam-update.js';
 import { BATCH_NORM_GRADIENTS, batchNormKernelConfigs } from './batch-norm.js';
@@ -20,8 +21,6 @@ import {
   unsortedSegmentSumConfig,
 } from './segment-depthwise.js';
 
-export const BACKEND_NAMES = ['wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
 const WASM_PATCHES: readonly tf.KernelConfig[] = [

@@ -1,0 +1,31 @@
+import { ensure } from '../io/index.js';
+
+// Option parsers shared by the commands: each turns an option's text into a value or a one-line UserError naming the option.
+
+/** A whole number >= min. */
+export function parseCount(name: string, min: number): (text: string) => number {
+  return (text: string) => {
+    ensure(/^-?\d+$/.test(text.trim()), `${name} must be a whole number, got "${text}"`);
+    const value = Number(text);
+    ensure(Number.isSafeInteger(value) && value >= min, `${name} must be an integer >= ${min}, got ${value}`);
+    return value;
+  };
+}
+
+/** One of `choices`, exactly. */
+export function parseChoice<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
+  return (text) => {
+    ensure((choices as readonly string[]).includes(text), `${name} must be one of ${choices.join(', ')}, got "${text}"`);
+    return text as T;
+  };
+}
+
+/** A finite number > 0 (or >= 0 with `allowZero`). */
+export function parsePositive(name: string, allowZero = false): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    ensure(text.trim() !== '' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0),
+      `${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got "${text}"`);
+    return value;
+  };
+}
