@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Piscina } from 'piscina';
-import { openDataset, imageToFloat, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
+import { bandsToGroundTruth, openDataset, imageToFloat, resizeBands, resizeImages, type Dataset, type Shard, type Split } from '../data/index.js';
 import { UserError, ensure, lockFolder, makeFolder, sha256, sha256File, writeFileAtomic, encodeSafetensors } from '../io/index.js';
 import { initBackend, loadModel, WEIGHTS_FILE, type BackendName, type Model } from '../nn/index.js';
 import { predictedClasses } from './common.js';
@@ -325,7 +325,8 @@ export async function runExplainTask(task: ExplainTask, onSamples: (n: number) =
     try {
       const batchPredicted = predictedClasses(model, x);
       const batchTargets = config.target === 'pred' ? batchPredicted : labels.slice(start, end);
-      const result = method!.attribute(model, x, batchTargets, { ...options, sampleKeys: shard.ids.slice(start, end) });
+      const truth = bandsToGroundTruth(resizeBands(shard.bands.subarray(start * dataPx, end * dataPx), end - start, shard.size, size));
+      const result = method!.attribute(model, x, batchTargets, { ...options, sampleKeys: shard.ids.slice(start, end), truth });
       channels = result.shape[1];
       data ??= new Float32Array(shard.n * channels * px);
       data.set(result.data, start * channels * px);

@@ -1,3 +1,4 @@
+import { UserError } from '../io/index.js';
 import { checkInputs, sampleRng } from './common.js';
 import type { AttributeOptions, AttributionMethod, Attribution } from './types.js';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -6,7 +7,8 @@ import type { Model } from '../nn/index.js';
 /**
  * Null explainers: heatmaps that know nothing about the model, scored beside the real methods so a reader sees
  * what chance, an edge detector or a centre bias reach on the same cells. Each gives one channel per sample
- * (n × 1 × N × N) and ignores the target; the model only fixes the input size.
+ * (n × 1 × N × N) and ignores the target; the model only fixes the input size. GroundTruth is the other end:
+ * the truth itself, the best a heatmap can do (its scores are the yardstick's ceiling, not a chance level).
  */
 function nullExplainer(name: string, random: boolean, fill: (image: Float32Array, size: number, out: Float32Array, index: number, options?: AttributeOptions) => void): AttributionMethod {
   return {
@@ -66,5 +68,11 @@ export const nullBlob = nullExplainer('NullBlob', false, (_image, size, out) => 
   }
 });
 
-/** Every null explainer, in the order reports list them. */
-export const NULL_EXPLAINERS: readonly AttributionMethod[] = [nullUniform, nullGaussian, nullEdges, nullBlob];
+/** The ground truth itself (0 / 0.4 / 0.9 at the model's input size): the upper bound beside the chance levels. */
+export const groundTruth = nullExplainer('GroundTruth', false, (_image, size, out, index, options) => {
+  if (options?.truth === undefined) throw new UserError('GroundTruth needs the samples\' ground truth (run it through explain or sanity, which read the dataset)');
+  out.set(options.truth.subarray(index * size * size, (index + 1) * size * size));
+});
+
+/** Every reference explainer, in the order reports list them: the chance levels (Null…), then the ceiling. */
+export const NULL_EXPLAINERS: readonly AttributionMethod[] = [nullUniform, nullGaussian, nullEdges, nullBlob, groundTruth];

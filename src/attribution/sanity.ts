@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { imageToFloat, openDataset, resizeImages, type Split } from '../data/index.js';
+import { bandsToGroundTruth, imageToFloat, openDataset, resizeBands, resizeImages, type Split } from '../data/index.js';
 import { encodeSafetensors, ensure, lockFolder, makeFolder, UserError, writeFileAtomic } from '../io/index.js';
 import { createModel, initBackend, loadModel, type BackendName, type Model } from '../nn/index.js';
 import { csvField, csvFloat, csvLine, presetSetting, runScore, spearman, ssim, type ScoreSummaryFile } from '../scoring/index.js';
@@ -137,6 +137,7 @@ async function sanityInto(
   const pixels = size * size;
   // The split's first `limit` samples, resized to the model's input as explain does.
   const images = new Float32Array(limit * pixels * 3);
+  const truth = new Float32Array(limit * pixels);
   const ids: string[] = [];
   for (const ref of dataset.shards[split]) {
     if (ids.length >= limit) break;
@@ -144,6 +145,7 @@ async function sanityInto(
     const take = Math.min(shard.n, limit - ids.length);
     const dataPx = shard.size * shard.size;
     images.set(resizeImages(imageToFloat(shard.images.subarray(0, take * dataPx * 3)), take, shard.size, size, 3), ids.length * pixels * 3);
+    truth.set(bandsToGroundTruth(resizeBands(shard.bands.subarray(0, take * dataPx), take, shard.size, size)), ids.length * pixels);
     ids.push(...shard.ids.slice(0, take));
   }
   if (ids.length < limit) throw new UserError(`${options.dataDir}: split ${split} has ${ids.length} samples, --limit asks for ${limit}`);
@@ -162,7 +164,7 @@ async function sanityInto(
   let done = 0;
   const heatmapsDir = join(options.out, 'heatmaps');
   const attributionsOf = async (method: AttributionMethod, name: string) => {
-    const result = method.attribute(model, x, targets, { seed, sampleKeys: ids });
+    const result = method.attribute(model, x, targets, { seed, sampleKeys: ids, truth });
     const [, channels] = result.shape;
     await writeFileAtomic(join(heatmapsDir, `${name}.safetensors`), encodeSafetensors(
       { attributions: { dtype: 'F32', shape: result.shape, data: result.data } },

@@ -47,6 +47,11 @@ export interface AttributeOptions {
   baselines?: Float32Array;
   /** GradientShap: number of (baseline, alpha) draws per sample (Captum default n_samples = 5). */
   shapSamples?: number;
+  /**
+   * The samples' ground truth at the model's input size, n × N × N values 0 / 0.4 / 0.9 (the truth the scores
+   * use): read only by the GroundTruth reference, which returns it.
+   */
+  truth?: Float32Array;
 }
 
 /**

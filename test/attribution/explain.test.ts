@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { explainDataset, scoreAttributions, type ExplainOptions } from '../../src/attribution/index.js';
-import { generateDataset, openDataset } from '../../src/data/index.js';
+import { bandsToGroundTruth, generateDataset, openDataset, resizeBands } from '../../src/data/index.js';
 import { readSafetensors } from '../../src/io/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, initBackend, saveModel, type ArchSpec } from '../../src/nn/index.js';
@@ -89,7 +89,10 @@ describe('explainDataset', () => {
 
     // A model of another input size explains the resized images (as the reference's 224-pixel AlexNet / VGG).
     const resizedOut = join(root, 'resized');
-    await explainDataset(base(resizedOut, { methods: 'Saliency', modelDir: models.resized! }));
+    await explainDataset(base(resizedOut, { methods: 'Saliency,GroundTruth', modelDir: models.resized! }));
+    // GroundTruth writes the truth the scores use: the dataset's, resized to the model's input and re-banded.
+    const truthMap = await readSafetensors(join(resizedOut, 'attributions', 'GroundTruth', 'shard-0001.safetensors'));
+    assert.deepEqual(truthMap.tensors.attributions!.data, bandsToGroundTruth(resizeBands(shard.bands, 3, SIZE, 48)));
     const resized = await readSafetensors(join(resizedOut, 'attributions', 'Saliency', 'shard-0000.safetensors'));
     assert.deepEqual(resized.tensors.attributions!.shape, [3, 3, 48, 48]);
     const [scored] = await scoreAttributions({ outDir: resizedOut, dataDir: data, split: 'test', arch: 'spa', methods: ['Saliency'], workers: 1 });

@@ -30,7 +30,7 @@ describe('methods: registry, errors, memory, determinism', () => {
 
   it('lists the methods in the reference V2 order and resolves lists', () => {
     assert.deepEqual(methodNames, ['Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution', 'GradientShap', 'DeepLiftShap', 'mab', 'GradCam', 'Occlusion',
-      'SmoothGrad', 'SmoothGradSq', 'VarGrad', 'NullUniform', 'NullGaussian', 'NullEdges', 'NullBlob']);
+      'SmoothGrad', 'SmoothGradSq', 'VarGrad', 'NullUniform', 'NullGaussian', 'NullEdges', 'NullBlob', 'GroundTruth']);
     assert.equal(getMethod(' deeplift ').name, 'DeepLift');
     const plain = reluPoolNet(SIZE, 3, { size: 2, stride: 2 });
     const spa = spaLike();
@@ -63,7 +63,8 @@ describe('methods: registry, errors, memory, determinism', () => {
     const x = images(3, SIZE);
     const before = tf.memory().numTensors;
     for (const name of methodNames) {
-      const result = getMethod(name).attribute(model, x, undefined, { internalBatchSize: 4, steps: 5 });
+      const truth = new Float32Array(3 * SIZE * SIZE).fill(0.4);
+      const result = getMethod(name).attribute(model, x, undefined, { internalBatchSize: 4, steps: 5, truth });
       assert.equal(result.shape[0], 3, name);
       assert.equal(tf.memory().numTensors, before, `${name} leaked ${tf.memory().numTensors - before} tensors`);
     }

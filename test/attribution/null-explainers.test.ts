@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, before } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveMethods, getMethod } from '../../src/attribution/index.js';
-import { nullBlob, nullEdges, nullGaussian, nullUniform } from '../../src/attribution/null-explainers.js';
+import { groundTruth, nullBlob, nullEdges, nullGaussian, nullUniform } from '../../src/attribution/null-explainers.js';
 import { createModel, type Model } from '../../src/nn/index.js';
 import { FivebandScorer, PRESETS, toTruthBands } from '../../src/scoring/index.js';
 import { randomImages, useCpu } from '../nn/helpers.js';
@@ -18,9 +18,10 @@ const sized = (size: number): Model => ({ ...model, spec: { ...model.spec, input
 
 describe('null explainers', () => {
   it('are listed by `nulls`, not by `all`, and each by name', () => {
-    assert.deepEqual(resolveMethods('nulls').map((m) => m.name), ['NullUniform', 'NullGaussian', 'NullEdges', 'NullBlob']);
+    assert.deepEqual(resolveMethods('nulls').map((m) => m.name), ['NullUniform', 'NullGaussian', 'NullEdges', 'NullBlob', 'GroundTruth']);
     assert.ok(!resolveMethods('all').some((m) => m.name.startsWith('Null')));
-    assert.equal(resolveMethods('all,nulls').length, resolveMethods('all').length + 4);
+    assert.ok(!resolveMethods('all').some((m) => m.name === 'GroundTruth'));
+    assert.equal(resolveMethods('all,nulls').length, resolveMethods('all').length + 5);
     assert.equal(getMethod('nulledges'), nullEdges);
   });
 
@@ -81,5 +82,30 @@ describe('null explainers', () => {
     assert.ok(Math.abs(scores.R[0]! - 0.625) < 0.01, `R ${scores.R[0]}`);
     assert.ok(Math.abs(scores.P[0]! - 0.5 / 0.7) < 0.01, `P ${scores.P[0]}`);
     assert.ok(Math.abs(scores.A[0]! - 0.5) < 0.01, `A ${scores.A[0]}`);
+  });
+
+  it('GroundTruth returns the truth it is given, per sample, and scores perfectly at the first v1 threshold set', () => {
+    const size = 16;
+    // Two samples: a square of band 2 inside a ring of band 1 on band 0, and its transpose-free shift.
+    const truth = new Float32Array(2 * size * size);
+    for (let i = 0; i < 2; i++) {
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const d = Math.max(Math.abs(y - 6 - i), Math.abs(x - 7));
+          truth[i * size * size + y * size + x] = d <= 2 ? 0.9 : d <= 4 ? 0.4 : 0;
+        }
+      }
+    }
+    const images = randomImages(2, size);
+    const map = groundTruth.attribute(sized(size), images, undefined, { truth });
+    assert.deepEqual(map.shape, [2, 1, size, size]);
+    assert.deepEqual(map.data, truth);
+    const one = groundTruth.attribute(sized(size), tf.slice(images, [1], [1]), undefined, { truth: truth.subarray(size * size) });
+    assert.deepEqual(one.data, truth.subarray(size * size));
+    // v1 divides by the max (0.9): 0.4 → 0.44 is band 1 and 1 is band 2 at [-0.5, -0.3, 0.3, 0.5]: every pixel right.
+    const scores = new FivebandScorer(PRESETS.v1!, size, size).score(map.data.subarray(0, size * size), 0, 1, toTruthBands(truth.subarray(0, size * size)));
+    assert.ok(Math.abs(scores.R[0]! - 1) < 1e-6 && Math.abs(scores.P[0]! - 1) < 1e-6, `R ${scores.R[0]}, P ${scores.P[0]}`);
+    assert.throws(() => groundTruth.attribute(sized(size), images, undefined), /GroundTruth needs the samples' ground truth/);
+    images.dispose();
   });
 });
