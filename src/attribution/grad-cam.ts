@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../nn/index.js';
 import { internalBatchSize, mapChunks, resolveTargets, toAttribution } from './common.js';
-import { layerGradCam } from './guided-gradcam.js';
+import { layerGradCam, meanGradient } from './guided-gradcam.js';
 import type { AttributionMethod } from './types.js';
 
 /**
@@ -48,17 +48,41 @@ function findLastSpatialConv(model: Model): string {
  * interpolation (PyTorch's align_corners=False, as Captum's LayerAttribution.interpolate(mode="bilinear") and
  * pytorch-grad-cam show it). One channel, n × 1 × N × N. Layer: `options.camLayer`, else the last spatial convolution.
  */
-export const gradCam: AttributionMethod = {
-  name: 'GradCam',
-  random: false,
-  appliesTo: () => true,
-  attribute(model, inputs, target, options) {
-    const targets = resolveTargets(model, inputs, target);
-    const layer = options?.camLayer ?? lastSpatialConv(model);
-    const size = model.spec.inputSize;
-    return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
-      const cam = layerGradCam(model, tf.slice(inputs, [start], [end - start]), targets.slice(start, end), layer, true);
-      return tf.image.resizeBilinear(cam, [size, size], false, true);
-    })));
-  },
-};
+export const gradCam = camMethod('GradCam', meanGradient);
+
+/** pytorch-grad-cam's eps in Grad-CAM++'s α denominator. */
+const GRAD_CAM_PP_EPS = 1e-6;
+
+/**
+ * Grad-CAM++ (Chattopadhyay et al. 2018, eq. 19, with the exponential-score shortcut that turns the 2nd and 3rd
+ * derivatives into powers of the gradient g, as pytorch-grad-cam's GradCAMPlusPlus does): per channel k,
+ * α_ij = g² / (2g² + Σ_ab A_k(a, b) · g³ + 1e-6) (0 where g = 0) and w_k = Σ_ij α_ij · ReLU(g_ij); then
+ * ReLU(Σ_k w_k A_k) upsampled as Grad-CAM. pytorch-grad-cam also min-max scales each map to [0, 1]; fiveband
+ * keeps the raw map, as for Grad-CAM (the scores divide by the maximum anyway). Captum has no Grad-CAM++.
+ */
+export const gradCamPlusPlus = camMethod('GradCamPlusPlus', (g, activation) => tf.tidy(() => {
+  const g2 = tf.square(g);
+  const g3 = tf.mul(g2, g);
+  const total = tf.sum(activation, [1, 2], true);
+  const alpha = tf.div(g2, tf.add(tf.add(tf.mul(2, g2), tf.mul(total, g3)), GRAD_CAM_PP_EPS));
+  const kept = tf.where(tf.notEqual(g, 0), alpha, tf.zerosLike(alpha));
+  return tf.sum(tf.mul(kept, tf.relu(g)), [1, 2], true);
+}));
+
+/** A CAM method: the layer's weighted activation map through a ReLU, upsampled bilinearly to the input. */
+function camMethod(name: string, channelWeights: (gradient: tf.Tensor, activation: tf.Tensor) => tf.Tensor): AttributionMethod {
+  return {
+    name,
+    random: false,
+    appliesTo: () => true,
+    attribute(model, inputs, target, options) {
+      const targets = resolveTargets(model, inputs, target);
+      const layer = options?.camLayer ?? lastSpatialConv(model);
+      const size = model.spec.inputSize;
+      return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) => tf.tidy(() => {
+        const cam = layerGradCam(model, tf.slice(inputs, [start], [end - start]), targets.slice(start, end), layer, true, channelWeights);
+        return tf.image.resizeBilinear(cam, [size, size], false, true);
+      })));
+    },
+  };
+}

@@ -5,11 +5,18 @@ import { inputGradient, internalBatchSize, mapChunks, resolveTargets, targetScor
 import { guidedBackpropRule } from './rules.js';
 import type { AttributionMethod } from './types.js';
 
+/** Grad-CAM's channel weights: the spatial mean of d target / d activation, [n, 1, 1, c]. */
+export const meanGradient = (gradient: tf.Tensor): tf.Tensor => tf.mean(gradient, [1, 2], true);
+
 /**
- * Captum LayerGradCam on the output of `layer` for rows `x`: Σ_channels (spatial mean of d target /
- * d activation) · activation, as [n, h, w, 1] (NHWC), optionally through a ReLU.
+ * Captum LayerGradCam on the output of `layer` for rows `x`: Σ_channels weight · activation, as [n, h, w, 1]
+ * (NHWC), optionally through a ReLU. The weights come from the gradient and the activation (both [n, h, w, c]);
+ * by default the spatial mean of the gradient (Grad-CAM), Grad-CAM++ passes its own.
  */
-export function layerGradCam(model: Model, x: tf.Tensor4D, targets: readonly number[], layer: string, relu: boolean): tf.Tensor4D {
+export function layerGradCam(
+  model: Model, x: tf.Tensor4D, targets: readonly number[], layer: string, relu: boolean,
+  channelWeights: (gradient: tf.Tensor, activation: tf.Tensor) => tf.Tensor = meanGradient,
+): tf.Tensor4D {
   if (!model.layerNames.includes(layer)) {
     throw new UserError(`unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
   }
@@ -24,7 +31,7 @@ export function layerGradCam(model: Model, x: tf.Tensor4D, targets: readonly num
     return tf.tidy(() => {
       const gradient = tf.grad((zero: tf.Tensor) =>
         targetScore(model.forward(x, { taps: { [layer]: (a) => tf.add(a, zero) } }).logits, targets))(tf.zerosLike(seen));
-      const weights = tf.mean(gradient, [1, 2], true);
+      const weights = channelWeights(gradient, seen);
       const cam = tf.sum(tf.mul(weights, seen), 3, true) as tf.Tensor4D;
       return relu ? tf.relu(cam) : cam;
     });

@@ -3,7 +3,7 @@ import type { Model } from '../nn/index.js';
 import { deconvolution } from './deconvolution.js';
 import { deepLift } from './deeplift.js';
 import { deepLiftShap } from './deeplift-shap.js';
-import { gradCam } from './grad-cam.js';
+import { gradCam, gradCamPlusPlus } from './grad-cam.js';
 import { gradientShap } from './gradient-shap.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { guidedGradCam } from './guided-gradcam.js';
@@ -19,7 +19,7 @@ import type { AttributionMethod } from './types.js';
 /** The real methods: the reference's, in its V2 evaluation order (spec §3.1), then fiveband's additions. */
 const EXPLAINERS: readonly AttributionMethod[] = [
   saliency, integratedGradients, inputXGradient, deepLift, guidedBackprop, guidedGradCam, deconvolution,
-  gradientShap, deepLiftShap, mab, gradCam, occlusion,
+  gradientShap, deepLiftShap, mab, gradCam, gradCamPlusPlus, occlusion,
   ...Object.entries(NOISE_TUNNELS).map(([name, type]) => noiseTunnel(name, type, saliency)),
 ];
 /** Every method: the real ones, then the null explainers (chance levels). */

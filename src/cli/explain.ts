@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'samples per attribution call', parseCount('--batch', 1), 8)
     .option('--internal-batch <n>', 'most expanded rows (IG steps, SHAP draws, DeepLift pairs) per forward/backward pass (default: up to 16, fewer for large activations)', parseCount('--internal-batch', 1))
     .option('--layer <name>', 'GuidedGradCam layer (default: the first convolution, as the reference)')
-    .option('--cam-layer <name>', 'GradCam layer (default: the last convolution with a spatial output that feeds the logits)')
+    .option('--cam-layer <name>', 'GradCam and GradCamPlusPlus layer (default: the last convolution with a spatial output that feeds the logits)')
     .option('--nt-samples <n>', 'SmoothGrad / SmoothGradSq / VarGrad: noisy copies per sample (default 5, as Captum)', parseCount('--nt-samples', 1))
     .option('--occlusion-window <n>', 'Occlusion: side of the square patch set to 0 (default: the input side / 8)', parseCount('--occlusion-window', 1))
     .option('--occlusion-stride <n>', 'Occlusion: patch stride (default: half the patch)', parseCount('--occlusion-stride', 1))

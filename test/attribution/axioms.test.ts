@@ -166,7 +166,7 @@ describe('Guided Backprop and Deconvolution', () => {
 
 describe('Grad-CAM of a one-convolution model by hand', () => {
   before(useCpu);
-  it('LayerGradCam = Σ_k (w_fc[t,k] / hw) · A_k, GuidedGradCam = its ReLU upsampled (nearest) × gradient, GradCam = its ReLU upsampled (bilinear)', () => {
+  it('LayerGradCam = Σ_k (w_fc[t,k] / hw) · A_k, GuidedGradCam = its ReLU upsampled (nearest) × gradient, GradCam = its ReLU upsampled (bilinear), Grad-CAM++ by eq. 19', () => {
     const [size, channels, k, stride, classes] = [9, 2, 3, 2, 2];
     const model = oneConvNet(size, classes, channels, k, stride);
     const x = images(1, size, 53);
@@ -214,19 +214,34 @@ describe('Grad-CAM of a one-convolution model by hand', () => {
       const i0 = Math.min(Math.floor(src), out - 1);
       return [i0, Math.min(i0 + 1, out - 1), src - i0];
     };
-    const relu = cam.map((v) => Math.max(0, v));
-    const bilinear: number[] = [];
-    for (let p = 0; p < size; p++) {
-      for (let q = 0; q < size; q++) {
-        const [a0, a1, u] = taps(p);
-        const [b0, b1, v] = taps(q);
-        const at = (i: number, j: number) => relu[i * out + j]!;
-        bilinear.push((1 - u) * ((1 - v) * at(a0, b0) + v * at(a0, b1)) + u * ((1 - v) * at(a1, b0) + v * at(a1, b1)));
+    const upsample = (map: number[]) => {
+      const relu = map.map((v) => Math.max(0, v));
+      const bilinear: number[] = [];
+      for (let p = 0; p < size; p++) {
+        for (let q = 0; q < size; q++) {
+          const [a0, a1, u] = taps(p);
+          const [b0, b1, v] = taps(q);
+          const at = (i: number, j: number) => relu[i * out + j]!;
+          bilinear.push((1 - u) * ((1 - v) * at(a0, b0) + v * at(a0, b1)) + u * ((1 - v) * at(a1, b0) + v * at(a1, b1)));
+        }
       }
-    }
+      return bilinear;
+    };
     const gradCam = getMethod('GradCam').attribute(model, x, [target]); // default layer: the (only) convolution
     assert.deepEqual(gradCam.shape, [1, 1, size, size]);
-    assertClose(gradCam.data, bilinear, 1e-6, 1e-5, 'GradCam');
+    assertClose(gradCam.data, upsample(cam), 1e-6, 1e-5, 'GradCam');
+    // Grad-CAM++ with a gradient g_k constant over the map: α = g² / (2g² + S_k g³ + 1e-6), S_k = Σ A_k, and
+    // w_k = Σ_ij α · ReLU(g) = out² · α · ReLU(g_k): channels with a negative gradient drop out.
+    const plusWeight = (o: number) => {
+      let total = 0;
+      for (let i = 0; i < out; i++) for (let j = 0; j < out; j++) total += activation(o, i, j);
+      const g = alpha(o);
+      return out * out * Math.max(0, g) * (g * g) / (2 * g * g + total * g ** 3 + 1e-6);
+    };
+    assert.ok(alpha(0) * alpha(1) < 0, 'one channel has a negative gradient (its Grad-CAM++ weight is 0)');
+    const plusCam: number[] = [];
+    for (let i = 0; i < out; i++) for (let j = 0; j < out; j++) plusCam.push(plusWeight(0) * activation(0, i, j) + plusWeight(1) * activation(1, i, j));
+    assertClose(getMethod('GradCamPlusPlus').attribute(model, x, [target]).data, upsample(plusCam), 1e-6, 1e-5, 'GradCamPlusPlus');
     model.dispose();
     x.dispose();
   });
