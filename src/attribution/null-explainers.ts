@@ -1,4 +1,5 @@
 import { UserError } from '../io/index.js';
+import { GROUND_TRUTH_METHOD } from '../scoring/index.js';
 import { checkInputs, sampleRng } from './common.js';
 import type { AttributeOptions, AttributionMethod, Attribution } from './types.js';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -69,7 +70,7 @@ export const nullBlob = nullExplainer('NullBlob', false, (_image, size, out) => 
 });
 
 /** The ground truth itself (0 / 0.4 / 0.9 at the model's input size): the upper bound beside the chance levels. */
-export const groundTruth = nullExplainer('GroundTruth', false, (_image, size, out, index, options) => {
+export const groundTruth = nullExplainer(GROUND_TRUTH_METHOD, false, (_image, size, out, index, options) => {
   if (options?.truth === undefined) throw new UserError('GroundTruth needs the samples\' ground truth (run it through explain or sanity, which read the dataset)');
   out.set(options.truth.subarray(index * size * size, (index + 1) * size * size));
 });

@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--profile <name>', `${STUDY_PROFILES.join(', ')}`, parseChoice('--profile', STUDY_PROFILES), 'quick' as StudyProfile)
     .requiredOption('--out <dir>', 'run folder (rerunning the same command resumes it)')
     .option('--archs <list>', `comma-separated subset of ${STUDY_ARCHS.join(', ')}`)
-    .option('--methods <list>', 'comma-separated attribution methods (default: all nine; mab is added for SPA)')
+    .option('--methods <list>', 'comma-separated attribution methods (default: the paper\'s nine, GradCam, GradCamPlusPlus, SmoothGrad and the reference maps NullUniform, NullGaussian, NullEdges, NullBlob, GroundTruth; mab is added for SPA)')
     .option('--branches <n>', 'early-stopping branches per classifier', parseCount('--branches', 1))
     .option('--size <N>', 'dataset image side (models never take more than the data\'s size)', parseCount('--size', 64))
     .option('--test-samples <n>', 'samples per test shard (the training data stay the profile\'s; e.g. --test-samples 10 for a first look)', parseCount('--test-samples', 1))

@@ -1,6 +1,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { GROUND_TRUTH_METHOD, isNullExplainer } from '../scoring/index.js';
 
 /** A Vega-Lite specification (the report's charts are all written as these). */
 export type ChartSpec = TopLevelSpec;
@@ -26,17 +27,26 @@ export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   GuidedGradCam: '#9467bd',
   Deconvolution: '#ff7f0e',
   GradientShap: '#17becf',
-  DeepLiftShap: '#7f7f7f',
+  DeepLiftShap: '#393b79',
   mab: '#e377c2',
+  // Reference maps in greys (chance levels) and black (the ground truth): beside the methods, never mistaken for one.
+  NullUniform: '#c7c7c7',
+  NullGaussian: '#a8a8a8',
+  NullEdges: '#8a8a8a',
+  NullBlob: '#6b6b6b',
+  [GROUND_TRUTH_METHOD]: '#111111',
 };
-const EXTRA_COLOURS = ['#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd', '#31a354', '#756bb1'];
+const EXTRA_COLOURS = ['#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd', '#31a354', '#756bb1', '#e7ba52'];
+const EXTRA_GREYS = ['#b5b5b5', '#969696', '#7d7d7d'];
 
-/** A colour scale for `methods` (known methods keep their colours; others get further colours in order). */
+/** A colour scale for `methods` (known methods keep their colours; others get further colours in order, other nulls greys). */
 export function methodColourScale(methods: readonly string[]): { domain: string[]; range: string[] } {
   let extra = 0;
+  let grey = 0;
   return {
     domain: [...methods],
-    range: methods.map((m) => METHOD_COLOURS[m] ?? EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length]!),
+    range: methods.map((m) => METHOD_COLOURS[m]
+      ?? (isNullExplainer(m) ? EXTRA_GREYS[grey++ % EXTRA_GREYS.length]! : EXTRA_COLOURS[extra++ % EXTRA_COLOURS.length]!)),
   };
 }
 

@@ -2,7 +2,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { openDataset, type Dataset, type Shard } from '../data/index.js';
 import { UserError } from '../io/index.js';
-import { parseCsv } from '../scoring/index.js';
+import { GROUND_TRUTH_METHOD, isNullExplainer, parseCsv } from '../scoring/index.js';
 
 /** The run manifest the study writes (`study.json`); every field is optional to the report. */
 export interface StudyManifest {
@@ -128,13 +128,15 @@ export function sortArchs(archs: Iterable<string>): string[] {
   return [...new Set(archs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Methods in the paper's order (mab last; unknown methods alphabetically before it). */
+/** The paper's methods in its order. */
 export const METHOD_ORDER = [
   'Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution',
   'GradientShap', 'DeepLiftShap',
 ];
+/** Methods in the paper's order, then others, then mab, then the reference maps (null explainers, the ground truth). */
 export function sortMethods(methods: Iterable<string>): string[] {
-  const rank = (m: string) => (m === 'mab' ? METHOD_ORDER.length + 1 : METHOD_ORDER.includes(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.length);
+  const rank = (m: string) => (m === GROUND_TRUTH_METHOD ? METHOD_ORDER.length + 3 : isNullExplainer(m) ? METHOD_ORDER.length + 2
+    : m === 'mab' ? METHOD_ORDER.length + 1 : METHOD_ORDER.includes(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.length);
   return [...new Set(methods)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
@@ -234,6 +236,15 @@ function parseScoreSummary(value: unknown, path: string): ScoreSummary {
  * A run folder as the report sees it: a study run (study.json, dataset/, models/, eval/, explain/) or a
  * `fiveband score` output folder (summary.json + CSVs). Files are read on demand and kept.
  */
+/** A sanity.json as the report reads it (the fields of attribution's SanityResult it uses). */
+export interface SanityReport {
+  samples: number;
+  layers: string[];
+  trained: Record<string, { Rmu: number | null; Pmu: number | null; preset: string }>;
+  steps: Array<{ method: string; mode: 'cascading' | 'independent'; layers: number; layer: string; spearman_abs: number | null; spearman_signed: number | null; ssim_abs: number | null; Rmu: number | null; Pmu: number | null }>;
+  insensitive: string[];
+}
+
 export class RunFolder {
   private readonly cache = new Map<string, Promise<unknown>>();
 
@@ -409,6 +420,19 @@ export class RunFolder {
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(4 * i);
     return out;
+  }
+
+  /** The sanity checks of model `key` (`sanity/<key>/sanity.json`, written by the study's sanity task), or null. */
+  sanityOf(key: string): Promise<SanityReport | null> {
+    return this.memo(`sanity:${key}`, async () => {
+      const path = join(this.dir, 'sanity', ...key.split('/'), 'sanity.json');
+      const value = await readJson<unknown>(path);
+      if (value === null) return null;
+      if (!isRecord(value) || value.format !== 'fiveband-sanity/1' || !Array.isArray(value.steps) || !isRecord(value.trained)) {
+        throw new UserError(`${path}: not a fiveband sanity result (format "fiveband-sanity/1" with steps and trained)`);
+      }
+      return value as unknown as SanityReport;
+    });
   }
 
   /** Whether a file exists inside the run folder. */

@@ -129,6 +129,14 @@ export function isNullExplainer(method: string): boolean {
   return /^Null[A-Z]/.test(method);
 }
 
+/** The method name of the ground truth scored as a heatmap: the ceiling beside the chance levels. */
+export const GROUND_TRUTH_METHOD = 'GroundTruth';
+
+/** A reference map (a null explainer or the ground truth) rather than an explanation method: left out of the paper's claims. */
+export function isReferenceMap(method: string): boolean {
+  return isNullExplainer(method) || method === GROUND_TRUTH_METHOD;
+}
+
 /** A real method's mean minus the best null explainer's, for one column (over all samples). */
 export interface SkillOverNull {
   skill: number | null;

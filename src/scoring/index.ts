@@ -11,7 +11,7 @@ export {
   type ScoringPool, type HeatmapBatch, type TruthBatch, type ScoreOptions,
 } from './batch.js';
 export {
-  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS, isNullExplainer, skillOverBestNull,
+  summariseSample, summariseMethod, rocPoints, SUMMARY_COLUMNS, isNullExplainer, isReferenceMap, GROUND_TRUTH_METHOD, skillOverBestNull,
   type SampleSummary, type SampleLabels, type MethodSummary, type GroupStatistics, type SkillOverNull,
 } from './aggregate.js';
 export { METRICS, REGION_SUFFIXES, resolveMetrics, type Metric, type MetricContext } from './metrics/index.js';

@@ -1,10 +1,10 @@
 import type { Split } from '../data/index.js';
 import { validateSpec, type ArchSpec } from '../nn/index.js';
 import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
-import { ALL_METHODS, BRANCH_ARCHS, testPerShard, type StudyArch, type StudyConfig } from './profiles.js';
+import { STUDY_METHODS, BRANCH_ARCHS, testPerShard, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
-export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'report';
+export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'sanity' | 'report';
 
 /** A model of the study: its key is also its folder under `models/`, `eval/` and `explain/`. */
 export interface StudyModel {
@@ -53,6 +53,7 @@ export const TEST_SPLIT: Split = 'test';
 export const modelDir = (key: string) => `models/${key}`;
 export const evalFile = (key: string) => `eval/${key}.json`;
 export const explainDir = (key: string) => `explain/${key}`;
+export const sanityDir = (key: string) => `sanity/${key}`;
 export const REPORT_DIR = 'report';
 
 /** The models a config trains (or takes from the package) and which of them are explained. */
@@ -73,13 +74,15 @@ export function studyModels(config: StudyConfig): StudyModel[] {
 
 /** Methods explained on a model: the config's, plus the mab decode on SPA. */
 export function methodsFor(config: StudyConfig, model: StudyModel): string[] {
-  const methods = ALL_METHODS.filter((m) => config.methods.includes(m)) as string[];
+  const methods = STUDY_METHODS.filter((m) => config.methods.includes(m));
   return model.arch === 'spa' ? [...methods, 'mab'] : methods;
 }
 
 /** Relative explain cost of a method per sample (forward + backward passes), for the ETA only. */
 const METHOD_COST: Record<string, number> = {
   IntegratedGradients: 50, GradientShap: 5, DeepLiftShap: 8, DeepLift: 2, GuidedGradCam: 2, mab: 0.5,
+  GradCam: 2, GradCamPlusPlus: 2, SmoothGrad: 5, SmoothGradSq: 5, VarGrad: 5, Occlusion: 75,
+  NullUniform: 0.05, NullGaussian: 0.05, NullEdges: 0.05, NullBlob: 0.05, GroundTruth: 0.05,
 };
 const ARCH_COST: Record<StudyArch, number> = { alexnet: 1, 'alexnet-depth': 1, vgg16: 4, resnet34: 3, spa: 1 };
 
@@ -125,6 +128,14 @@ export function planStudy(config: StudyConfig): StudyTask[] {
     }
     const id = `score/${model.key}`;
     tasks.push({ id, kind: 'score', deps: ['generate', ...explained], outputs: [`${explainDir(model.key)}/scores/`], model, cost: 0.5 });
+  }
+  // Sanity checks on one explained model per architecture: the first branch, SPA (depth models are AlexNets).
+  if (config.sanity) {
+    for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
+      const cost = (config.sanity.samples / 100) * (1 + 2 * config.sanity.points) * ARCH_COST[model.arch] * 0.3
+        * methodsFor(config, model).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
+      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps: ['generate', trainTask(model)], outputs: [`${sanityDir(model.key)}/`], model, cost });
+    }
   }
   const everything = tasks.map((t) => t.id);
   tasks.push({ id: 'report', kind: 'report', deps: everything, outputs: [`${REPORT_DIR}/`], cost: 2 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readUserFile, UserError } from '../io/index.js';
 import type { BackendName } from '../nn/index.js';
+import { methodNames, nullExplainerNames } from '../attribution/index.js';
 import { canonicalJson } from './manifest.js';
 import type { Hyper } from '../train/index.js';
 import { BRANCH_ARCHS, STUDY_ARCHS, STUDY_PROFILES, type BranchArch, type StudyArch, type StudyProfile } from './names.js';
@@ -38,12 +39,27 @@ export interface StudyConfig {
   pretrained: string | null;
   /** Samples per attribution call. */
   explainBatch: number;
+  /**
+   * Model-randomisation sanity checks (`fiveband sanity`) on one explained model per architecture: the test
+   * split's first `samples` samples, `points` randomisation depths. Absent: none.
+   */
+  sanity?: { samples: number; points: number };
 }
 
+/** The paper's nine methods, in the reference's V2 order. */
 export const ALL_METHODS = [
   'Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution',
   'GradientShap', 'DeepLiftShap',
 ] as const;
+
+/** Every method a study can explain (mab is added for SPA by itself), in the registry's order. */
+export const STUDY_METHODS: readonly string[] = methodNames.filter((m) => m !== 'mab');
+
+/**
+ * The profiles' methods: the paper's nine, the CAM and SmoothGrad methods people use most (a few passes each;
+ * Occlusion, SmoothGradSq and VarGrad on request), and the reference maps (null explainers, the ground truth).
+ */
+const PROFILE_METHODS: readonly string[] = [...ALL_METHODS, 'GradCam', 'GradCamPlusPlus', 'SmoothGrad', ...nullExplainerNames];
 
 /**
  * quick: `npm start`'s study on 2 cores in minutes: the small dataset's 128 px cells (100 test samples),
@@ -56,7 +72,7 @@ const quick: Omit<StudyConfig, 'seed' | 'backend'> = {
   profile: 'quick',
   dataset: { size: 128, classes: 10, shards: { train: 160, val: 4, test: 1 }, perShard: 100 },
   archs: [...STUDY_ARCHS],
-  methods: [...ALL_METHODS],
+  methods: [...PROFILE_METHODS],
   branches: 2,
   depths: [1, 4],
   trainProfile: 'small',
@@ -69,6 +85,7 @@ const quick: Omit<StudyConfig, 'seed' | 'backend'> = {
   },
   pretrained: 'quick',
   explainBatch: 4,
+  sanity: { samples: 4, points: 3 },
 };
 
 /** small: the numbers we quote; the small dataset (128 px, 16,000 training images) and the small training profile. */
@@ -77,13 +94,14 @@ const small: Omit<StudyConfig, 'seed' | 'backend'> = {
   profile: 'small',
   dataset: { size: 128, classes: 10, shards: { train: 80, val: 2, test: 2 }, perShard: 200 },
   archs: [...STUDY_ARCHS],
-  methods: [...ALL_METHODS],
+  methods: [...PROFILE_METHODS],
   branches: 3,
   depths: [1, 2, 4, 8],
   trainProfile: 'small',
   hyper: {},
   pretrained: null,
   explainBatch: 4,
+  sanity: { samples: 16, points: 6 },
 };
 
 /** paper: the paper's scale (512 px data, 224 / 512 inputs, 5 branches, 1,600 test samples, k = 1…8). */
@@ -92,13 +110,14 @@ const paper: Omit<StudyConfig, 'seed' | 'backend'> = {
   profile: 'paper',
   dataset: { size: 512, classes: 10, shards: { train: 32, val: 8, test: 8 }, perShard: 200 },
   archs: [...STUDY_ARCHS],
-  methods: [...ALL_METHODS],
+  methods: [...PROFILE_METHODS],
   branches: 5,
   depths: [1, 2, 3, 4, 5, 6, 7, 8],
   trainProfile: 'paper',
   hyper: {},
   pretrained: null,
   explainBatch: 2,
+  sanity: { samples: 16, points: 6 },
 };
 
 const PROFILES: Record<StudyProfile, Omit<StudyConfig, 'seed' | 'backend'>> = { quick, small, paper };
@@ -146,9 +165,8 @@ export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {
     config.archs = STUDY_ARCHS.filter((a) => overrides.archs!.includes(a));
   }
   if (overrides.methods) {
-    const known = ALL_METHODS as readonly string[];
-    for (const m of overrides.methods) if (!known.includes(m)) throw new UserError(`unknown method "${m}" for --methods; known: ${known.join(', ')}`);
-    config.methods = ALL_METHODS.filter((m) => overrides.methods!.includes(m));
+    for (const m of overrides.methods) if (!STUDY_METHODS.includes(m)) throw new UserError(`unknown method "${m}" for --methods; known: ${STUDY_METHODS.join(', ')}`);
+    config.methods = STUDY_METHODS.filter((m) => overrides.methods!.includes(m));
   }
   if (overrides.branches !== undefined) config.branches = overrides.branches;
   if (overrides.size !== undefined) config.dataset.size = overrides.size;
@@ -189,13 +207,14 @@ const configSchema = z.object({
     testPerShard: z.number().int().positive().optional(),
   }).strict(),
   archs: z.array(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth'])).min(1),
-  methods: z.array(z.enum(ALL_METHODS)).min(1),
+  methods: z.array(z.enum(STUDY_METHODS as [string, ...string[]])).min(1),
   branches: z.number().int().positive(),
   depths: z.array(z.number().int().nonnegative()),
   trainProfile: z.enum(['small', 'paper']),
   hyper: z.record(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth']), hyperOverrides),
   pretrained: z.string().regex(/^[a-z0-9-]+$/).nullable(),
   explainBatch: z.number().int().positive(),
+  sanity: z.object({ samples: z.number().int().min(2), points: z.number().int().min(2) }).strict().optional(),
 }).strict();
 
 /** A study config from a JSON file (`study --config`): every field checked, one line naming the first problem. */

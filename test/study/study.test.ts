@@ -19,9 +19,14 @@ function fiveband(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Every architecture and method on a handful of 64 px cells, one epoch of tiny models: seconds, not minutes. */
+/**
+ * Every architecture, a method of each family, a null and the ground truth, sanity checks on two samples, on a
+ * handful of 64 px cells with one epoch of tiny models: seconds, not minutes.
+ */
 function tinyConfig(): StudyConfig {
   const config = studyProfile('quick', 5, 'wasm');
+  config.methods = ['Saliency', 'IntegratedGradients', 'DeepLift', 'GuidedGradCam', 'DeepLiftShap', 'GradCam', 'NullUniform', 'GroundTruth'];
+  config.sanity = { samples: 2, points: 2 };
   config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
   config.branches = 1;
   config.depths = [1];
@@ -68,7 +73,11 @@ describe('study plan', () => {
     const explained = studyModels(config).filter((m) => m.role !== 'base');
     assert.equal(explained.length, 3 * 5 + 1 + 8);
     const explain = tasks.filter((t) => t.kind === 'explain');
-    assert.equal(explain.length, (explained.length * 9 + 1) * config.dataset.shards.test);
+    assert.equal(explain.length, (explained.length * config.methods.length + 1) * config.dataset.shards.test);
+    assert.ok(config.methods.includes('GradCam') && config.methods.includes('NullBlob') && config.methods.includes('GroundTruth'));
+    // Sanity checks: one model per architecture (the first branch of each classifier, SPA), after it is trained.
+    assert.deepEqual(tasks.filter((t) => t.kind === 'sanity').map((t) => t.id), ['sanity/alexnet/branch-1', 'sanity/vgg16/branch-1', 'sanity/resnet34/branch-1', 'sanity/spa']);
+    assert.deepEqual(tasks.find((t) => t.id === 'sanity/spa')!.deps, ['generate', 'train/spa']);
     for (const m of explained) {
       assert.ok(tasks.some((t) => t.id === `score/${m.key}`) && tasks.some((t) => t.id === `eval/${m.key}`), m.key);
     }
@@ -190,6 +199,9 @@ describe('fiveband study (a tiny study end to end)', () => {
     }
     assert.ok(existsSync(join(run(), 'explain/spa/scores/mab/mab.csv')));
     assert.ok(existsSync(join(run(), 'explain/resnet34/branch-1/scores/v1-clamp/DeepLiftShap.csv')));
+    const sanity = JSON.parse(await readFile(join(run(), 'sanity/spa/sanity.json'), 'utf8')) as { samples: number; trained: Record<string, unknown> };
+    assert.equal(sanity.samples, 2);
+    assert.deepEqual(Object.keys(sanity.trained), [...tinyConfig().methods, 'mab']);
     assert.ok(existsSync(join(run(), 'report/index.html')));
     assert.ok(!existsSync(join(run(), '.fiveband.lock')), 'the lock is released');
     reference = await deterministicFiles(run());
@@ -199,6 +211,7 @@ describe('fiveband study (a tiny study end to end)', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /: 0 tasks run, \d+ verified and kept/);
     const data = JSON.parse(await readFile(join(run(), 'report/data.json'), 'utf8')) as { figures: Record<string, unknown> };
+    for (const id of ['fig3a', 'fig4', 'ranking', 'sanity']) assert.ok(id in data.figures, `figure ${id} shown`);
     const files: string[] = [];
     for (const sub of ['figures', 'images']) for (const f of await readdir(join(run(), 'report', sub))) files.push(`${sub}/${f}`);
     await checkReportInBrowser(t, { dir: join(run(), 'report'), index: join(run(), 'report/index.html'), figures: Object.keys(data.figures), files });

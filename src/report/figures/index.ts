@@ -6,6 +6,7 @@ import { findings } from './findings.js';
 import { fig10, fig6, fig7, fig8 } from './galleries.js';
 import { fig9 } from './mab.js';
 import { ranking } from './ranking.js';
+import { sanity } from './sanity.js';
 import { fig3a, fig3b, fig3c } from './recall-precision.js';
 import { fig4 } from './roc.js';
 import { table1 } from './training-table.js';
@@ -15,5 +16,5 @@ import { table1 } from './training-table.js';
  * line here.
  */
 export const FIGURES: readonly FigureDef[] = [
-  fig1, table1, findings, ranking, fig3a, fig3b, fig3c, fig4, fig6, fig7, fig8, fig9, fig10, depth, curves,
+  fig1, table1, findings, ranking, fig3a, fig3b, fig3c, fig4, fig6, fig7, fig8, fig9, fig10, sanity, depth, curves,
 ];

@@ -48,13 +48,14 @@ export async function recallPrecisionPoints(run: RunFolder, panels: Panel[], sta
   return points;
 }
 
-/** The recall-vs-precision chart: a facet per panel, a point per method × model, ±1 sd bars. */
+/** The recall-vs-precision chart: a facet per panel, a point per method × model, ±1 sd bars (thin) and 95 % CI whiskers (thick). */
 export function recallPrecisionChart(points: Point[], panelTitles: string[], axis: { x: string; y: string }) {
   const methods = sortMethods(points.map((p) => p.method));
   const clip = (v: number) => Math.max(0, Math.min(1, v));
   const values = points.map((p) => ({
     panel: p.panel, model: p.label, method: p.method, R: p.R.mean, P: p.P.mean,
     Rlo: clip(p.R.mean - p.R.std), Rhi: clip(p.R.mean + p.R.std), Plo: clip(p.P.mean - p.P.std), Phi: clip(p.P.mean + p.P.std),
+    Rci0: p.R.ci95[0], Rci1: p.R.ci95[1], Pci0: p.P.ci95[0], Pci1: p.P.ci95[1],
   }));
   const colour = { field: 'method', type: 'nominal', title: 'method', scale: methodColourScale(methods) } as const;
   const x = { type: 'quantitative', title: axis.x, scale: { zero: true, nice: true } } as const;
@@ -66,8 +67,10 @@ export function recallPrecisionChart(points: Point[], panelTitles: string[], axi
       width: 240,
       height: 240,
       layer: [
-        { mark: { type: 'rule', opacity: 0.45 }, encoding: { x: { field: 'Rlo', ...x }, x2: { field: 'Rhi' }, y: { field: 'P', ...y }, color: colour } },
-        { mark: { type: 'rule', opacity: 0.45 }, encoding: { x: { field: 'R', ...x }, y: { field: 'Plo', ...y }, y2: { field: 'Phi' }, color: colour } },
+        { mark: { type: 'rule', opacity: 0.3 }, encoding: { x: { field: 'Rlo', ...x }, x2: { field: 'Rhi' }, y: { field: 'P', ...y }, color: colour } },
+        { mark: { type: 'rule', opacity: 0.3 }, encoding: { x: { field: 'R', ...x }, y: { field: 'Plo', ...y }, y2: { field: 'Phi' }, color: colour } },
+        { mark: { type: 'rule', opacity: 0.9, strokeWidth: 3 }, encoding: { x: { field: 'Rci0', ...x }, x2: { field: 'Rci1' }, y: { field: 'P', ...y }, color: colour } },
+        { mark: { type: 'rule', opacity: 0.9, strokeWidth: 3 }, encoding: { x: { field: 'R', ...x }, y: { field: 'Pci0', ...y }, y2: { field: 'Pci1' }, color: colour } },
         {
           mark: { type: 'point', filled: true, size: 60, opacity: 0.95 },
           encoding: {
@@ -107,7 +110,8 @@ function panelFigure(spec: PanelSpec, title: string): FigureDef {
         : { x: 'recall R (best threshold)', y: 'precision P (best threshold)' };
       return {
         caption: `How to read it: one point per attribution method (colour) and model (shape), ${spec.what} (setting ${setting}); `
-          + 'bars are ±1 standard deviation over the test samples (clipped to [0, 1]). Points towards the top right are better. '
+          + 'thin bars are ±1 standard deviation over the test samples (clipped to [0, 1]), thick whiskers the 95 % confidence interval of the mean. '
+          + 'Grey points are null explainers (chance levels), black the ground truth scored as a heatmap (the ceiling), where the run has them. Points towards the top right are better. '
           + `The table gives the same numbers with percentile-bootstrap 95 % confidence intervals of the mean (${BOOTSTRAP_RESAMPLES} resamples, seeded); click a header to sort.`,
         data: {
           setting,
