@@ -11,4 +11,5 @@ export {
   type ExplainOptions, type ExplainConfig, type ExplainResult, type ExplainProgress,
 } from './explain.js';
 export { scoreAttributions, paperPresets, type ScoreAttributionsOptions } from './explain-score.js';
+export { runConditioning, oneUlpPerturbation, MOVE_TOLERANCE, DOMINATED_SHARE, type ConditioningOptions, type ConditioningResult, type ConditioningRow } from './conditioning.js';
 export { runSanity, randomisableLayers, depthsToShow, type SanityOptions, type SanityResult, type SanityStep, type SanityMode } from './sanity.js';

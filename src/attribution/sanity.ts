@@ -87,7 +87,7 @@ export function depthsToShow(total: number, points: number): number[] {
 }
 
 /** Sums the channels of n×c×H×W attributions into n maps of H×W (float64). */
-function channelSums(data: Float32Array, n: number, channels: number, pixels: number): Float64Array[] {
+export function channelSums(data: Float32Array, n: number, channels: number, pixels: number): Float64Array[] {
   return Array.from({ length: n }, (_, i) => {
     const map = new Float64Array(pixels);
     for (let c = 0; c < channels; c++) for (let p = 0; p < pixels; p++) map[p] = map[p]! + data[(i * channels + c) * pixels + p]!;
@@ -106,6 +106,29 @@ const mean = (values: Array<number | null>) => {
   const defined = values.filter((v): v is number => v !== null);
   return defined.length === 0 ? null : defined.reduce((s, v) => s + v, 0) / defined.length;
 };
+
+/**
+ * The split's first `limit` samples, in shard order, resized to the model's input as explain does: images
+ * (limit × N × N × 3 in [0, 1]), the ground truth the scores use (limit × N × N, 0 / 0.4 / 0.9) and the ids.
+ */
+export async function firstSamples(dataDir: string, split: Split, limit: number, size: number): Promise<{ images: Float32Array; truth: Float32Array; ids: string[] }> {
+  const dataset = await openDataset(dataDir);
+  const pixels = size * size;
+  const images = new Float32Array(limit * pixels * 3);
+  const truth = new Float32Array(limit * pixels);
+  const ids: string[] = [];
+  for (const ref of dataset.shards[split]) {
+    if (ids.length >= limit) break;
+    const shard = await dataset.readShard(split, ref.index);
+    const take = Math.min(shard.n, limit - ids.length);
+    const dataPx = shard.size * shard.size;
+    images.set(resizeImages(imageToFloat(shard.images.subarray(0, take * dataPx * 3)), take, shard.size, size, 3), ids.length * pixels * 3);
+    truth.set(bandsToGroundTruth(resizeBands(shard.bands.subarray(0, take * dataPx), take, shard.size, size)), ids.length * pixels);
+    ids.push(...shard.ids.slice(0, take));
+  }
+  if (ids.length < limit) throw new UserError(`${dataDir}: split ${split} has ${ids.length} samples, --limit asks for ${limit}`);
+  return { images, truth, ids };
+}
 
 export async function runSanity(options: SanityOptions): Promise<SanityResult> {
   const limit = options.limit ?? 16;
@@ -132,23 +155,9 @@ async function sanityInto(
   options: SanityOptions, model: Model, random: Model, settings: { limit: number; points: number; seed: number; split: Split },
 ): Promise<SanityResult> {
   const { limit, points, seed, split } = settings;
-  const dataset = await openDataset(options.dataDir);
   const size = model.spec.inputSize;
   const pixels = size * size;
-  // The split's first `limit` samples, resized to the model's input as explain does.
-  const images = new Float32Array(limit * pixels * 3);
-  const truth = new Float32Array(limit * pixels);
-  const ids: string[] = [];
-  for (const ref of dataset.shards[split]) {
-    if (ids.length >= limit) break;
-    const shard = await dataset.readShard(split, ref.index);
-    const take = Math.min(shard.n, limit - ids.length);
-    const dataPx = shard.size * shard.size;
-    images.set(resizeImages(imageToFloat(shard.images.subarray(0, take * dataPx * 3)), take, shard.size, size, 3), ids.length * pixels * 3);
-    truth.set(bandsToGroundTruth(resizeBands(shard.bands.subarray(0, take * dataPx), take, shard.size, size)), ids.length * pixels);
-    ids.push(...shard.ids.slice(0, take));
-  }
-  if (ids.length < limit) throw new UserError(`${options.dataDir}: split ${split} has ${ids.length} samples, --limit asks for ${limit}`);
+  const { images, truth, ids } = await firstSamples(options.dataDir, split, limit, size);
   const methods = resolveMethods(options.methods ?? 'all', model);
   const layers = randomisableLayers(model);
   const depths = depthsToShow(layers.length, points);

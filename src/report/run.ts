@@ -245,6 +245,17 @@ export interface SanityReport {
   insensitive: string[];
 }
 
+/** A conditioning.json as the report reads it (attribution's ConditioningResult). */
+export interface ConditioningReport {
+  samples: number;
+  tolerance: number;
+  rows: Array<{
+    method: string; perturbation: 'one-ulp' | 'batch-1'; preset: string; samples: number; map_rel_l2_median: number; map_rel_l2_max: number;
+    rmu_change_max: number; pmu_change_max: number; rmu_moved: number; pmu_moved: number;
+  }>;
+  dominated: string[];
+}
+
 export class RunFolder {
   private readonly cache = new Map<string, Promise<unknown>>();
 
@@ -432,6 +443,19 @@ export class RunFolder {
         throw new UserError(`${path}: not a fiveband sanity result (format "fiveband-sanity/1" with steps and trained)`);
       }
       return value as unknown as SanityReport;
+    });
+  }
+
+  /** The conditioning of model `key` (`conditioning/<key>/conditioning.json`), or null. */
+  conditioningOf(key: string): Promise<ConditioningReport | null> {
+    return this.memo(`conditioning:${key}`, async () => {
+      const path = join(this.dir, 'conditioning', ...key.split('/'), 'conditioning.json');
+      const value = await readJson<unknown>(path);
+      if (value === null) return null;
+      if (!isRecord(value) || value.format !== 'fiveband-conditioning/1' || !Array.isArray(value.rows) || !Array.isArray(value.dominated)) {
+        throw new UserError(`${path}: not a fiveband conditioning result (format "fiveband-conditioning/1" with rows and dominated)`);
+      }
+      return value as unknown as ConditioningReport;
     });
   }
 

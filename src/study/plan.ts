@@ -4,7 +4,7 @@ import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
 import { STUDY_METHODS, BRANCH_ARCHS, testPerShard, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
-export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'sanity' | 'report';
+export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'sanity' | 'conditioning' | 'report';
 
 /** A model of the study: its key is also its folder under `models/`, `eval/` and `explain/`. */
 export interface StudyModel {
@@ -54,6 +54,7 @@ export const modelDir = (key: string) => `models/${key}`;
 export const evalFile = (key: string) => `eval/${key}.json`;
 export const explainDir = (key: string) => `explain/${key}`;
 export const sanityDir = (key: string) => `sanity/${key}`;
+export const conditioningDir = (key: string) => `conditioning/${key}`;
 export const REPORT_DIR = 'report';
 
 /** The models a config trains (or takes from the package) and which of them are explained. */
@@ -129,12 +130,17 @@ export function planStudy(config: StudyConfig): StudyTask[] {
     const id = `score/${model.key}`;
     tasks.push({ id, kind: 'score', deps: ['generate', ...explained], outputs: [`${explainDir(model.key)}/scores/`], model, cost: 0.5 });
   }
-  // Sanity checks on one explained model per architecture: the first branch, SPA (depth models are AlexNets).
-  if (config.sanity) {
-    for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
-      const cost = (config.sanity.samples / 100) * (1 + 2 * config.sanity.points) * ARCH_COST[model.arch] * 0.3
-        * methodsFor(config, model).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
-      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps: ['generate', trainTask(model)], outputs: [`${sanityDir(model.key)}/`], model, cost });
+  // Sanity checks and conditioning on one explained model per architecture: the first branch, SPA (depth models are AlexNets).
+  for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
+    const deps = ['generate', trainTask(model)];
+    const perSample = ARCH_COST[model.arch] * 0.003 * methodsFor(config, model).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
+    if (config.sanity) {
+      const cost = config.sanity.samples * (1 + 2 * config.sanity.points) * perSample;
+      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, cost });
+    }
+    if (config.conditioning) {
+      const cost = config.conditioning.samples * 3 * perSample;
+      tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, cost });
     }
   }
   const everything = tasks.map((t) => t.id);

@@ -44,6 +44,8 @@ export interface StudyConfig {
    * split's first `samples` samples, `points` randomisation depths. Absent: none.
    */
   sanity?: { samples: number; points: number };
+  /** Conditioning (`fiveband conditioning`) on the same models: the test split's first `samples` samples. Absent: none. */
+  conditioning?: { samples: number };
 }
 
 /** The paper's nine methods, in the reference's V2 order. */
@@ -86,6 +88,7 @@ const quick: Omit<StudyConfig, 'seed' | 'backend'> = {
   pretrained: 'quick',
   explainBatch: 4,
   sanity: { samples: 4, points: 3 },
+  conditioning: { samples: 8 },
 };
 
 /** small: the numbers we quote; the small dataset (128 px, 16,000 training images) and the small training profile. */
@@ -102,6 +105,7 @@ const small: Omit<StudyConfig, 'seed' | 'backend'> = {
   pretrained: null,
   explainBatch: 4,
   sanity: { samples: 16, points: 6 },
+  conditioning: { samples: 16 },
 };
 
 /** paper: the paper's scale (512 px data, 224 / 512 inputs, 5 branches, 1,600 test samples, k = 1…8). */
@@ -118,6 +122,7 @@ const paper: Omit<StudyConfig, 'seed' | 'backend'> = {
   pretrained: null,
   explainBatch: 2,
   sanity: { samples: 16, points: 6 },
+  conditioning: { samples: 16 },
 };
 
 const PROFILES: Record<StudyProfile, Omit<StudyConfig, 'seed' | 'backend'>> = { quick, small, paper };
@@ -215,6 +220,7 @@ const configSchema = z.object({
   pretrained: z.string().regex(/^[a-z0-9-]+$/).nullable(),
   explainBatch: z.number().int().positive(),
   sanity: z.object({ samples: z.number().int().min(2), points: z.number().int().min(2) }).strict().optional(),
+  conditioning: z.object({ samples: z.number().int().min(2) }).strict().optional(),
 }).strict();
 
 /** A study config from a JSON file (`study --config`): every field checked, one line naming the first problem. */

@@ -35,6 +35,7 @@ export const BASE_ARGV: Record<string, string[]> = {
   score: ['--heatmaps', 'heat.npy', '--data', 'data', '--out', 'out', '--workers', '1'],
   explain: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--workers', '1'],
   sanity: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2', '--points', '2'],
+  conditioning: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2'],
   report: ['scored', '--out', 'rep'],
 };
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { useCpu } from '../nn/helpers.js';
 import { fuzzTargets, mutated, outcomeOf } from './readers.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { caseLimitMs, CLI_COMMANDS, cliCases, cliFixtures, runCase, scratchFolder } from './cli.js';
 
 await useCpu();
@@ -18,6 +19,10 @@ for (const target of targets) {
     for (const seed of target.seeds) assert.equal((await outcomeOf(target, seed)).outcome, 'ok', 'the unmutated file reads');
   });
 }
+
+test('every command but pack-weights (it writes into the package) is fuzzed', () => {
+  assert.deepEqual(buildProgram().commands.map((c) => c.name()).filter((n) => n !== 'pack-weights').sort(), [...CLI_COMMANDS].sort());
+});
 
 // Every command's flags, one seeded case each (npm run fuzz runs 100 each); a process per case.
 test('fuzz the command line: mutated invocations exit 0 with clean outputs or 2 with one line, nothing left behind', async () => {

@@ -27,6 +27,7 @@ function tinyConfig(): StudyConfig {
   const config = studyProfile('quick', 5, 'wasm');
   config.methods = ['Saliency', 'IntegratedGradients', 'DeepLift', 'GuidedGradCam', 'DeepLiftShap', 'GradCam', 'NullUniform', 'GroundTruth'];
   config.sanity = { samples: 2, points: 2 };
+  config.conditioning = { samples: 2 };
   config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
   config.branches = 1;
   config.depths = [1];
@@ -78,6 +79,7 @@ describe('study plan', () => {
     // Sanity checks: one model per architecture (the first branch of each classifier, SPA), after it is trained.
     assert.deepEqual(tasks.filter((t) => t.kind === 'sanity').map((t) => t.id), ['sanity/alexnet/branch-1', 'sanity/vgg16/branch-1', 'sanity/resnet34/branch-1', 'sanity/spa']);
     assert.deepEqual(tasks.find((t) => t.id === 'sanity/spa')!.deps, ['generate', 'train/spa']);
+    assert.deepEqual(tasks.filter((t) => t.kind === 'conditioning').map((t) => t.id), ['conditioning/alexnet/branch-1', 'conditioning/vgg16/branch-1', 'conditioning/resnet34/branch-1', 'conditioning/spa']);
     for (const m of explained) {
       assert.ok(tasks.some((t) => t.id === `score/${m.key}`) && tasks.some((t) => t.id === `eval/${m.key}`), m.key);
     }
@@ -211,7 +213,7 @@ describe('fiveband study (a tiny study end to end)', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /: 0 tasks run, \d+ verified and kept/);
     const data = JSON.parse(await readFile(join(run(), 'report/data.json'), 'utf8')) as { figures: Record<string, unknown> };
-    for (const id of ['fig3a', 'fig4', 'ranking', 'sanity']) assert.ok(id in data.figures, `figure ${id} shown`);
+    for (const id of ['fig3a', 'fig4', 'ranking', 'sanity', 'conditioning']) assert.ok(id in data.figures, `figure ${id} shown`);
     const files: string[] = [];
     for (const sub of ['figures', 'images']) for (const f of await readdir(join(run(), 'report', sub))) files.push(`${sub}/${f}`);
     await checkReportInBrowser(t, { dir: join(run(), 'report'), index: join(run(), 'report/index.html'), figures: Object.keys(data.figures), files });
