@@ -79,6 +79,11 @@ export function methodsFor(config: StudyConfig, model: StudyModel): string[] {
   return model.arch === 'spa' ? [...methods, 'mab'] : methods;
 }
 
+/** Methods a check (sanity, conditioning) runs on a model: the model's, or those of them in the check's own list (mab kept). */
+export function checkedMethods(config: StudyConfig, model: StudyModel, only?: readonly string[]): string[] {
+  return methodsFor(config, model).filter((m) => only === undefined || m === 'mab' || only.includes(m));
+}
+
 /** Relative explain cost of a method per sample (forward + backward passes), for the ETA only. */
 const METHOD_COST: Record<string, number> = {
   IntegratedGradients: 50, GradientShap: 5, DeepLiftShap: 8, DeepLift: 2, GuidedGradCam: 2, mab: 0.5,
@@ -133,13 +138,13 @@ export function planStudy(config: StudyConfig): StudyTask[] {
   // Sanity checks and conditioning on one explained model per architecture: the first branch, SPA (depth models are AlexNets).
   for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
     const deps = ['generate', trainTask(model)];
-    const perSample = ARCH_COST[model.arch] * 0.003 * methodsFor(config, model).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
+    const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
     if (config.sanity) {
-      const cost = config.sanity.samples * (1 + 2 * config.sanity.points) * perSample;
+      const cost = config.sanity.samples * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
       tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, cost });
     }
     if (config.conditioning) {
-      const cost = config.conditioning.samples * 3 * perSample;
+      const cost = config.conditioning.samples * 3 * perSample(config.conditioning.methods);
       tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, cost });
     }
   }
