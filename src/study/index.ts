@@ -4,7 +4,7 @@ export {
   type StudyProfile, type StudyArch, type BranchArch, type StudyConfig, type StudyOverrides, type HyperOverrides,
 } from './profiles.js';
 export {
-  planStudy, studyModels, methodsFor, hyperOf, specOf, modelDir, evalFile, explainDir, sanityDir, conditioningDir, DATASET_DIR, REPORT_DIR,
+  planStudy, studyModels, methodsFor, checkSamples, hyperOf, specOf, modelDir, evalFile, explainDir, sanityDir, conditioningDir, DATASET_DIR, REPORT_DIR,
   type StudyTask, type StudyModel, type TaskKind,
 } from './plan.js';
 export { executeTask, outputFiles, type TaskContext } from './tasks.js';

@@ -79,6 +79,11 @@ export function methodsFor(config: StudyConfig, model: StudyModel): string[] {
   return model.arch === 'spa' ? [...methods, 'mab'] : methods;
 }
 
+/** Samples a check takes: its own count, at most the test split's (a check needs two). */
+export function checkSamples(config: StudyConfig, wanted: number): number {
+  return Math.min(wanted, testPerShard(config) * config.dataset.shards.test);
+}
+
 /** Methods a check (sanity, conditioning) runs on a model: the model's, or those of them in the check's own list (mab kept). */
 export function checkedMethods(config: StudyConfig, model: StudyModel, only?: readonly string[]): string[] {
   return methodsFor(config, model).filter((m) => only === undefined || m === 'mab' || only.includes(m));
@@ -128,7 +133,7 @@ export function planStudy(config: StudyConfig): StudyTask[] {
         tasks.push({
           id, kind: 'explain', deps, model, method, shard,
           outputs: [`${explainDir(model.key)}/attributions/${method}/shard-${String(shard).padStart(4, '0')}.safetensors`],
-          cost: (testPerShard(config) / 100) * (METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
+          cost: (testPerShard(config) / 100) * (method === 'IntegratedGradients' ? (config.integratedGradientsSteps ?? 50) : METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
         });
       }
     }
@@ -139,11 +144,11 @@ export function planStudy(config: StudyConfig): StudyTask[] {
   for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
     const deps = ['generate', trainTask(model)];
     const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
-    if (config.sanity) {
+    if (config.sanity && checkSamples(config, config.sanity.samples) >= 2) {
       const cost = config.sanity.samples * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
       tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, cost });
     }
-    if (config.conditioning) {
+    if (config.conditioning && checkSamples(config, config.conditioning.samples) >= 2) {
       const cost = config.conditioning.samples * 3 * perSample(config.conditioning.methods);
       tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, cost });
     }

@@ -8,7 +8,7 @@ import {
   modelStore, type RunOptions,
 } from '../train/index.js';
 import { explainConfig, runConditioning, runExplainTask, runSanity, scoreAttributions } from '../attribution/index.js';
-import { checkedMethods, conditioningDir, DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, sanityDir, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
+import { checkedMethods, checkSamples, conditioningDir, DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, sanityDir, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
 import { testPerShard, type StudyConfig } from './profiles.js';
 import { copyPretrained } from './pretrained.js';
 
@@ -96,7 +96,7 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       const spec = specOf(config, model!);
       const attributionConfig = await explainConfig({
         modelDir: dir, spec, dataset, split: TEST_SPLIT, target: 'pred', seed: config.seed, batch: config.explainBatch,
-        layer: describeArch(spec).firstConv, backend: config.backend,
+        layer: describeArch(spec).firstConv, backend: config.backend, steps: config.integratedGradientsSteps,
       });
       const total = dataset.shards[TEST_SPLIT][task.shard!]!.samples;
       await runExplainTask(
@@ -114,14 +114,14 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
     case 'sanity':
       await runSanity({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, sanityDir(model!.key)), split: TEST_SPLIT,
-        methods: checkedMethods(config, model!, config.sanity!.methods).join(','), limit: config.sanity!.samples, points: config.sanity!.points, seed: config.seed,
+        methods: checkedMethods(config, model!, config.sanity!.methods).join(','), limit: checkSamples(config, config.sanity!.samples), points: config.sanity!.points, seed: config.seed,
         backend: config.backend, onProgress: (done, total) => ctx.onProgress?.(done, total),
       });
       return;
     case 'conditioning':
       await runConditioning({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, conditioningDir(model!.key)), split: TEST_SPLIT,
-        methods: checkedMethods(config, model!, config.conditioning!.methods).join(','), limit: config.conditioning!.samples, seed: config.seed,
+        methods: checkedMethods(config, model!, config.conditioning!.methods).join(','), limit: checkSamples(config, config.conditioning!.samples), seed: config.seed,
         backend: config.backend, onProgress: (done, total) => ctx.onProgress?.(done, total),
       });
       return;

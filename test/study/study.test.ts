@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkReportInBrowser } from '../report/browser-check.js';
 import { UserError } from '../../src/io/index.js';
 import {
-  canonicalJson, configDifferences, planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
+  canonicalJson, checkSamples, configDifferences, planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
 } from '../../src/study/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
@@ -80,6 +80,11 @@ describe('study plan', () => {
     assert.deepEqual(tasks.filter((t) => t.kind === 'sanity').map((t) => t.id), ['sanity/alexnet/branch-1', 'sanity/vgg16/branch-1', 'sanity/resnet34/branch-1', 'sanity/spa']);
     assert.deepEqual(tasks.find((t) => t.id === 'sanity/spa')!.deps, ['generate', 'train/spa']);
     assert.deepEqual(tasks.filter((t) => t.kind === 'conditioning').map((t) => t.id), ['conditioning/alexnet/branch-1', 'conditioning/vgg16/branch-1', 'conditioning/resnet34/branch-1', 'conditioning/spa']);
+    // The checks take at most the test split's samples, and need two.
+    const few = studyConfig('quick', { testSamples: 3 }).config;
+    assert.equal(checkSamples(few, few.sanity!.samples), 3);
+    const one = studyConfig('quick', { testSamples: 1 }).config;
+    assert.ok(!planStudy(one).some((t) => t.kind === 'sanity' || t.kind === 'conditioning'));
     for (const m of explained) {
       assert.ok(tasks.some((t) => t.id === `score/${m.key}`) && tasks.some((t) => t.id === `eval/${m.key}`), m.key);
     }
