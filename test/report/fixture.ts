@@ -60,6 +60,27 @@ export const FIXTURE_MODELS: FixtureModel[] = [
   { key: 'alexnet-depth/k3', arch: 'alexnet-depth', role: 'depth', depth: 3, inputSize: 64, accuracy: 0.91, scores: { v1: ['Saliency', 'DeepLift'] }, attributions: [] },
 ];
 
+const step = (method: string, mode: 'cascading' | 'independent', layers: number, spearman: number) => ({
+  method, mode, layers, layer: `l${layers}`, spearman_abs: spearman, spearman_signed: spearman, ssim_abs: spearman, Rmu: 0.3, Pmu: 0.1,
+});
+export const SANITY_FIXTURE = {
+  format: 'fiveband-sanity/1', model: 'm', samples: 4, layers: ['l1', 'l2', 'l3'],
+  trained: { Saliency: { Rmu: 0.5, Pmu: 0.3, preset: 'v1' }, NullBlob: { Rmu: 0.4, Pmu: 0.1, preset: 'v1' } },
+  steps: [
+    step('Saliency', 'cascading', 1, 0.8), step('Saliency', 'cascading', 3, 0.2), step('Saliency', 'independent', 1, 0.8), step('Saliency', 'independent', 3, 0.6),
+    step('NullBlob', 'cascading', 1, 1), step('NullBlob', 'cascading', 3, 1), step('NullBlob', 'independent', 1, 1), step('NullBlob', 'independent', 3, 1),
+  ],
+  insensitive: ['NullBlob'],
+};
+const row = (method: string, perturbation: 'one-ulp' | 'batch-1', moved: number) => ({
+  method, perturbation, preset: 'v1', samples: 4, map_rel_l2_median: moved / 10, map_rel_l2_max: moved / 5, rmu_change_max: moved / 20, pmu_change_max: 0, rmu_moved: moved, pmu_moved: 0,
+});
+export const CONDITIONING_FIXTURE = {
+  format: 'fiveband-conditioning/1', model: 'm', samples: 4, tolerance: 0.01,
+  rows: [row('Saliency', 'one-ulp', 0), row('Saliency', 'batch-1', 0), row('DeepLift', 'one-ulp', 0.5), row('DeepLift', 'batch-1', 0)],
+  dominated: ['DeepLift'],
+};
+
 function csv(header: string[], rows: number[][]): string {
   return `${header.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
 }
@@ -122,6 +143,10 @@ export async function buildTinyRun(): Promise<string> {
       await writeOutputs(join(dir, 'explain', ...model.key.split('/'), 'scores', preset), { setting, ids: shard.ids, labels: sampleLabels, methods: scored, metricColumns: [] }, { long: false });
     }
   }
+  // Checks of the first AlexNet branch with known numbers: Saliency falls with randomisation, NullBlob stays;
+  // DeepLift's scores move under one ulp on half the samples (dominated), Saliency's on none.
+  await writeJson(join(dir, 'sanity', 'alexnet', 'branch-1', 'sanity.json'), SANITY_FIXTURE);
+  await writeJson(join(dir, 'conditioning', 'alexnet', 'branch-1', 'conditioning.json'), CONDITIONING_FIXTURE);
   await writeJson(join(dir, 'study.json'), {
     format: 'fiveband-study-run/1',
     config: {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { UserError } from '../../src/io/index.js';
 import { presetSetting, scoreHeatmaps, writeOutputs } from '../../src/scoring/index.js';
-import { computeFindings, describeColumns, percentile, RunFolder, writeReport } from '../../src/report/index.js';
+import { computeFindings, describeColumns, FIGURES, percentile, RunFolder, writeReport } from '../../src/report/index.js';
 import { buildKnownScoreFolder, buildTinyRun } from './fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,8 +38,16 @@ function svgSize(svg: string): { width: number; height: number } {
 test('a study run: every figure is built, SVGs parse with a size, PNG twins and gallery tiles decode, data.json is stable', async () => {
   const first = await writeReport(run);
   assert.equal(first.index, join(run, 'report', 'index.html'));
-  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'ranking', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'depth', 'curves']);
+  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'ranking', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'sanity', 'conditioning', 'depth', 'curves']);
   assert.deepEqual(first.skipped, []);
+  const reportData = JSON.parse(await readFile(first.data, 'utf8')) as { figures: Record<string, { data: any }> };
+  const sanityData = reportData.figures.sanity!.data.models;
+  assert.deepEqual(sanityData.map((m: { model: string; insensitive: string[] }) => [m.model, m.insensitive]), [['alexnet/branch-1', ['NullBlob']]]);
+  assert.deepEqual(reportData.figures.conditioning!.data.models[0].dominated, ['DeepLift']);
+  const rounding = reportData.figures.findings!.data.findings.filter((f: { claim: string }) => f.claim.includes('rounding'));
+  assert.equal(rounding.length, 1);
+  assert.equal(rounding[0].verdict, 'does not hold');
+  assert.match(rounding[0].measured, /dominated: DeepLift; worst DeepLift \(one-ulp\), 50 % of samples/);
 
   const svgs = first.files.filter((f) => f.endsWith('.svg'));
   assert.ok(svgs.length >= 8, `charts: ${svgs.join(', ')}`);
@@ -63,7 +71,7 @@ test('a study run: every figure is built, SVGs parse with a size, PNG twins and 
   assert.equal(fig10Tile.width, 64);
 
   const html = await readFile(first.index, 'utf8');
-  assert.equal((html.match(/<section class="figure shown"/g) ?? []).length, 15);
+  assert.equal((html.match(/<section class="figure shown"/g) ?? []).length, FIGURES.length);
   assert.match(html, /<table id="findings"/);
   assert.match(html, /alexnet\/branch-2: test accuracy 85\.0 % is below 90 % — scores of a weak model/);
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
@@ -140,7 +148,7 @@ test('a folder written by fiveband score shows only the score figures', async ()
   const ranking = JSON.parse(await readFile(join(out, 'data.json'), 'utf8')).figures.ranking.data.sets[0].ranking;
   assert.equal(ranking.Pmu[0].method, 'Saliency');
   assert.deepEqual(ranking.Pmu[0].not_different_from, ['Noise']);
-  assert.deepEqual(result.skipped.map((s) => s.id), ['fig1', 'table1', 'fig3c', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'depth', 'curves']);
+  assert.deepEqual(result.skipped.map((s) => s.id), ['fig1', 'table1', 'fig3c', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'sanity', 'conditioning', 'depth', 'curves']);
   const html = await readFile(join(out, 'index.html'), 'utf8');
   assert.match(html, /Not shown: this run has no/);
   assert.match(html, /fiveband score output/);
