@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import type { Split } from '../data/index.js';
 import { ensure, lockFolder, makeFolder, writeFileAtomic } from '../io/index.js';
-import { initBackend, loadModel, type BackendName, type Model } from '../nn/index.js';
+import { initBackend, loadModel, type Model } from '../nn/index.js';
 import { csvField, csvFloat, csvLine, FivebandScorer, presetSetting, summariseSample, toTruthBands } from '../scoring/index.js';
 import { Rng } from '../rng/index.js';
 import { predictedClasses } from './common.js';
 import { paperPresets } from './explain-score.js';
 import { resolveMethods } from './registry.js';
-import { channelSums, firstSamples } from './sanity.js';
+import { channelSums, firstSamples, type ModelCheckOptions } from './sanity.js';
 import type { Attribution } from './types.js';
 
 /**
@@ -19,19 +18,8 @@ import type { Attribution } from './types.js';
  * of all samples. Reported per method: the relative L2 change of the maps (channel sums) and of the five-band
  * scores, and the share of samples whose Rmu or Pmu moves by more than 0.01.
  */
-export interface ConditioningOptions {
-  modelDir: string;
-  dataDir: string;
-  out: string;
-  split?: Split;
-  /** Samples: the split's first k (default 16). */
-  limit?: number;
-  methods?: string;
-  /** Seed of the methods' random parts and of the ulp directions. */
-  seed?: number;
-  backend?: BackendName;
-  onProgress?: (done: number, total: number, status: string) => void;
-}
+/** The seed also draws the ulp directions. */
+export type ConditioningOptions = ModelCheckOptions;
 
 export type Perturbation = 'one-ulp' | 'batch-1';
 

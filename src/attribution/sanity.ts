@@ -17,7 +17,8 @@ import type { AttributionMethod } from './types.js';
  * scored with the five bands. A method whose maps barely change when every layer is random explains the image,
  * not the model.
  */
-export interface SanityOptions {
+/** What a check of one model's heatmaps (sanity, conditioning) reads and where it writes. */
+export interface ModelCheckOptions {
   modelDir: string;
   dataDir: string;
   out: string;
@@ -26,12 +27,15 @@ export interface SanityOptions {
   limit?: number;
   /** Methods as `explain --methods` takes them (default all). */
   methods?: string;
-  /** Seed of the attributions' random parts; the random layers are a fresh initialisation with seed + 1. */
+  /** Seed of the attributions' random parts (sanity: the random layers are a fresh initialisation with seed + 1). */
   seed?: number;
-  /** Randomisation depths shown, evenly spaced from the top layer to all layers (default 6). */
-  points?: number;
   backend?: BackendName;
   onProgress?: (done: number, total: number, status: string) => void;
+}
+
+export interface SanityOptions extends ModelCheckOptions {
+  /** Randomisation depths shown, evenly spaced from the top layer to all layers (default 6). */
+  points?: number;
 }
 
 /** A layer to randomise: a convolution or linear module, with the BatchNorm and biases that follow it. */

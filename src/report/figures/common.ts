@@ -1,4 +1,4 @@
-import { archName, sortArchs, type ModelInfo, type RunFolder, type SampleRow, type ScoreSet } from '../run.js';
+import { archName, modelLabel, sortArchs, type ModelInfo, type RunFolder, type SampleRow, type ScoreSet } from '../run.js';
 import { describeColumns, type MeanStat } from '../stats.js';
 
 /** Architectures trained in branches mode (figs 3, 4, 6–8 and table I). */
@@ -78,6 +78,12 @@ export function meanOf(values: readonly number[]): number {
 }
 
 /** A number as shown in tables: 3 decimals (or "–" when missing). */
+/** A model's name with its architecture ("alexnet branch 1", "spa"), for the checks' tables and panels. */
+export function archModelLabel(model: ModelInfo): string {
+  const label = modelLabel(model);
+  return label.startsWith(model.arch) ? label : `${model.arch} ${label}`;
+}
+
 export function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 }

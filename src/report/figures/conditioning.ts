@@ -1,5 +1,6 @@
 import type { Cell, FigureDef } from '../figure.js';
-import { modelLabel, sortMethods, type ConditioningReport } from '../run.js';
+import { sortMethods, type ConditioningReport } from '../run.js';
+import { archModelLabel } from './common.js';
 
 /** Rounding-sized numbers in scientific notation (0.000 would hide them), sorted by value. */
 const small = (v: number): Cell => ({ text: v === 0 ? '0' : v.toExponential(1), sort: v });
@@ -14,8 +15,7 @@ export const conditioning: FigureDef = {
     const reports: Array<{ label: string; report: ConditioningReport }> = [];
     for (const model of run.models) {
       const report = await run.conditioningOf(model.key);
-      const label = modelLabel(model);
-      if (report) reports.push({ label: label.startsWith(model.arch) ? label : `${model.arch} ${label}`, report });
+      if (report) reports.push({ label: archModelLabel(model), report });
     }
     if (reports.length === 0) return null;
     const rows: Cell[][] = [];

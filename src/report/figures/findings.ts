@@ -1,7 +1,7 @@
 import { isReferenceMap } from '../../scoring/index.js';
 import type { Cell, FigureDef } from '../figure.js';
 import { archName, METHOD_ORDER, modelLabel, sortMethods, type RunFolder, type ScoreSet } from '../run.js';
-import { classifierPanels, fmt, meanOf, methodStats, type MethodStats } from './common.js';
+import { archModelLabel, classifierPanels, fmt, meanOf, methodStats, type MethodStats } from './common.js';
 
 export type Verdict = 'holds' | 'does not hold' | 'not tested';
 
@@ -141,7 +141,7 @@ export async function computeFindings(run: RunFolder): Promise<{ ranking: Array<
     const worst = report.rows.reduce((a, b) => (Math.max(b.rmu_moved, b.pmu_moved) > Math.max(a.rmu_moved, a.pmu_moved) ? b : a));
     const share = Math.max(worst.rmu_moved, worst.pmu_moved);
     findings.push({
-      claim: 'fiveband: no method\'s scores are dominated by rounding', scope: `${modelLabel(model).startsWith(model.arch) ? modelLabel(model) : `${model.arch} ${modelLabel(model)}`} (${report.samples} samples; one ulp, batch 1 vs n)`,
+      claim: 'fiveband: no method\'s scores are dominated by rounding', scope: `${archModelLabel(model)} (${report.samples} samples; one ulp, batch 1 vs n)`,
       measured: report.dominated.length > 0
         ? `dominated: ${report.dominated.join(', ')}; worst ${worst.method} (${worst.perturbation}), ${(100 * share).toFixed(0)} % of samples move by > ${report.tolerance}`
         : `worst ${worst.method} (${worst.perturbation}): ${(100 * share).toFixed(0)} % of samples move by > ${report.tolerance}`,

@@ -1,6 +1,7 @@
 import { methodColourScale } from '../chart.js';
 import type { Cell, FigureDef } from '../figure.js';
-import { modelLabel, sortMethods, type SanityReport } from '../run.js';
+import { sortMethods, type SanityReport } from '../run.js';
+import { archModelLabel } from './common.js';
 
 /**
  * Model-randomisation sanity checks (Adebayo et al. 2018) of the study's sanity tasks: how much each method's
@@ -15,8 +16,7 @@ export const sanity: FigureDef = {
     const reports: Array<{ key: string; label: string; report: SanityReport }> = [];
     for (const model of run.models) {
       const report = await run.sanityOf(model.key);
-      const label = modelLabel(model);
-      if (report) reports.push({ key: model.key, label: label.startsWith(model.arch) ? label : `${model.arch} ${label}`, report });
+      if (report) reports.push({ key: model.key, label: archModelLabel(model), report });
     }
     if (reports.length === 0) return null;
     const values = reports.flatMap(({ label, report }) => report.steps
