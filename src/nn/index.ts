@@ -1,6 +1,6 @@
 // Models, layers and weights I/O. Tensors are NHWC inside; files use PyTorch's names and layouts.
 export type {
-  Arch, ArchSpec, BlockInit, ForwardOptions, ForwardResult, Model, NonlinearityKind, NonlinearityRule, Tap,
+  Arch, ArchSpec, BlockInit, ForwardOptions, ForwardResult, Model, NonlinearityKind, NonlinearityRule, LinearForward, LinearKind, Tap,
 } from './model.js';
 export { ARCHS } from './names.js';
 export { describeArch, validateSpec, type ArchDescription, type LayerInfo, type ParamInfo } from './arch.js';

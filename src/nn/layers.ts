@@ -3,7 +3,7 @@ import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
 import { batchNormTrainingOp } from './backend/index.js';
 import type { ConvConfig, ConvTransposeConfig, LinearConfig, Ops, PoolConfig } from './arch.js';
-import type { ForwardOptions, NonlinearityRule } from './model.js';
+import type { ForwardOptions, LinearForward, LinearKind, NonlinearityRule } from './model.js';
 
 /** BatchNorm2d constants (PyTorch defaults, as in every reference model). */
 export const BN_MOMENTUM = 0.1;
@@ -50,12 +50,24 @@ export class TensorOps implements Ops<tf.Tensor> {
     return tap ? tap(y) : y;
   }
 
+  /** A linear layer through the rule's `applyLinear`, if it has one. */
+  private linearLayer(kind: LinearKind, name: string, x: tf.Tensor, forward: LinearForward): tf.Tensor {
+    if (!this.rule.applyLinear) return forward(x);
+    const first = !this.seenLinear;
+    this.seenLinear = true;
+    return this.rule.applyLinear(kind, name, x, forward, first);
+  }
+
+  private seenLinear = false;
+
   conv2d(name: string, x: tf.Tensor, c: ConvConfig): tf.Tensor {
     const pad = c.padding ? c.padding : 'valid';
-    // Dilation > 1 (alexnet-depth) needs the backend layer's Conv2D gradient (tfjs-core's refuses it).
-    let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, this.param(`${name}.weight`) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
-    if (c.bias) y = tf.add(y, this.param(`${name}.bias`));
-    return this.out(name, y);
+    const run: LinearForward = (t, rho = (p) => p, options = {}) => {
+      // Dilation > 1 (alexnet-depth) needs the backend layer's Conv2D gradient (tfjs-core's refuses it).
+      const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(this.param(`${name}.weight`)) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
+      return c.bias && options.bias !== false ? tf.add(y, rho(this.param(`${name}.bias`))) : y;
+    };
+    return this.out(name, this.linearLayer('conv', name, x, run));
   }
 
   convTranspose2d(name: string, x: tf.Tensor, c: ConvTransposeConfig): tf.Tensor {
@@ -102,12 +114,15 @@ export class TensorOps implements Ops<tf.Tensor> {
   adaptiveAvgPool2d(name: string, x: tf.Tensor, size: number): tf.Tensor {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     if (h === size && w === size) return this.out(name, x);
-    if (size === 1) return this.out(name, tf.mean(x, [1, 2], true));
-    // Rows then columns, each a batched matMul with the averaging matrix.
-    const rows = tf.tile(tf.tensor3d(adaptivePoolMatrix(h, size), [1, size, h]), [n, 1, 1]);
-    const y = tf.reshape(tf.matMul(rows, tf.reshape(x, [n, h, w * c]) as tf.Tensor3D), [n * size, w, c]) as tf.Tensor3D;
-    const cols = tf.tile(tf.tensor3d(adaptivePoolMatrix(w, size), [1, size, w]), [n * size, 1, 1]);
-    return this.out(name, tf.reshape(tf.matMul(cols, y), [n, size, size, c]));
+    const run: LinearForward = (t) => {
+      if (size === 1) return tf.mean(t, [1, 2], true);
+      // Rows then columns, each a batched matMul with the averaging matrix.
+      const rows = tf.tile(tf.tensor3d(adaptivePoolMatrix(h, size), [1, size, h]), [n, 1, 1]);
+      const y = tf.reshape(tf.matMul(rows, tf.reshape(t, [n, h, w * c]) as tf.Tensor3D), [n * size, w, c]) as tf.Tensor3D;
+      const cols = tf.tile(tf.tensor3d(adaptivePoolMatrix(w, size), [1, size, w]), [n * size, 1, 1]);
+      return tf.reshape(tf.matMul(cols, y), [n, size, size, c]);
+    };
+    return this.out(name, this.linearLayer('avg_pool', name, x, run));
   }
 
   dropout(name: string, x: tf.Tensor, p: number): tf.Tensor {
@@ -122,8 +137,11 @@ export class TensorOps implements Ops<tf.Tensor> {
   }
 
   linear(name: string, x: tf.Tensor, _c: LinearConfig): tf.Tensor {
-    const y = tf.matMul(x as tf.Tensor2D, this.param(`${name}.weight`) as tf.Tensor2D);
-    return this.out(name, tf.add(y, this.param(`${name}.bias`)));
+    const run: LinearForward = (t, rho = (p) => p, options = {}) => {
+      const y = tf.matMul(t as tf.Tensor2D, rho(this.param(`${name}.weight`)) as tf.Tensor2D);
+      return options.bias === false ? y : tf.add(y, rho(this.param(`${name}.bias`)));
+    };
+    return this.out(name, this.linearLayer('linear', name, x, run));
   }
 
   softmax(name: string, x: tf.Tensor): tf.Tensor {

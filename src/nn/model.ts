@@ -20,7 +20,18 @@ export type NonlinearityKind = 'relu' | 'leaky_relu' | 'max_pool' | 'softmax';
 export interface NonlinearityRule {
   readonly name: string;
   apply(kind: NonlinearityKind, name: string, x: tf.Tensor, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor;
+  /**
+   * Optional (LRP): how a linear layer — convolution, fully connected, average pooling — behaves in the backward
+   * pass. `forward(t, rho)` runs the layer on `t` with `rho` applied to its weight and bias (average pooling has
+   * none); `first` marks the layer that reads the input image. Without it the layer is plain.
+   */
+  applyLinear?(kind: LinearKind, name: string, x: tf.Tensor, forward: LinearForward, first: boolean): tf.Tensor;
 }
+
+/** The linear layers an LRP rule re-routes. */
+export type LinearKind = 'conv' | 'linear' | 'avg_pool';
+/** A linear layer run with its parameters transformed by `rho` (identity when absent; `bias: false` drops the bias). */
+export type LinearForward = (t: tf.Tensor, rho?: (p: tf.Tensor) => tf.Tensor, options?: { bias?: boolean }) => tf.Tensor;
 
 /**
  * A tap sees the named activation and returns the tensor the model continues with. Identity plus a side

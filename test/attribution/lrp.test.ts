@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { getMethod, resolveMethods } from '../../src/attribution/index.js';
+import { epsilonRule, gammaRule, lrpRelevance, zPlusRule, type Composite } from '../../src/attribution/lrp.js';
+import { UserError } from '../../src/io/index.js';
+import { createModel, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { randomImages, useCpu } from '../nn/helpers.js';
+
+before(useCpu);
+
+/** A model whose activations are not tiny: every weight ×`gain` (relevance absorbed by ε stays negligible). */
+function model(spec: ArchSpec, gain: number, bias: boolean): Model {
+  const m = createModel(spec, 7);
+  for (const [name, v] of m.trainable) v.assign(name.endsWith('.bias') ? (bias ? tf.mul(v, gain) : tf.zerosLike(v)) : tf.mul(v, gain));
+  return m;
+}
+
+const sums = (t: tf.Tensor4D) => tf.tidy(() => Array.from(tf.sum(t, [1, 2, 3]).dataSync()));
+const targetLogits = (m: Model, x: tf.Tensor4D, targets: number[]) => tf.tidy(() => {
+  const logits = m.forward(x).logits.arraySync();
+  return targets.map((t, i) => logits[i]![t]!);
+});
+
+describe('LRP', () => {
+  const specs: ArchSpec[] = [
+    { arch: 'alexnet', inputSize: 64, numClasses: 4, width: 0.0625 },
+    { arch: 'vgg16', inputSize: 32, numClasses: 4, width: 0.0625 },
+    { arch: 'alexnet-depth', inputSize: 64, numClasses: 4, width: 0.0625, depth: 2 },
+  ];
+
+  it('conserves relevance without biases: the input relevance sums to the target logit, under every rule', () => {
+    const tiny = 1e-12; // ε small enough that it absorbs nothing measurable
+    const composites: Record<string, Composite> = {
+      epsilon: { input: epsilonRule(tiny), conv: epsilonRule(tiny), linear: epsilonRule(tiny) },
+      'z+': { input: zPlusRule(tiny), conv: zPlusRule(tiny), linear: epsilonRule(tiny) },
+      gamma: { input: gammaRule(0.25, tiny), conv: gammaRule(0.25, tiny), linear: epsilonRule(tiny) },
+    };
+    for (const spec of specs) {
+      const m = model(spec, 3, false);
+      const x = randomImages(3, spec.inputSize);
+      const targets = [0, 1, 3];
+      const logits = targetLogits(m, x, targets);
+      for (const [name, composite] of Object.entries(composites)) {
+        const relevance = lrpRelevance(m, x, targets, composite);
+        sums(relevance).forEach((s, i) => assert.ok(Math.abs(s - logits[i]!) <= 1e-3 * Math.abs(logits[i]!) + 1e-9,
+          `${spec.arch} ${name}: Σ R = ${s}, logit ${logits[i]}`));
+        relevance.dispose();
+      }
+      x.dispose();
+      m.dispose();
+    }
+  });
+
+  it('LRP-ε with ε → 0 equals gradient × input on ReLU networks, biases included (Ancona et al. 2018)', () => {
+    for (const spec of specs.slice(0, 2)) {
+      const m = model(spec, 3, true);
+      const x = randomImages(2, spec.inputSize);
+      const lrp = getMethod('LRP').attribute(m, x, [1, 2]).data;
+      const ixg = getMethod('InputXGradient').attribute(m, x, [1, 2]).data;
+      const scale = Math.max(...ixg.map(Math.abs));
+      lrp.forEach((v, i) => assert.ok(Math.abs(v - ixg[i]!) <= 1e-4 * scale, `${spec.arch} at ${i}: ${v} vs ${ixg[i]}`));
+      x.dispose();
+      m.dispose();
+    }
+  });
+
+  it('the composites differ from each other; ResNet34 and SPA are refused', () => {
+    const m = model(specs[0]!, 3, true);
+    const x = randomImages(2, 64);
+    const plus = getMethod('LRPEpsilonPlus').attribute(m, x, [0, 1]).data;
+    const gamma = getMethod('LRPEpsilonGamma').attribute(m, x, [0, 1]).data;
+    const epsilon = getMethod('LRP').attribute(m, x, [0, 1]).data;
+    assert.ok(plus.some((v, i) => Math.abs(v - epsilon[i]!) > 1e-6), 'EpsilonPlus and LRP differ');
+    assert.ok(plus.some((v, i) => Math.abs(v - gamma[i]!) > 1e-6), 'EpsilonPlus and EpsilonGamma differ');
+    const resnet = createModel({ arch: 'resnet34', inputSize: 32, numClasses: 4, width: 0.0625 }, 1);
+    assert.ok(!resolveMethods('all', resnet).some((m) => m.name.startsWith('LRP')));
+    assert.throws(() => getMethod('LRP').attribute(resnet, randomImages(1, 32), [0]), (e: unknown) => e instanceof UserError && /does not apply to a resnet34/.test(e.message));
+    assert.ok(resolveMethods('all', m).some((x) => x.name === 'LRPEpsilonGamma'));
+    tf.dispose([x]);
+    m.dispose();
+    resnet.dispose();
+  });
+});
