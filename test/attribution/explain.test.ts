@@ -249,7 +249,8 @@ describe('fiveband explain', () => {
   it('bad input: one line on stderr, exit code 2', () => {
     const out = join(root, 'bad');
     const cases: Array<[string[], RegExp]> = [
-      [['--model', models.spa!, '--methods', 'Saliency,LRP'], /unknown attribution method "LRP"/],
+      [['--model', models.spa!, '--methods', 'Saliency,Lime'], /unknown attribution method "Lime"/],
+      [['--model', models.spa!, '--methods', 'LRP'], /method LRP does not apply to a spa model/],
       [['--model', models.alexnet!, '--methods', 'mab'], /method mab does not apply to a alexnet model/],
       [['--model', models.wrongClasses!], /the model has 3 classes but the dataset has 10/],
       [['--model', models.spa!, '--layer', 'features.0'], /unknown layer "features.0"; the model's layers are: convs.0/],
