@@ -64,7 +64,7 @@ export class LrpRule implements NonlinearityRule {
   applyLinear(kind: LinearKind, _name: string, x: tf.Tensor, forward: LinearForward, first: boolean): tf.Tensor {
     const rule = kind === 'avg_pool' ? epsilonRule(1e-6) : first ? this.composite.input : kind === 'conv' ? this.composite.conv : this.composite.linear;
     const z = forward(x);
-    const zRho = forward(x, rule.rho, { bias: rule.bias });
+    const zRho = rule.rho === identity && rule.bias ? z : forward(x, rule.rho, { bias: rule.bias }); // the ε rule's z_ρ is z
     const factor = constant(tf.div(z, stabilise(zRho, rule.epsilon)));
     // Value z exactly; gradient that of z_ρ · factor.
     return tf.add(constant(z), tf.sub(tf.mul(zRho, factor), constant(tf.mul(zRho, factor))));
