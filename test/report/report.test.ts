@@ -10,7 +10,7 @@ import { PNG } from 'pngjs';
 import { UserError } from '../../src/io/index.js';
 import { presetSetting, scoreHeatmaps, writeOutputs } from '../../src/scoring/index.js';
 import { computeFindings, describeColumns, FIGURES, percentile, RunFolder, writeReport } from '../../src/report/index.js';
-import { buildKnownScoreFolder, buildTinyRun } from './fixture.js';
+import { buildKnownScoreFolder, buildTinyRun, SAMPLES } from './fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 let run: string;
@@ -38,12 +38,16 @@ function svgSize(svg: string): { width: number; height: number } {
 test('a study run: every figure is built, SVGs parse with a size, PNG twins and gallery tiles decode, data.json is stable', async () => {
   const first = await writeReport(run);
   assert.equal(first.index, join(run, 'report', 'index.html'));
-  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'ranking', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'sanity', 'conditioning', 'depth', 'curves']);
+  assert.deepEqual(first.figures, ['fig1', 'table1', 'findings', 'ranking', 'fig3a', 'fig3b', 'fig3c', 'fig4', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'breakdowns', 'sanity', 'conditioning', 'depth', 'curves']);
   assert.deepEqual(first.skipped, []);
   const reportData = JSON.parse(await readFile(first.data, 'utf8')) as { figures: Record<string, { data: any }> };
   const sanityData = reportData.figures.sanity!.data.models;
   assert.deepEqual(sanityData.map((m: { model: string; insensitive: string[] }) => [m.model, m.insensitive]), [['alexnet/branch-1', ['NullBlob']]]);
   assert.deepEqual(reportData.figures.conditioning!.data.models[0].dominated, ['DeepLift']);
+  // Breakdowns: per class, background and outcome cells whose sample counts add up to the model's samples.
+  const cells = reportData.figures.breakdowns!.data.cells as Array<{ model: string; method: string; kind: string; n: number }>;
+  const of = (kind: string) => cells.filter((c) => c.model === 'alexnet branch 1' && c.method === 'Saliency' && c.kind === kind).reduce((s, c) => s + c.n, 0);
+  assert.deepEqual([of('true class'), of('background'), of('prediction')], [SAMPLES, SAMPLES, SAMPLES]);
   const rounding = reportData.figures.findings!.data.findings.filter((f: { claim: string }) => f.claim.includes('rounding'));
   assert.equal(rounding.length, 1);
   assert.equal(rounding[0].verdict, 'does not hold');
@@ -148,7 +152,7 @@ test('a folder written by fiveband score shows only the score figures', async ()
   const ranking = JSON.parse(await readFile(join(out, 'data.json'), 'utf8')).figures.ranking.data.sets[0].ranking;
   assert.equal(ranking.Pmu[0].method, 'Saliency');
   assert.deepEqual(ranking.Pmu[0].not_different_from, ['Noise']);
-  assert.deepEqual(result.skipped.map((s) => s.id), ['fig1', 'table1', 'fig3c', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'sanity', 'conditioning', 'depth', 'curves']);
+  assert.deepEqual(result.skipped.map((s) => s.id), ['fig1', 'table1', 'fig3c', 'fig6', 'fig7', 'fig8', 'fig9', 'fig10', 'breakdowns', 'sanity', 'conditioning', 'depth', 'curves']);
   const html = await readFile(join(out, 'index.html'), 'utf8');
   assert.match(html, /Not shown: this run has no/);
   assert.match(html, /fiveband score output/);

@@ -1,4 +1,5 @@
 import type { FigureDef } from '../figure.js';
+import { breakdowns } from './breakdowns.js';
 import { conditioning } from './conditioning.js';
 import { curves } from './curves.js';
 import { fig1 } from './dataset.js';
@@ -17,5 +18,5 @@ import { table1 } from './training-table.js';
  * line here.
  */
 export const FIGURES: readonly FigureDef[] = [
-  fig1, table1, findings, ranking, fig3a, fig3b, fig3c, fig4, fig6, fig7, fig8, fig9, fig10, sanity, conditioning, depth, curves,
+  fig1, table1, findings, ranking, fig3a, fig3b, fig3c, fig4, fig6, fig7, fig8, fig9, fig10, breakdowns, sanity, conditioning, depth, curves,
 ];
