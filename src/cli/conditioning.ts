@@ -1,24 +1,18 @@
 import type { Command } from 'commander';
-import { SPLITS, type Split } from '../data/splits.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
-import { parseChoice, parseCount } from './parse.js';
 import { createProgress } from './progress.js';
+import { modelCheckFlags, type ModelCheckFlags } from './sanity.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('conditioning')
-    .description('how much of each method\'s heatmaps is floating-point rounding: maps and scores under a one-ulp change of the input and with batch 1 instead of n')
-    .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json)')
-    .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
-    .requiredOption('--out <dir>', 'output folder: conditioning.csv, conditioning.json')
-    .option('--split <name>', `split: ${SPLITS.join(', ')}`, parseChoice('--split', SPLITS), 'test' as Split)
-    .option('--methods <list>', 'methods as explain takes them (all, nulls or names)', 'all')
-    .option('--limit <k>', 'samples: the split\'s first k (the batch of n is all of them)', parseCount('--limit', 2), 16)
-    .option('--seed <s>', 'seed of the methods\' random parts and of the ulp directions', parseCount('--seed', 0), 0)
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
-    .action(async (opts: { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; backend: BackendName }) => {
+    .description('how much of each method\'s heatmaps is floating-point rounding: maps and scores under a one-ulp change of the input and with batch 1 instead of n');
+  modelCheckFlags(command, {
+    outputs: 'conditioning.csv, conditioning.json', limit: 'samples: the split\'s first k (the batch of n is all of them)',
+    seed: 'seed of the methods\' random parts and of the ulp directions',
+  })
+    .action(async (opts: ModelCheckFlags) => {
       const [tf, { runConditioning }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
       const progress = createProgress('conditioning');

@@ -6,20 +6,32 @@ import { createProgress } from './progress.js';
 
 const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
-export function register(program: Command): void {
-  program
-    .command('sanity')
-    .description('model-randomisation sanity checks (Adebayo et al. 2018): how much each method\'s heatmaps change when the model\'s layers are re-initialised')
+/** The flags of a check of one model's heatmaps (sanity, conditioning), as ModelCheckOptions takes them. */
+export interface ModelCheckFlags { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; backend: BackendName }
+
+/** Adds the flags every model check shares; `outputs` names what --out receives, `limit` and `seed` say what they mean there. */
+export function modelCheckFlags(command: Command, help: { outputs: string; limit: string; seed: string }): Command {
+  return command
     .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json)')
     .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
-    .requiredOption('--out <dir>', 'output folder: sanity.csv, sanity.json, heatmaps/, scores/')
+    .requiredOption('--out <dir>', `output folder: ${help.outputs}`)
     .option('--split <name>', `split: ${SPLITS.join(', ')}`, parseChoice('--split', SPLITS), 'test' as Split)
     .option('--methods <list>', 'methods as explain takes them (all, nulls or names)', 'all')
-    .option('--limit <k>', 'samples: the split\'s first k', parseCount('--limit', 2), 16)
+    .option('--limit <k>', help.limit, parseCount('--limit', 2), 16)
+    .option('--seed <s>', help.seed, parseCount('--seed', 0), 0)
+    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName);
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('sanity')
+    .description('model-randomisation sanity checks (Adebayo et al. 2018): how much each method\'s heatmaps change when the model\'s layers are re-initialised');
+  modelCheckFlags(command, {
+    outputs: 'sanity.csv, sanity.json, heatmaps/, scores/', limit: 'samples: the split\'s first k',
+    seed: 'seed of the random parts of the methods; the random layers use seed + 1',
+  })
     .option('--points <n>', 'randomisation depths shown, from the top layer to all layers', parseCount('--points', 2), 6)
-    .option('--seed <s>', 'seed of the random parts of the methods; the random layers use seed + 1', parseCount('--seed', 0), 0)
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
-    .action(async (opts: { model: string; data: string; out: string; split: Split; methods: string; limit: number; points: number; seed: number; backend: BackendName }) => {
+    .action(async (opts: ModelCheckFlags & { points: number }) => {
       const [tf, { runSanity }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
       const progress = createProgress('sanity');
