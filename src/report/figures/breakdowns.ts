@@ -1,6 +1,6 @@
 import { methodColourScale } from '../chart.js';
 import type { FigureDef } from '../figure.js';
-import { sortMethods, type RunFolder, type ScoreSet } from '../run.js';
+import { sortArchs, sortMethods, type RunFolder, type ScoreSet } from '../run.js';
 import { npMean } from '../../scoring/index.js';
 import { archModelLabel } from './common.js';
 
@@ -32,7 +32,10 @@ export const breakdowns: FigureDef = {
   needs: 'per-sample scores of the first branch of each classifier (setting v1) or SPA (v2), with true and predicted classes',
   async build(run) {
     if (run.kind !== 'study') return null;
-    const sets: ScoreSet[] = run.scoreSets.filter((s) => (s.model.role === 'branch' && s.model.branch === 1 && s.preset === 'v1') || (s.model.role === 'mab' && s.preset === 'v2'));
+    const order = sortArchs(run.scoreSets.map((s) => s.model.arch));
+    const sets: ScoreSet[] = run.scoreSets
+      .filter((s) => (s.model.role === 'branch' && s.model.branch === 1 && s.preset === 'v1') || (s.model.role === 'mab' && s.preset === 'v2'))
+      .sort((a, b) => order.indexOf(a.model.arch) - order.indexOf(b.model.arch));
     if (sets.length === 0) return null;
     const backgrounds = await backgroundsById(run);
     const cells: Array<{ model: string; method: string; kind: string; group: string; order: number; n: number; R: number; P: number }> = [];
