@@ -56,12 +56,14 @@ export const DOMINATED_SHARE = 0.25;
 
 /** x moved by one ulp of float32, up or down. */
 function ulpStep(x: number, up: boolean): number {
-  const f = new Float32Array([x]);
-  const bits = new Int32Array(f.buffer);
-  if (x === 0) bits[0] = up ? 1 : -2147483647; // the smallest subnormal, + or −
-  else bits[0]! += (x > 0) === up ? 1 : -1;
-  return f[0]!;
+  ULP_FLOAT[0] = x;
+  if (x === 0) ULP_BITS[0] = up ? 1 : -2147483647; // the smallest subnormal, + or −
+  else ULP_BITS[0]! += (x > 0) === up ? 1 : -1;
+  return ULP_FLOAT[0]!;
 }
+/** One float32 and its bits, reused by every step (no allocation per value). */
+const ULP_FLOAT = new Float32Array(1);
+const ULP_BITS = new Int32Array(ULP_FLOAT.buffer);
 
 /** Every element moved one ulp, the direction drawn per element from a seeded stream. */
 export function oneUlpPerturbation(values: Float32Array, seed: number): Float32Array {
@@ -120,7 +122,7 @@ async function conditioningOf(options: ConditioningOptions, model: Model, limit:
   let done = 0;
   try {
     for (const method of methods) {
-      const common = { seed, sampleKeys: ids, truth };
+      const common = { seed, steps: options.steps, sampleKeys: ids, truth };
       const progress = (what: string) => options.onProgress?.(++done, total, `${method.name} ${what}`);
       const reference = method.attribute(model, x, targets, { ...common, internalBatchSize: limit });
       progress('batch');
@@ -131,7 +133,7 @@ async function conditioningOf(options: ConditioningOptions, model: Model, limit:
       for (let i = 0; i < limit; i++) {
         const xi = tf.slice(x, [i], [1]) as tf.Tensor4D;
         try {
-          const alone = method.attribute(model, xi, [targets[i]!], { seed, sampleKeys: [ids[i]!], truth: truth.subarray(i * pixels, (i + 1) * pixels), internalBatchSize: 1 });
+          const alone = method.attribute(model, xi, [targets[i]!], { ...common, sampleKeys: [ids[i]!], truth: truth.subarray(i * pixels, (i + 1) * pixels), internalBatchSize: 1 });
           single.data.set(alone.data, i * perSample);
         } finally {
           xi.dispose();

@@ -29,6 +29,8 @@ export interface ModelCheckOptions {
   methods?: string;
   /** Seed of the attributions' random parts (sanity: the random layers are a fresh initialisation with seed + 1). */
   seed?: number;
+  /** IntegratedGradients steps (default 50), as explain takes them. */
+  steps?: number;
   backend?: BackendName;
   onProgress?: (done: number, total: number, status: string) => void;
 }
@@ -177,7 +179,7 @@ async function sanityInto(
   let done = 0;
   const heatmapsDir = join(options.out, 'heatmaps');
   const attributionsOf = async (method: AttributionMethod, name: string) => {
-    const result = method.attribute(model, x, targets, { seed, sampleKeys: ids, truth });
+    const result = method.attribute(model, x, targets, { seed, steps: options.steps, sampleKeys: ids, truth });
     const [, channels] = result.shape;
     await writeFileAtomic(join(heatmapsDir, `${name}.safetensors`), encodeSafetensors(
       { attributions: { dtype: 'F32', shape: result.shape, data: result.data } },

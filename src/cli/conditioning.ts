@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const progress = createProgress('conditioning');
       const result = await runConditioning({
         modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
-        limit: opts.limit, seed: opts.seed, backend: opts.backend, onProgress: progress.update,
+        limit: opts.limit, seed: opts.seed, steps: opts.steps, backend: opts.backend, onProgress: progress.update,
       }).finally(() => progress.stop());
       const width = Math.max(6, ...result.rows.map((r) => r.method.length));
       const lines = [

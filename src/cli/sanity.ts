@@ -7,7 +7,7 @@ import { createProgress } from './progress.js';
 const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
 /** The flags of a check of one model's heatmaps (sanity, conditioning), as ModelCheckOptions takes them. */
-export interface ModelCheckFlags { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; backend: BackendName }
+export interface ModelCheckFlags { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; steps: number; backend: BackendName }
 
 /** Adds the flags every model check shares; `outputs` names what --out receives, `limit` and `seed` say what they mean there. */
 export function modelCheckFlags(command: Command, help: { outputs: string; limit: string; seed: string }): Command {
@@ -19,6 +19,7 @@ export function modelCheckFlags(command: Command, help: { outputs: string; limit
     .option('--methods <list>', 'methods as explain takes them (all, nulls or names)', 'all')
     .option('--limit <k>', help.limit, parseCount('--limit', 2), 16)
     .option('--seed <s>', help.seed, parseCount('--seed', 0), 0)
+    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre), as explain takes them', parseCount('--steps', 1), 50)
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName);
 }
 
@@ -37,7 +38,7 @@ export function register(program: Command): void {
       const progress = createProgress('sanity');
       const result = await runSanity({
         modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
-        limit: opts.limit, points: opts.points, seed: opts.seed, backend: opts.backend, onProgress: progress.update,
+        limit: opts.limit, points: opts.points, seed: opts.seed, steps: opts.steps, backend: opts.backend, onProgress: progress.update,
       }).finally(() => progress.stop());
       const lines = [`cascading randomisation from the top of ${result.layers.length} layers, ${result.samples} samples (Spearman |map| with the trained model's maps; Rmu, Pmu of the randomised maps):`];
       const methods = Object.keys(result.trained);

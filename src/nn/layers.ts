@@ -50,6 +50,9 @@ export class TensorOps implements Ops<tf.Tensor> {
     return tap ? tap(y) : y;
   }
 
+  /** Whether a linear layer ran yet in this pass (the next one is the first, which reads the input). */
+  private seenLinear = false;
+
   /** A linear layer through the rule's `applyLinear`, if it has one. */
   private linearLayer(kind: LinearKind, name: string, x: tf.Tensor, forward: LinearForward): tf.Tensor {
     if (!this.rule.applyLinear) return forward(x);
@@ -57,8 +60,6 @@ export class TensorOps implements Ops<tf.Tensor> {
     this.seenLinear = true;
     return this.rule.applyLinear(kind, name, x, forward, first);
   }
-
-  private seenLinear = false;
 
   conv2d(name: string, x: tf.Tensor, c: ConvConfig): tf.Tensor {
     const pad = c.padding ? c.padding : 'valid';

@@ -91,10 +91,12 @@ export function checkedMethods(config: StudyConfig, model: StudyModel, only?: re
 
 /** Relative explain cost of a method per sample (forward + backward passes), for the ETA only. */
 const METHOD_COST: Record<string, number> = {
-  IntegratedGradients: 50, GradientShap: 5, DeepLiftShap: 8, DeepLift: 2, GuidedGradCam: 2, mab: 0.5,
+  GradientShap: 5, DeepLiftShap: 8, DeepLift: 2, GuidedGradCam: 2, mab: 0.5,
   GradCam: 2, GradCamPlusPlus: 2, SmoothGrad: 5, SmoothGradSq: 5, VarGrad: 5, Occlusion: 75,
   NullUniform: 0.05, NullGaussian: 0.05, NullEdges: 0.05, NullBlob: 0.05, GroundTruth: 0.05,
 };
+/** A method's cost per sample under the config (IntegratedGradients: one pass per step). */
+const methodCost = (config: StudyConfig, method: string) => (method === 'IntegratedGradients' ? config.integratedGradientsSteps ?? 50 : METHOD_COST[method] ?? 1);
 const ARCH_COST: Record<StudyArch, number> = { alexnet: 1, 'alexnet-depth': 1, vgg16: 4, resnet34: 3, spa: 1 };
 
 /** The whole study as a list of tasks in dependency order (fig. 2(A) of the paper). */
@@ -133,7 +135,7 @@ export function planStudy(config: StudyConfig): StudyTask[] {
         tasks.push({
           id, kind: 'explain', deps, model, method, shard,
           outputs: [`${explainDir(model.key)}/attributions/${method}/shard-${String(shard).padStart(4, '0')}.safetensors`],
-          cost: (testPerShard(config) / 100) * (method === 'IntegratedGradients' ? (config.integratedGradientsSteps ?? 50) : METHOD_COST[method] ?? 1) * ARCH_COST[model.arch] * 0.3,
+          cost: (testPerShard(config) / 100) * methodCost(config, method) * ARCH_COST[model.arch] * 0.3,
         });
       }
     }
@@ -143,13 +145,13 @@ export function planStudy(config: StudyConfig): StudyTask[] {
   // Sanity checks and conditioning on one explained model per architecture: the first branch, SPA (depth models are AlexNets).
   for (const model of models.filter((m) => m.branch === 1 || m.role === 'mab')) {
     const deps = ['generate', trainTask(model)];
-    const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + (METHOD_COST[m] ?? 1), 0);
+    const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + methodCost(config, m), 0);
     if (config.sanity && checkSamples(config, config.sanity.samples) >= 2) {
-      const cost = config.sanity.samples * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
+      const cost = checkSamples(config, config.sanity.samples) * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
       tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, cost });
     }
     if (config.conditioning && checkSamples(config, config.conditioning.samples) >= 2) {
-      const cost = config.conditioning.samples * 3 * perSample(config.conditioning.methods);
+      const cost = checkSamples(config, config.conditioning.samples) * 3 * perSample(config.conditioning.methods);
       tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, cost });
     }
   }

@@ -114,14 +114,14 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
     case 'sanity':
       await runSanity({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, sanityDir(model!.key)), split: TEST_SPLIT,
-        methods: checkedMethods(config, model!, config.sanity!.methods).join(','), limit: checkSamples(config, config.sanity!.samples), points: config.sanity!.points, seed: config.seed,
+        methods: checkedMethods(config, model!, config.sanity!.methods).join(','), limit: checkSamples(config, config.sanity!.samples), points: config.sanity!.points, seed: config.seed, steps: config.integratedGradientsSteps,
         backend: config.backend, onProgress: (done, total) => ctx.onProgress?.(done, total),
       });
       return;
     case 'conditioning':
       await runConditioning({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, conditioningDir(model!.key)), split: TEST_SPLIT,
-        methods: checkedMethods(config, model!, config.conditioning!.methods).join(','), limit: checkSamples(config, config.conditioning!.samples), seed: config.seed,
+        methods: checkedMethods(config, model!, config.conditioning!.methods).join(','), limit: checkSamples(config, config.conditioning!.samples), seed: config.seed, steps: config.integratedGradientsSteps,
         backend: config.backend, onProgress: (done, total) => ctx.onProgress?.(done, total),
       });
       return;
