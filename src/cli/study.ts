@@ -27,7 +27,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
   };
   const { config, note } = opts.config ? { config: await readStudyConfig(opts.config), note: null } : studyConfig(opts.profile, overrides);
   if (note) process.stderr.write(`fiveband: note: ${note}\n`);
-  const progress = createProgress(`study ${opts.profile}`);
+  const progress = createProgress(`study ${config.profile}`);
   let result: StudyResult;
   try {
     result = await runStudy({

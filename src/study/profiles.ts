@@ -226,7 +226,8 @@ const configSchema = z.object({
   branches: z.number().int().positive(),
   depths: z.array(z.number().int().nonnegative()),
   trainProfile: z.enum(['small', 'paper']),
-  hyper: z.record(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth']), hyperOverrides),
+  // partialRecord: zod 4's record over an enum demands every key, and a profile's hyper is usually {}.
+  hyper: z.partialRecord(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth']), hyperOverrides),
   pretrained: z.string().regex(/^[a-z0-9-]+$/).nullable(),
   explainBatch: z.number().int().positive(),
   sanity: z.object({ samples: z.number().int().min(2), points: z.number().int().min(2), methods: z.array(z.enum(STUDY_METHODS as [string, ...string[]])).min(1).optional() }).strict().optional(),

@@ -121,6 +121,13 @@ describe('study plan', () => {
     assert.deepEqual(configDifferences(read, tinyConfig()), []);
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: 0 }], c: null } }), '{"a":{"c":null,"d":[2,{"x":0,"y":1}]},"b":1}');
     assert.deepEqual(configDifferences(read, { ...tinyConfig(), hyper: { spa: tinyConfig().hyper.spa! } }), ['hyper']);
+    // Every profile's config, as study.json stores it, reads back as itself (e.g. hyper {} names no architecture).
+    for (const profile of ['quick', 'small', 'paper'] as const) {
+      const { config } = studyConfig(profile, {});
+      const file = join(root, `${profile}.json`);
+      await writeFile(file, JSON.stringify(config));
+      assert.deepEqual(await readStudyConfig(file), config);
+    }
     const bad = join(root, 'bad.json');
     for (const [text, pattern] of [
       ['{', /not valid JSON/],
