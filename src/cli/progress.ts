@@ -35,13 +35,16 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
   }
   const t0 = Date.now();
   let last = -Infinity;
+  // The rate counts only work done since the first report: a resumed job starts with its kept work done.
+  let first: number | null = null;
   return {
     update(done, total, status = '') {
       const now = Date.now();
+      first ??= done;
       if (done < total && now - last < plainEverySeconds * 1000) return;
       last = now;
       const elapsed = (now - t0) / 1000;
-      const eta = done > 0 ? (elapsed * (total - done)) / done : NaN;
+      const eta = done > first ? (elapsed * (total - done)) / (done - first) : NaN;
       const etaText = Number.isFinite(eta) ? ` eta ${eta.toFixed(0)}s` : '';
       stream.write(`${label}: ${done}/${total}${etaText}${status ? ` ${status}` : ''}\n`);
     },
