@@ -7,7 +7,7 @@ import { createProgress } from './progress.js';
 
 interface StudyCliOptions {
   profile: StudyProfile; out: string; archs?: string; methods?: string; branches?: number; size?: number; seed?: number;
-  workers?: number; backend?: BackendName; retrain?: boolean; testSamples?: number; config?: string;
+  workers?: number; backend?: BackendName; retrain?: boolean; extend?: boolean; testSamples?: number; config?: string;
 }
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -31,7 +31,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
   let result: StudyResult;
   try {
     result = await runStudy({
-      out: opts.out, config, ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      out: opts.out, config, extend: opts.extend === true, ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       onProgress: (p) => progress.update(Math.round(10 * p.done), Math.max(1, Math.round(10 * p.total)),
         `${p.finishedTasks}/${p.totalTasks} tasks${p.running.length > 0 ? ` | ${p.running.join(', ')}` : ''}`),
     });
@@ -68,6 +68,7 @@ export function register(program: Command): void {
     .option('--workers <k>', 'tasks run at once, each on its own thread (default: all cores; results do not depend on it)', parseCount('--workers', 1))
     .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES))
     .option('--config <file>', 'a whole study config as JSON (the fields of study.json\'s "config"); the other options are then ignored')
+    .option('--extend', 'let a finished or partial run take more methods or other sanity/conditioning settings, keeping its data, models and unchanged results')
     .option('--retrain', 'train every model even where the package ships weights for the profile')
     .action(async (opts: StudyCliOptions) => {
       await studyCommand(opts);

@@ -23,8 +23,8 @@ export interface StudyManifest {
   version: string;
   machine: { cores: number; cpu: string };
   startedAt: string;
-  /** Worker counts of every invocation that worked on the run. */
-  sessions: Array<{ startedAt: string; workers: number }>;
+  /** Worker counts of every invocation that worked on the run, and the config fields an `--extend` changed. */
+  sessions: Array<{ startedAt: string; workers: number; extended?: string[] }>;
   tasks: Record<string, TaskRecord>;
 }
 
@@ -47,10 +47,17 @@ export function configDifferences(a: StudyConfig, b: StudyConfig): string[] {
 }
 
 /**
- * The run's manifest: the stored one when its config equals `config` (a resumed run), a new one when the
- * folder holds no study, and a one-line refusal when it holds another config or unrelated files.
+ * Config fields that only add analysis on the same models: a finished run may take new methods and other
+ * check settings (`--extend`), keeping its data, models and every task whose inputs are unchanged.
  */
-export async function openManifest(runDir: string, config: StudyConfig, entries: string[]): Promise<StudyManifest> {
+export const EXTENDABLE_FIELDS: ReadonlyArray<keyof StudyConfig> = ['methods', 'sanity', 'conditioning'];
+
+/**
+ * The run's manifest: the stored one when its config equals `config` (a resumed run) or, with `extend`,
+ * differs only in EXTENDABLE_FIELDS without dropping a method (then it takes `config`); a new one when the
+ * folder holds no study; a one-line refusal when it holds another config or unrelated files.
+ */
+export async function openManifest(runDir: string, config: StudyConfig, entries: string[], extend = false): Promise<{ manifest: StudyManifest; extended: string[] }> {
   let text: string | null = null;
   try {
     text = await readFile(join(runDir, STUDY_FILE), 'utf8');
@@ -69,15 +76,23 @@ export async function openManifest(runDir: string, config: StudyConfig, entries:
       throw new UserError(`${join(runDir, STUDY_FILE)}: not a fiveband study manifest`);
     }
     const differing = configDifferences(stored.config, config);
-    if (differing.length > 0) {
-      throw new UserError(`${runDir} holds a study with a different ${differing.join(', ')}; use another --out or the same settings`);
+    if (differing.length === 0) return { manifest: stored, extended: [] };
+    const fixed = differing.filter((k) => !(EXTENDABLE_FIELDS as string[]).includes(k));
+    if (fixed.length > 0 || !extend) {
+      const hint = fixed.length === 0 ? '; --extend adds them to the run, keeping its models' : '';
+      throw new UserError(`${runDir} holds a study with a different ${differing.join(', ')}; use another --out or the same settings${hint}`);
     }
-    return stored;
+    const dropped = stored.config.methods.filter((m) => !config.methods.includes(m));
+    if (dropped.length > 0) throw new UserError(`--extend only adds methods; ${runDir} also explains ${dropped.join(', ')}`);
+    return { manifest: { ...stored, config }, extended: differing };
   }
   return {
-    format: 'fiveband-study-run/1', config, version: await packageVersion(),
-    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown' },
-    startedAt: new Date().toISOString(), sessions: [], tasks: {},
+    manifest: {
+      format: 'fiveband-study-run/1', config, version: await packageVersion(),
+      machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown' },
+      startedAt: new Date().toISOString(), sessions: [], tasks: {},
+    },
+    extended: [],
   };
 }
 

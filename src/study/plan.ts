@@ -44,6 +44,8 @@ export interface StudyTask {
   model?: StudyModel;
   method?: string;
   shard?: number;
+  /** Config values the task reads that its id and dependencies do not pin (a check's settings): part of its inputs. */
+  settings?: unknown;
   /** Rough relative cost, for progress and ETA only. */
   cost: number;
 }
@@ -148,11 +150,13 @@ export function planStudy(config: StudyConfig): StudyTask[] {
     const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + methodCost(config, m), 0);
     if (config.sanity && checkSamples(config, config.sanity.samples) >= 2) {
       const cost = checkSamples(config, config.sanity.samples) * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
-      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, cost });
+      const settings = { ...config.sanity, methods: checkedMethods(config, model, config.sanity.methods) };
+      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, settings, cost });
     }
     if (config.conditioning && checkSamples(config, config.conditioning.samples) >= 2) {
       const cost = checkSamples(config, config.conditioning.samples) * 3 * perSample(config.conditioning.methods);
-      tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, cost });
+      const settings = { ...config.conditioning, methods: checkedMethods(config, model, config.conditioning.methods) };
+      tasks.push({ id: `conditioning/${model.key}`, kind: 'conditioning', deps, outputs: [`${conditioningDir(model.key)}/`], model, settings, cost });
     }
   }
   const everything = tasks.map((t) => t.id);

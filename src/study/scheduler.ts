@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { UserError, ensure, lockFolder, makeFolder, sha256, sha256File } from '../io/index.js';
-import { openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
+import { canonicalJson, openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
 import { executeTask, outputFiles } from './tasks.js';
@@ -25,6 +25,8 @@ export interface RunStudyOptions {
   /** Tasks run at once (worker threads); results do not depend on it. Default: all cores. */
   workers?: number;
   onProgress?: (progress: StudyProgress) => void;
+  /** Accept a run whose config differs only in methods added or check settings (manifest.ts, EXTENDABLE_FIELDS). */
+  extend?: boolean;
   /** Called when a task is skipped because its outputs verified, or when one finishes. */
   onTask?: (id: string, outcome: 'skipped' | 'done', wallSeconds: number) => void;
 }
@@ -37,9 +39,10 @@ export interface StudyResult {
   wallSeconds: number;
 }
 
-/** Digest of the dependencies' outputs: the identity of a task's inputs. */
+/** Digest of the dependencies' outputs and the task's own settings: the identity of a task's inputs. */
 function inputsDigest(task: StudyTask, records: Record<string, TaskRecord>): string {
-  return sha256(JSON.stringify(task.deps.map((d) => [d, records[d]?.outputs ?? null])));
+  const deps = task.deps.map((d) => [d, records[d]?.outputs ?? null]);
+  return sha256(JSON.stringify(task.settings === undefined ? deps : [deps, canonicalJson(task.settings)]));
 }
 
 /** Whether a recorded task's inputs are unchanged and every output it wrote is on disk with its checksum. */
@@ -69,11 +72,11 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
   await makeFolder(runDir);
   // A folder that is not a study run (or an empty one) is refused before the lock, whose cleanup walks 6 levels
   // down: `--out ~` must not scan (or touch) a home folder.
-  await openManifest(runDir, options.config, await readdir(runDir));
+  await openManifest(runDir, options.config, await readdir(runDir), options.extend);
   const release = await lockFolder(runDir, 6); // also clears what writers killed in an earlier session left half-written
   try {
-    const manifest = await openManifest(runDir, options.config, await readdir(runDir));
-    manifest.sessions.push({ startedAt: new Date().toISOString(), workers });
+    const { manifest, extended } = await openManifest(runDir, options.config, await readdir(runDir), options.extend);
+    manifest.sessions.push({ startedAt: new Date().toISOString(), workers, ...(extended.length > 0 ? { extended } : {}) });
     await saveManifest(runDir, manifest);
     const tasks = planStudy(options.config);
     const total = tasks.reduce((s, t) => s + t.cost, 0);

@@ -270,6 +270,46 @@ describe('fiveband study (a tiny study end to end)', () => {
   });
 });
 
+describe('fiveband study --extend', () => {
+  it('adds methods and check settings to a finished run, rerunning only what they touch; never drops a method', async () => {
+    const finished = join(root, 'killed'); // the completed copy of the tiny run
+    const before = JSON.parse(await readFile(join(finished, STUDY_FILE), 'utf8')) as StudyManifest;
+    const more: StudyConfig = { ...tinyConfig(), methods: [...tinyConfig().methods, 'NullEdges'], conditioning: { samples: 2, methods: ['Saliency', 'GroundTruth', 'NullEdges'] } };
+    const moreFile = join(root, 'more.json');
+    await writeFile(moreFile, JSON.stringify(more));
+    const plain = fiveband('study', '--config', moreFile, '--out', finished);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /^fiveband: .* holds a study with a different methods, conditioning; use another --out or the same settings; --extend adds them to the run, keeping its models\n$/);
+    const fewerFile = join(root, 'fewer.json');
+    await writeFile(fewerFile, JSON.stringify({ ...more, methods: more.methods.filter((m) => m !== 'DeepLift') }));
+    const fewer = fiveband('study', '--config', fewerFile, '--out', finished, '--extend');
+    assert.equal(fewer.code, 2);
+    assert.match(fewer.stderr, /^fiveband: --extend only adds methods; .* also explains DeepLift\n$/);
+    const seedFile = join(root, 'seed.json');
+    await writeFile(seedFile, JSON.stringify({ ...more, seed: 6 }));
+    assert.match(fiveband('study', '--config', seedFile, '--out', finished, '--extend').stderr, /different seed, methods, conditioning; use another --out or the same settings\n$/);
+
+    const extended = fiveband('study', '--config', moreFile, '--out', finished, '--extend', '--workers', '2');
+    assert.equal(extended.code, 0, extended.stderr);
+    const after = JSON.parse(await readFile(join(finished, STUDY_FILE), 'utf8')) as StudyManifest;
+    assert.deepEqual(after.config, more);
+    assert.deepEqual(after.sessions.at(-1)!.extended, ['methods', 'conditioning']);
+    const old = new Set(planStudy(tinyConfig()).map((t) => t.id));
+    const expected = planStudy(more).filter((t) => !old.has(t.id) || ['score', 'conditioning', 'report'].includes(t.kind)).map((t) => t.id).sort();
+    assert.ok(expected.includes('explain/spa/NullEdges/0') && expected.includes('conditioning/vgg16/branch-1'));
+    const rerun = Object.keys(after.tasks).filter((id) => after.tasks[id]!.finishedAt !== before.tasks[id]?.finishedAt).sort();
+    assert.deepEqual(rerun, expected);
+    // Kept results are the same files, and the methods rescored beside the new one score as before.
+    const files = await deterministicFiles(finished);
+    const methods = [...tinyConfig().methods, 'mab'];
+    const aggregate = (path: string) => path.includes('/scores/') && !methods.includes(/([A-Za-z]+)\.csv$/.exec(path)?.[1] ?? '');
+    for (const [path, bytes] of reference) {
+      if (path.startsWith('report/') || path.startsWith('conditioning/') || aggregate(path)) continue;
+      assert.ok(files.get(path)?.equals(bytes), `${path} changed`);
+    }
+  });
+});
+
 describe('shipped weights', () => {
   it('packed from a run, they replace training in a new run with identical scores; a corrupt file is one line, exit 2', async () => {
     const weights = join(root, 'weights');
