@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { bandsToGroundTruth, imageToFloat, openDataset, resizeBands, resizeImages, type Split } from '../data/index.js';
-import { encodeSafetensors, ensure, lockFolder, makeFolder, UserError, writeFileAtomic } from '../io/index.js';
+import { canonicalJson, encodeSafetensors, ensure, lockFolder, makeFolder, UserError, writeFileAtomic } from '../io/index.js';
 import { createModel, initBackend, loadModel, type BackendName, type Model } from '../nn/index.js';
 import { csvField, csvFloat, csvLine, presetSetting, runScore, spearman, ssim, type ScoreSummaryFile } from '../scoring/index.js';
 import { predictedClasses } from './common.js';
@@ -38,6 +38,8 @@ export interface ModelCheckOptions {
 export interface SanityOptions extends ModelCheckOptions {
   /** Randomisation depths shown, evenly spaced from the top layer to all layers (default 6). */
   points?: number;
+  /** The random-label check: a model of the same spec trained on shuffled labels (`train --shuffle-labels`). */
+  randomLabelModel?: string;
 }
 
 /** A layer to randomise: a convolution or linear module, with the BatchNorm and biases that follow it. */
@@ -46,14 +48,18 @@ interface Unit {
   parameters: string[];
 }
 
-export type SanityMode = 'cascading' | 'independent';
+/** The `layer` of a random-label step: every layer differs, by training rather than re-initialisation. */
+export const RANDOM_LABELS_LAYER = 'all (shuffled-label training)';
+
+/** cascading / independent: layers re-initialised; random-labels: the same architecture trained on shuffled labels. */
+export type SanityMode = 'cascading' | 'independent' | 'random-labels';
 
 export interface SanityStep {
   method: string;
   mode: SanityMode;
-  /** Layers randomised (cascading: the top `layers`; independent: the layer that many from the top). */
+  /** Layers randomised (cascading: the top `layers`; independent: the layer that many from the top; random-labels: all). */
   layers: number;
-  /** The lowest layer randomised (cascading) or the one layer (independent). */
+  /** The lowest layer randomised (cascading), the one layer (independent), or RANDOM_LABELS_LAYER. */
   layer: string;
   spearman_abs: number | null;
   spearman_signed: number | null;
@@ -73,6 +79,8 @@ export interface SanityResult {
   steps: SanityStep[];
   /** Methods whose maps keep a mean Spearman |map| correlation ≥ 0.5 with every layer random. */
   insensitive: string[];
+  /** The random-label check's model folder, when run. */
+  randomLabelModel?: string;
 }
 
 /** Parameter groups in forward order: each rank ≥ 2 weight starts a layer; biases and BatchNorm join the last one. */
@@ -146,19 +154,28 @@ export async function runSanity(options: SanityOptions): Promise<SanityResult> {
   await initBackend(options.backend ?? 'wasm');
   const model = await loadModel(options.modelDir);
   const random = createModel(model.spec, seed + 1);
-  await makeFolder(options.out);
-  const release = await lockFolder(options.out);
+  let shuffled: Model | null = null;
   try {
-    return await sanityInto(options, model, random, { limit, points, seed, split });
+    if (options.randomLabelModel !== undefined) {
+      shuffled = await loadModel(options.randomLabelModel);
+      ensure(canonicalJson(shuffled.spec) === canonicalJson(model.spec), `${options.randomLabelModel}: the random-label model must have ${options.modelDir}'s architecture (arch.json)`);
+    }
+    await makeFolder(options.out);
+    const release = await lockFolder(options.out);
+    try {
+      return await sanityInto(options, model, random, shuffled, { limit, points, seed, split });
+    } finally {
+      await release();
+    }
   } finally {
-    await release();
     model.dispose();
     random.dispose();
+    shuffled?.dispose();
   }
 }
 
 async function sanityInto(
-  options: SanityOptions, model: Model, random: Model, settings: { limit: number; points: number; seed: number; split: Split },
+  options: SanityOptions, model: Model, random: Model, shuffled: Model | null, settings: { limit: number; points: number; seed: number; split: Split },
 ): Promise<SanityResult> {
   const { limit, points, seed, split } = settings;
   const size = model.spec.inputSize;
@@ -175,11 +192,11 @@ async function sanityInto(
       for (const name of unit.parameters) model.trainable.get(name)!.assign(from === 'random' ? random.trainable.get(name)! : original.get(name)!);
     }
   };
-  const total = methods.length * (1 + 2 * depths.length);
+  const total = methods.length * (1 + 2 * depths.length + (shuffled ? 1 : 0));
   let done = 0;
   const heatmapsDir = join(options.out, 'heatmaps');
-  const attributionsOf = async (method: AttributionMethod, name: string) => {
-    const result = method.attribute(model, x, targets, { seed, steps: options.steps, sampleKeys: ids, truth });
+  const attributionsOf = async (method: AttributionMethod, name: string, explained = model) => {
+    const result = method.attribute(explained, x, targets, { seed, steps: options.steps, sampleKeys: ids, truth });
     const [, channels] = result.shape;
     await writeFileAtomic(join(heatmapsDir, `${name}.safetensors`), encodeSafetensors(
       { attributions: { dtype: 'F32', shape: result.shape, data: result.data } },
@@ -188,12 +205,30 @@ async function sanityInto(
     options.onProgress?.(++done, total, name);
     return channelSums(result.data, limit, channels, pixels);
   };
+  /** A step: the mean agreement of its maps with the trained model's (Rmu / Pmu filled in when scored). */
+  const compared = (trainedMaps: { signed: Float64Array[]; abs: Float64Array[] }, method: string, mode: SanityMode, k: number, layer: string, maps: Float64Array[]): SanityStep => {
+    const perSample = maps.map((map, i) => {
+      const randomAbs = scaledAbs(map);
+      return {
+        spearmanAbs: spearman(trainedMaps.abs[i]!, randomAbs),
+        spearmanSigned: spearman(trainedMaps.signed[i]!, map),
+        ssimAbs: size >= 11 ? ssim(trainedMaps.abs[i]!, randomAbs, size, size) : null,
+      };
+    });
+    return {
+      method, mode, layers: k, layer,
+      spearman_abs: mean(perSample.map((s) => s.spearmanAbs)),
+      spearman_signed: mean(perSample.map((s) => s.spearmanSigned)),
+      ssim_abs: mean(perSample.map((s) => s.ssimAbs)),
+      Rmu: null, Pmu: null,
+    };
+  };
   const steps: SanityStep[] = [];
   const scoreNames: Array<{ name: string; method: string; step: SanityStep | null }> = [];
   try {
     for (const method of methods) {
       const trained = await attributionsOf(method, `${method.name}.trained`);
-      const trainedAbs = trained.map(scaledAbs); // compared with every randomised step
+      const trainedMaps = { signed: trained, abs: trained.map(scaledAbs) }; // compared with every randomised step
       scoreNames.push({ name: `${method.name}.trained`, method: method.name, step: null });
       for (const mode of ['cascading', 'independent'] as const) {
         for (const k of depths) {
@@ -201,24 +236,17 @@ async function sanityInto(
           setLayers(chosen, 'random');
           const name = `${method.name}.${mode}-${k}`;
           const maps = await attributionsOf(method, name).finally(() => setLayers(chosen, 'trained'));
-          const perSample = maps.map((map, i) => {
-            const randomAbs = scaledAbs(map);
-            return {
-              spearmanAbs: spearman(trainedAbs[i]!, randomAbs),
-              spearmanSigned: spearman(trained[i]!, map),
-              ssimAbs: size >= 11 ? ssim(trainedAbs[i]!, randomAbs, size, size) : null,
-            };
-          });
-          const step: SanityStep = {
-            method: method.name, mode, layers: k, layer: chosen[0]!.name,
-            spearman_abs: mean(perSample.map((s) => s.spearmanAbs)),
-            spearman_signed: mean(perSample.map((s) => s.spearmanSigned)),
-            ssim_abs: mean(perSample.map((s) => s.ssimAbs)),
-            Rmu: null, Pmu: null,
-          };
+          const step = compared(trainedMaps, method.name, mode, k, chosen[0]!.name, maps);
           steps.push(step);
           scoreNames.push({ name, method: method.name, step });
         }
+      }
+      if (shuffled) {
+        // The trained model's predictions are explained on the random-label model too, as at every other step.
+        const name = `${method.name}.random-labels`;
+        const step = compared(trainedMaps, method.name, 'random-labels', layers.length, RANDOM_LABELS_LAYER, await attributionsOf(method, name, shuffled));
+        steps.push(step);
+        scoreNames.push({ name, method: method.name, step });
       }
     }
   } finally {
@@ -253,6 +281,7 @@ async function sanityInto(
   });
   const result: SanityResult = {
     format: 'fiveband-sanity/1', model: options.modelDir, samples: limit, layers: layers.map((l) => l.name), trained, steps, insensitive,
+    ...(options.randomLabelModel !== undefined ? { randomLabelModel: options.randomLabelModel } : {}),
   };
   const header = ['method', 'mode', 'layers', 'layer', 'spearman_abs', 'spearman_signed', 'ssim_abs', 'Rmu', 'Pmu'];
   await writeFileAtomic(join(options.out, 'sanity.csv'), [csvLine(header), ...steps.map((s) => csvLine([

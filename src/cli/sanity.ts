@@ -32,13 +32,15 @@ export function register(program: Command): void {
     seed: 'seed of the random parts of the methods; the random layers use seed + 1',
   })
     .option('--points <n>', 'randomisation depths shown, from the top layer to all layers', parseCount('--points', 2), 6)
-    .action(async (opts: ModelCheckFlags & { points: number }) => {
+    .option('--random-label-model <dir>', 'also the random-label check: a model of the same architecture trained with train --shuffle-labels')
+    .action(async (opts: ModelCheckFlags & { points: number; randomLabelModel?: string }) => {
       const [tf, { runSanity }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
       const progress = createProgress('sanity');
       const result = await runSanity({
         modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
         limit: opts.limit, points: opts.points, seed: opts.seed, steps: opts.steps, backend: opts.backend, onProgress: progress.update,
+        ...(opts.randomLabelModel !== undefined ? { randomLabelModel: opts.randomLabelModel } : {}),
       }).finally(() => progress.stop());
       const lines = [`cascading randomisation from the top of ${result.layers.length} layers, ${result.samples} samples (Spearman |map| with the trained model's maps; Rmu, Pmu of the randomised maps):`];
       const methods = Object.keys(result.trained);
@@ -52,6 +54,11 @@ export function register(program: Command): void {
           return `${cell(s.spearman_abs)} ${cell(s.Rmu)}/${cell(s.Pmu)}`.padEnd(19);
         });
         lines.push(`${method.padEnd(width)}  ${`${cell(t.Rmu)}/${cell(t.Pmu)}`.padEnd(15)}  ${row.join('')}`);
+      }
+      const shuffled = result.steps.filter((s) => s.mode === 'random-labels');
+      if (shuffled.length > 0) {
+        lines.push(`random labels (the same architecture trained on shuffled labels; Spearman |map| with the trained model's maps, Rmu/Pmu):`);
+        for (const s of shuffled) lines.push(`${s.method.padEnd(width)}  ${cell(s.spearman_abs)} ${cell(s.Rmu)}/${cell(s.Pmu)}`);
       }
       lines.push(result.insensitive.length > 0
         ? `insensitive to the model (Spearman |map| >= 0.5 with every layer random): ${result.insensitive.join(', ')}`

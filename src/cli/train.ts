@@ -11,7 +11,7 @@ interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number; blockInit?: BlockInit;
   epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; lrWarmup?: number; seed: number; backend: BackendName; branches?: number;
   lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
-  microBatches?: number; threads?: number;
+  microBatches?: number; threads?: number; shuffleLabels?: boolean;
 }
 
 /** The progress bar's status: loss, validation accuracy and phase. */
@@ -54,6 +54,7 @@ export function register(program: Command): void {
     .option('--min-epoch <n>', 'mab mode: stop at the target only after this epoch', parseCount('--min-epoch', -1))
     .option('--classes <n>', 'expected number of classes (checked against the data)', parseCount('--classes', 2))
     .option('--base <dir>', 'branches mode: an existing base model folder (default: train one into <out>/base)')
+    .option('--shuffle-labels', 'continuous mode: train on class labels permuted within each shard (the model of sanity --random-label-model)')
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100)
     .action(async (opts: TrainOptions) => {
       const { runTraining } = await import('../train/index.js');

@@ -10,3 +10,4 @@ export { decodeNpy, encodeNpy, readNpy, writeNpy } from './npy.js';
 export { openTensorFile, type TensorFileReader, type TensorPicker } from './tensor-file.js';
 export { lockFolder, LOCK_FILE } from './lock.js';
 export { processRuns } from './process.js';
+export { canonicalJson } from './json.js';

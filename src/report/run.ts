@@ -241,7 +241,7 @@ export interface SanityReport {
   samples: number;
   layers: string[];
   trained: Record<string, { Rmu: number | null; Pmu: number | null; preset: string }>;
-  steps: Array<{ method: string; mode: 'cascading' | 'independent'; layers: number; layer: string; spearman_abs: number | null; spearman_signed: number | null; ssim_abs: number | null; Rmu: number | null; Pmu: number | null }>;
+  steps: Array<{ method: string; mode: 'cascading' | 'independent' | 'random-labels'; layers: number; layer: string; spearman_abs: number | null; spearman_signed: number | null; ssim_abs: number | null; Rmu: number | null; Pmu: number | null }>;
   insensitive: string[];
 }
 

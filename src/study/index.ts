@@ -9,5 +9,6 @@ export {
 } from './plan.js';
 export { executeTask, outputFiles, type TaskContext } from './tasks.js';
 export { packPretrained, pretrainedRoot, copyPretrained, type PretrainedManifest } from './pretrained.js';
-export { STUDY_FILE, openManifest, configDifferences, canonicalJson, type StudyManifest, type TaskRecord } from './manifest.js';
+export { canonicalJson } from '../io/index.js';
+export { STUDY_FILE, openManifest, configDifferences, type StudyManifest, type TaskRecord } from './manifest.js';
 export { runStudy, type RunStudyOptions, type StudyProgress, type StudyResult } from './scheduler.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { LOCK_FILE, UserError, writeFileAtomic } from '../io/index.js';
+import { canonicalJson, LOCK_FILE, UserError, writeFileAtomic } from '../io/index.js';
 import type { StudyConfig } from './profiles.js';
 
 export const STUDY_FILE = 'study.json';
@@ -31,13 +31,6 @@ export interface StudyManifest {
 export async function packageVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-/** JSON text with object keys sorted, so equal values compare equal whatever order their keys were written in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v));
 }
 
 /** Fields of two configs that differ (deep comparison, key order ignored). */

@@ -4,7 +4,7 @@ import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
 import { STUDY_METHODS, BRANCH_ARCHS, testPerShard, type StudyArch, type StudyConfig } from './profiles.js';
 
 /** What a task does; each kind has one executor in tasks.ts. */
-export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'eval' | 'explain' | 'score' | 'sanity' | 'conditioning' | 'report';
+export type TaskKind = 'generate' | 'pretrained' | 'train-base' | 'train-branch' | 'train-mab' | 'train-depth' | 'train-random-labels' | 'eval' | 'explain' | 'score' | 'sanity' | 'conditioning' | 'report';
 
 /** A model of the study: its key is also its folder under `models/`, `eval/` and `explain/`. */
 export interface StudyModel {
@@ -86,6 +86,15 @@ export function checkSamples(config: StudyConfig, wanted: number): number {
   return Math.min(wanted, testPerShard(config) * config.dataset.shards.test);
 }
 
+/**
+ * The random-label check's model for a sanity-checked classifier (sanity.randomLabels): the base recipe trained on
+ * shuffled labels, kept in `models/<arch>/random-labels/`; none for SPA, whose heatmap head learns from the bands.
+ */
+export function randomLabelModel(config: StudyConfig, model: StudyModel): StudyModel | null {
+  if (!config.sanity?.randomLabels || model.role !== 'branch') return null;
+  return { key: `${model.arch}/random-labels`, arch: model.arch, role: 'base' };
+}
+
 /** Methods a check (sanity, conditioning) runs on a model: the model's, or those of them in the check's own list (mab kept). */
 export function checkedMethods(config: StudyConfig, model: StudyModel, only?: readonly string[]): string[] {
   return methodsFor(config, model).filter((m) => only === undefined || m === 'mab' || only.includes(m));
@@ -149,9 +158,13 @@ export function planStudy(config: StudyConfig): StudyTask[] {
     const deps = ['generate', trainTask(model)];
     const perSample = (only?: readonly string[]) => ARCH_COST[model.arch] * 0.003 * checkedMethods(config, model, only).reduce((s, m) => s + methodCost(config, m), 0);
     if (config.sanity && checkSamples(config, config.sanity.samples) >= 2) {
-      const cost = checkSamples(config, config.sanity.samples) * (1 + 2 * config.sanity.points) * perSample(config.sanity.methods);
+      const shuffled = randomLabelModel(config, model);
+      if (shuffled) {
+        tasks.push({ id: trainTask(shuffled), kind: 'train-random-labels', deps: ['generate'], outputs: [`${modelDir(shuffled.key)}/`], model: shuffled, cost: (trainImages / 1000) * ARCH_COST[model.arch] * 3 });
+      }
+      const cost = checkSamples(config, config.sanity.samples) * (1 + 2 * config.sanity.points + (shuffled ? 1 : 0)) * perSample(config.sanity.methods);
       const settings = { ...config.sanity, methods: checkedMethods(config, model, config.sanity.methods) };
-      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps, outputs: [`${sanityDir(model.key)}/`], model, settings, cost });
+      tasks.push({ id: `sanity/${model.key}`, kind: 'sanity', deps: shuffled ? [...deps, trainTask(shuffled)] : deps, outputs: [`${sanityDir(model.key)}/`], model, settings, cost });
     }
     if (config.conditioning && checkSamples(config, config.conditioning.samples) >= 2) {
       const cost = checkSamples(config, config.conditioning.samples) * 3 * perSample(config.conditioning.methods);

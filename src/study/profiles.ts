@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readUserFile, UserError } from '../io/index.js';
 import type { BackendName } from '../nn/index.js';
 import { methodNames, nullExplainerNames } from '../attribution/index.js';
-import { canonicalJson } from './manifest.js';
+import { canonicalJson } from '../io/index.js';
 import type { Hyper } from '../train/index.js';
 import { BRANCH_ARCHS, STUDY_ARCHS, STUDY_PROFILES, type BranchArch, type StudyArch, type StudyProfile } from './names.js';
 
@@ -41,10 +41,11 @@ export interface StudyConfig {
   explainBatch: number;
   /**
    * Model-randomisation sanity checks (`fiveband sanity`) on one explained model per architecture: the test
-   * split's first `samples` samples, `points` randomisation depths, the study's methods or only `methods` of them.
+   * split's first `samples` samples, `points` randomisation depths, the study's methods or only `methods` of them;
+   * `randomLabels` adds the random-label check (each classifier's base recipe trained again on shuffled labels).
    * Absent: none.
    */
-  sanity?: { samples: number; points: number; methods?: string[] };
+  sanity?: { samples: number; points: number; methods?: string[]; randomLabels?: boolean };
   /** IntegratedGradients' Gauss–Legendre steps in the explain tasks (absent: 50, Captum's default and the reference's). */
   integratedGradientsSteps?: number;
   /** Conditioning (`fiveband conditioning`) on the same models: the test split's first `samples` samples; methods as for sanity. Absent: none. */
@@ -131,7 +132,7 @@ const paper: Omit<StudyConfig, 'seed' | 'backend'> = {
   hyper: {},
   pretrained: null,
   explainBatch: 2,
-  sanity: { samples: 16, points: 6 },
+  sanity: { samples: 16, points: 6, randomLabels: true },
   conditioning: { samples: 16 },
 };
 
@@ -230,7 +231,7 @@ const configSchema = z.object({
   hyper: z.partialRecord(z.enum(['alexnet', 'vgg16', 'resnet34', 'spa', 'alexnet-depth']), hyperOverrides),
   pretrained: z.string().regex(/^[a-z0-9-]+$/).nullable(),
   explainBatch: z.number().int().positive(),
-  sanity: z.object({ samples: z.number().int().min(2), points: z.number().int().min(2), methods: z.array(z.enum(STUDY_METHODS as [string, ...string[]])).min(1).optional() }).strict().optional(),
+  sanity: z.object({ samples: z.number().int().min(2), points: z.number().int().min(2), randomLabels: z.boolean().optional(), methods: z.array(z.enum(STUDY_METHODS as [string, ...string[]])).min(1).optional() }).strict().optional(),
   integratedGradientsSteps: z.number().int().positive().optional(),
   conditioning: z.object({ samples: z.number().int().min(2), methods: z.array(z.enum(STUDY_METHODS as [string, ...string[]])).min(1).optional() }).strict().optional(),
 }).strict();

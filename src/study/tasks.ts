@@ -4,11 +4,11 @@ import { generateDataset, openDataset, writeSheets } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import { createModel, describeArch, initBackend, loadModel } from '../nn/index.js';
 import {
-  branchSeed, evaluate, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab,
+  branchSeed, evaluate, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab, withShuffledLabels,
   modelStore, type RunOptions,
 } from '../train/index.js';
 import { explainConfig, runConditioning, runExplainTask, runSanity, scoreAttributions } from '../attribution/index.js';
-import { checkedMethods, checkSamples, conditioningDir, DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, sanityDir, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
+import { checkedMethods, checkSamples, randomLabelModel, conditioningDir, DATASET_DIR, evalFile, explainDir, hyperOf, modelDir, methodsFor, sanityDir, specOf, TEST_SPLIT, type StudyModel, type StudyTask } from './plan.js';
 import { testPerShard, type StudyConfig } from './profiles.js';
 import { copyPretrained } from './pretrained.js';
 
@@ -54,8 +54,10 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
       return copyPretrained(config.pretrained!, model!, config, join(runDir, modelDir(model!.key)));
     case 'train-base':
     case 'train-depth':
-    case 'train-mab': {
+    case 'train-mab':
+    case 'train-random-labels': {
       const options = await runOptions(ctx, model!);
+      if (task.kind === 'train-random-labels') options.data = withShuffledLabels(options.data, config.seed);
       const m = createModel(specOf(config, model!), config.seed);
       try {
         if (task.kind === 'train-mab') await trainMab(m, options);
@@ -111,13 +113,16 @@ export async function executeTask(task: StudyTask, ctx: TaskContext): Promise<vo
         methods: methodsFor(config, model!), workers: ctx.threads, onProgress: ctx.onProgress,
       });
       return;
-    case 'sanity':
+    case 'sanity': {
+      const shuffled = randomLabelModel(config, model!);
       await runSanity({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, sanityDir(model!.key)), split: TEST_SPLIT,
         methods: checkedMethods(config, model!, config.sanity!.methods).join(','), limit: checkSamples(config, config.sanity!.samples), points: config.sanity!.points, seed: config.seed, steps: config.integratedGradientsSteps,
         backend: config.backend, onProgress: (done, total) => ctx.onProgress?.(done, total),
+        ...(shuffled ? { randomLabelModel: join(runDir, modelDir(shuffled.key)) } : {}),
       });
       return;
+    }
     case 'conditioning':
       await runConditioning({
         modelDir: join(runDir, modelDir(model!.key)), dataDir, out: join(runDir, conditioningDir(model!.key)), split: TEST_SPLIT,

@@ -23,6 +23,8 @@ export interface TrainingData {
   train: ShardSet;
   validation: ShardSet;
   test?: ShardSet;
+  /** Training and validation labels permuted (withShuffledLabels): part of a run's identity. */
+  shuffledLabels?: boolean;
 }
 
 export interface Batch {

@@ -9,7 +9,7 @@ export {
   type BranchRunner, type BranchTask, type BranchesOptions, type ModelStore, type RunOptions, type TrainProgress, type ContinuousSummary, type BranchSummary, type MabSummary,
 } from './modes.js';
 export { hyperFor, defaultMode, resolveHyper, trainingSpec, type Hyper, type HyperOverrides, type Mode, type Profile } from './profiles.js';
-export { trainingDataOf, shardSetOf } from './dataset.js';
+export { trainingDataOf, shardSetOf, withShuffledLabels } from './dataset.js';
 export { StepRunner } from './parallel.js';
 export { branchesOnThreads, type BranchThreadSetup } from './branch-threads.js';
 export {

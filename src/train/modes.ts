@@ -44,7 +44,10 @@ const CHECKPOINT = 'checkpoint.safetensors';
 const SUMMARY = 'summary.json';
 
 function dataIdentity(data: TrainingData) {
-  return { size: data.size, numClasses: data.numClasses, train: data.train.sampleCounts, validation: data.validation.sampleCounts };
+  return {
+    size: data.size, numClasses: data.numClasses, train: data.train.sampleCounts, validation: data.validation.sampleCounts,
+    ...(data.shuffledLabels ? { shuffledLabels: true } : {}),
+  };
 }
 
 async function readSummary<T>(dir: string): Promise<T | null> {
@@ -63,6 +66,8 @@ export interface ContinuousSummary {
   iterations: number;
   epochs: number;
   finalAverageLoss: number | null;
+  /** Trained on permuted labels (withShuffledLabels), the random-label sanity check's model. */
+  shuffledLabels?: true;
 }
 
 /**
@@ -73,7 +78,12 @@ export interface ContinuousSummary {
 export async function trainContinuous(model: Model, options: RunOptions): Promise<ContinuousSummary> {
   const { hyper, out } = options;
   const done = await readSummary<ContinuousSummary>(out);
-  if (done?.mode === 'continuous') return done;
+  if (done?.mode === 'continuous') {
+    if (Boolean(done.shuffledLabels) !== Boolean(options.data.shuffledLabels)) {
+      throw new UserError(`${out} holds a model trained on ${done.shuffledLabels ? 'shuffled' : 'true'} labels; use another --out`);
+    }
+    return done;
+  }
   const config = { mode: 'continuous', spec: model.spec, seed: options.seed, hyper, data: dataIdentity(options.data) };
   const adam = new Adam(model.trainable, { lr: hyper.lr, betas: hyper.betas, weightDecay: hyper.weightDecay });
   const hooks = {
@@ -92,7 +102,7 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
   }).finally(() => adam.dispose());
   const summary: ContinuousSummary = {
     mode: 'continuous', spec: model.spec, seed: options.seed, hyper, iterations: result.iteration, epochs: result.epochs,
-    finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null,
+    finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null, ...(options.data.shuffledLabels ? { shuffledLabels: true as const } : {}),
   };
   await options.store.save(out, model, { training: summary });
   await writeCsv(join(out, 'curves.csv'), ['iteration', 'average_loss'], hooks.state.curve);

@@ -7,7 +7,7 @@ import {
   type Arch, type ArchSpec, type BackendName,
 } from '../nn/index.js';
 import { branchesOnThreads } from './branch-threads.js';
-import { shardSetOf, trainingDataOf } from './dataset.js';
+import { shardSetOf, trainingDataOf, withShuffledLabels } from './dataset.js';
 import { evaluate } from './evaluate.js';
 import {
   modelStore, trainBranches, trainContinuous, trainMab,
@@ -38,6 +38,8 @@ export interface TrainRunOptions extends HyperOverrides {
   baseDir?: string;
   /** Iterations between checkpoints (default 100). */
   checkpointEvery?: number;
+  /** Continuous mode: train on labels permuted within each shard (the random-label sanity check's model). */
+  shuffleLabels?: boolean;
   /**
    * Branches mode: branches trained at once; otherwise threads computing a step's micro-batches. Default: as many
    * as branches or micro-batches, at most the CPUs. Results do not depend on it.
@@ -76,10 +78,11 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const seed = options.seed ?? 0;
   const checkpointEvery = options.checkpointEvery ?? 100;
   const dataset = await openDataset(options.dataDir);
-  const data = trainingDataOf(dataset);
+  const data = options.shuffleLabels ? withShuffledLabels(trainingDataOf(dataset), seed) : trainingDataOf(dataset);
   ensure(options.classes === undefined || options.classes === data.numClasses,
     `${options.dataDir} has ${data.numClasses} classes, --classes asks for ${options.classes}`);
   const mode = options.mode ?? defaultMode(options.arch);
+  ensure(!options.shuffleLabels || mode === 'continuous', `--shuffle-labels trains one model on permuted labels: use --mode continuous, not ${mode}`);
   ensure(mode !== 'mab' || options.arch === 'spa', `--mode mab needs the spa model (it trains the heatmap head), not ${options.arch}`);
   const hyper = resolveHyper({ ...options, profile }, data.size, mode);
   const spec: ArchSpec = validateSpec(trainingSpec(options.arch, hyper, data.numClasses, options.depth), 'model');
@@ -121,7 +124,7 @@ async function trainInto(
       } else {
         const s = await trainContinuous(model, common);
         summary = { mode, result: s };
-        report = [`  ${s.epochs} epochs, ${s.iterations} iterations, final average loss ${s.finalAverageLoss?.toFixed(4) ?? '-'}`];
+        report = [`  ${s.epochs} epochs, ${s.iterations} iterations, final average loss ${s.finalAverageLoss?.toFixed(4) ?? '-'}${s.shuffledLabels ? ', labels shuffled' : ''}`];
       }
     } finally {
       model.dispose();

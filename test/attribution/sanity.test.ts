@@ -52,4 +52,28 @@ describe('sanity checks', () => {
     await runSanity({ modelDir: join(root, 'model'), dataDir: join(root, 'data'), out: again, methods: 'Saliency,NullBlob', limit: 3, points: 2, backend: 'cpu' });
     assert.equal(await sha256File(join(again, 'sanity.csv')), await sha256File(join(out, 'sanity.csv')));
   });
+
+  it('the random-label check compares with another model of the same architecture; the model itself agrees exactly', async () => {
+    const other = createModel({ arch: 'alexnet', inputSize: 64, numClasses: 10, width: 0.0625 }, 9);
+    await saveModel(join(root, 'other'), other);
+    other.dispose();
+    const check = (randomLabelModel: string, out: string) => runSanity({
+      modelDir: join(root, 'model'), dataDir: join(root, 'data'), out: join(root, out), methods: 'Saliency', limit: 3, points: 2, backend: 'cpu', randomLabelModel,
+    });
+    const same = await check(join(root, 'model'), 'same');
+    const step = same.steps.find((s) => s.mode === 'random-labels')!;
+    assert.equal(same.steps.length, 2 * 2 + 1);
+    assert.equal(step.spearman_abs, 1);
+    assert.equal(step.layers, same.layers.length);
+    assert.equal(step.Rmu, same.trained.Saliency!.Rmu);
+    assert.equal(step.Pmu, same.trained.Saliency!.Pmu);
+    const differs = await check(join(root, 'other'), 'other-out');
+    assert.ok(differs.steps.find((s) => s.mode === 'random-labels')!.spearman_abs! < 0.9);
+    assert.equal(differs.randomLabelModel, join(root, 'other'));
+    assert.match((await readFile(join(root, 'other-out', 'sanity.csv'), 'utf8')), /\nSaliency,random-labels,8,all \(shuffled-label training\),/);
+    const wide = createModel({ arch: 'alexnet', inputSize: 64, numClasses: 10, width: 0.125 }, 9);
+    await saveModel(join(root, 'wide'), wide);
+    wide.dispose();
+    await assert.rejects(check(join(root, 'wide'), 'wide-out'), /must have .*'s architecture/);
+  });
 });

@@ -26,7 +26,7 @@ function fiveband(...args: string[]) {
 function tinyConfig(): StudyConfig {
   const config = studyProfile('quick', 5, 'wasm');
   config.methods = ['Saliency', 'DeepLift', 'GuidedGradCam', 'DeepLiftShap', 'GradCam', 'NullUniform', 'GroundTruth'];
-  config.sanity = { samples: 2, points: 2, methods: ['Saliency', 'NullUniform'] };
+  config.sanity = { samples: 2, points: 2, methods: ['Saliency', 'NullUniform'], randomLabels: true };
   config.conditioning = { samples: 2, methods: ['Saliency', 'GroundTruth'] };
   config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
   config.branches = 1;
@@ -79,6 +79,10 @@ describe('study plan', () => {
     // Sanity checks: one model per architecture (the first branch of each classifier, SPA), after it is trained.
     assert.deepEqual(tasks.filter((t) => t.kind === 'sanity').map((t) => t.id), ['sanity/alexnet/branch-1', 'sanity/vgg16/branch-1', 'sanity/resnet34/branch-1', 'sanity/spa']);
     assert.deepEqual(tasks.find((t) => t.id === 'sanity/spa')!.deps, ['generate', 'train/spa']);
+    // The paper profile's random-label check: each classifier's base recipe on shuffled labels, before its sanity task.
+    assert.deepEqual(tasks.filter((t) => t.kind === 'train-random-labels').map((t) => t.id), ['train/alexnet/random-labels', 'train/vgg16/random-labels', 'train/resnet34/random-labels']);
+    assert.deepEqual(tasks.find((t) => t.id === 'sanity/vgg16/branch-1')!.deps, ['generate', 'train/vgg16/branch-1', 'train/vgg16/random-labels']);
+    assert.ok(!planStudy(studyProfile('small', 0, 'wasm')).some((t) => t.kind === 'train-random-labels'), 'off by default');
     assert.deepEqual(tasks.filter((t) => t.kind === 'conditioning').map((t) => t.id), ['conditioning/alexnet/branch-1', 'conditioning/vgg16/branch-1', 'conditioning/resnet34/branch-1', 'conditioning/spa']);
     // The checks take at most the test split's samples, and need two.
     const few = studyConfig('quick', { testSamples: 3 }).config;
@@ -216,6 +220,9 @@ describe('fiveband study (a tiny study end to end)', () => {
     const sanity = JSON.parse(await readFile(join(run(), 'sanity/spa/sanity.json'), 'utf8')) as { samples: number; trained: Record<string, unknown> };
     assert.equal(sanity.samples, 2);
     assert.deepEqual(Object.keys(sanity.trained), ['Saliency', 'NullUniform', 'mab']);
+    const checked = JSON.parse(await readFile(join(run(), 'sanity/alexnet/branch-1/sanity.json'), 'utf8')) as { steps: Array<{ method: string; mode: string }> };
+    assert.deepEqual(checked.steps.filter((s) => s.mode === 'random-labels').map((s) => s.method), ['Saliency', 'NullUniform']);
+    assert.equal(JSON.parse(await readFile(join(run(), 'models/alexnet/random-labels/summary.json'), 'utf8')).shuffledLabels, true);
     assert.ok(existsSync(join(run(), 'report/index.html')));
     assert.ok(!existsSync(join(run(), '.fiveband.lock')), 'the lock is released');
     reference = await deterministicFiles(run());

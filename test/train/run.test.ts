@@ -52,3 +52,32 @@ test('runTraining: the train command as a library call (profile, overrides, repo
   await assert.rejects(runTraining({ arch: 'alexnet', dataDir: data, out: join(root, 'x'), classes: 3 }), UserError);
   assert.ok(!existsSync(join(root, 'x')));
 });
+
+test('--shuffle-labels: labels permuted within each shard (seeded, class counts kept, test split untouched); the run records it', async () => {
+  const { openDataset } = await import('../../src/data/index.js');
+  const { trainingDataOf, withShuffledLabels } = await import('../../src/train/index.js');
+  const big = join(root, 'big');
+  await generateDataset({ out: big, size: 64, seed: 5, shards: { train: 2, val: 1, test: 1 }, perShard: 40, workers: 1 });
+  const plain = trainingDataOf(await openDataset(big));
+  const shuffled = withShuffledLabels(plain, 7);
+  assert.equal(shuffled.shuffledLabels, true);
+  assert.equal(shuffled.test, plain.test);
+  for (const [set, other, index] of [[plain.train, shuffled.train, 0], [plain.train, shuffled.train, 1], [plain.validation, shuffled.validation, 0]] as const) {
+    const [a, b, again] = [await set.load(index), await other.load(index), await other.load(index)];
+    assert.deepEqual(Array.from(b.labels).sort(), Array.from(a.labels).sort(), 'a permutation');
+    assert.ok(Array.from(b.labels).some((label, i) => label !== a.labels[i]), 'moved');
+    assert.deepEqual(Array.from(again.labels), Array.from(b.labels), 'deterministic');
+    assert.ok(Buffer.from(b.images).equals(Buffer.from(a.images)), 'images kept');
+  }
+  const otherSeed = await withShuffledLabels(plain, 8).train.load(0);
+  assert.notDeepEqual(Array.from(otherSeed.labels), Array.from((await shuffled.train.load(0)).labels));
+
+  const out = join(root, 'shuffled');
+  const result = await runTraining({ arch: 'alexnet', dataDir: data, out, size: 64, width: 0.1, epochs: 1, batch: 4, backend: 'cpu', shuffleLabels: true });
+  assert.match(result.lines[1]!, /labels shuffled$/);
+  assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).shuffledLabels, true);
+  await assert.rejects(runTraining({ arch: 'alexnet', dataDir: data, out, size: 64, width: 0.1, epochs: 1, batch: 4, backend: 'cpu' }),
+    (err: Error) => err instanceof UserError && /holds a model trained on shuffled labels/.test(err.message));
+  await assert.rejects(runTraining({ arch: 'alexnet', dataDir: data, out: join(root, 'sb'), mode: 'branches', size: 64, width: 0.1, backend: 'cpu', shuffleLabels: true }),
+    (err: Error) => err instanceof UserError && /use --mode continuous/.test(err.message));
+});

@@ -20,7 +20,7 @@ export const sanity: FigureDef = {
     }
     if (reports.length === 0) return null;
     const values = reports.flatMap(({ label, report }) => report.steps
-      .filter((s) => s.spearman_abs !== null)
+      .filter((s) => s.spearman_abs !== null && s.mode !== 'random-labels')
       .map((s) => ({ model: label, mode: s.mode, method: s.method, k: s.layers, spearman: s.spearman_abs, layer: s.layer })));
     const methods = sortMethods(values.map((v) => v.method));
     const spec = {
@@ -42,14 +42,18 @@ export const sanity: FigureDef = {
         },
       },
     };
+    // The random-label check (a model trained on shuffled labels) gets its columns when a model has it.
+    const withLabels = reports.some(({ report }) => report.steps.some((s) => s.mode === 'random-labels'));
     const rows: Cell[][] = [];
     for (const { label, report } of reports) {
       const all = report.layers.length;
       for (const method of sortMethods(Object.keys(report.trained))) {
         const full = report.steps.find((s) => s.method === method && s.mode === 'cascading' && s.layers === all);
+        const shuffled = report.steps.find((s) => s.method === method && s.mode === 'random-labels');
         const trained = report.trained[method]!;
         rows.push([
           label, method, trained.Rmu, trained.Pmu, full?.spearman_abs ?? null, full?.ssim_abs ?? null, full?.Rmu ?? null, full?.Pmu ?? null,
+          ...(withLabels ? [shuffled?.spearman_abs ?? null, shuffled?.Rmu ?? null, shuffled?.Pmu ?? null] : []),
           report.insensitive.includes(method) ? 'insensitive' : 'changes',
         ]);
       }
@@ -62,14 +66,18 @@ export const sanity: FigureDef = {
         + 'A method that explains the model should fall towards 0 as layers are randomised; a line that stays high is insensitive to the model '
         + `(Adebayo et al., 2018). Null explainers ignore the model and stay at 1: they are the control. ${samples} test samples per model. `
         + 'The table gives, per method, the trained model\'s mean R and P (the paper\'s setting for it), and with every layer random: Spearman |map|, '
-        + 'SSIM of |map| scaled to [0, 1], and the five-band R and P of the random model\'s maps.',
+        + 'SSIM of |map| scaled to [0, 1], and the five-band R and P of the random model\'s maps'
+        + (withLabels ? '; then the random-label check: the same columns for a model of the same architecture trained on shuffled labels.' : '.'),
       notes: [insensitive.length > 0 ? `Insensitive to the model (Spearman |map| ≥ 0.5 with every layer random): ${insensitive.join(', ')}.` : 'Every method\'s maps change when the model is random.'],
       data: { models: reports.map(({ key, report }) => ({ model: key, samples: report.samples, layers: report.layers, trained: report.trained, steps: report.steps, insensitive: report.insensitive })) },
       blocks: [
         { kind: 'chart', name: 'sanity', spec: spec as never, alt: 'Spearman correlation of heatmaps under model randomisation, per model and method' },
         {
           kind: 'table', id: 'sanity-table', sortable: true,
-          columns: ['model', 'method', 'trained R', 'trained P', 'Spearman |map| (all random)', 'SSIM (all random)', 'R (all random)', 'P (all random)', 'verdict'],
+          columns: [
+            'model', 'method', 'trained R', 'trained P', 'Spearman |map| (all random)', 'SSIM (all random)', 'R (all random)', 'P (all random)',
+            ...(withLabels ? ['Spearman |map| (random labels)', 'R (random labels)', 'P (random labels)'] : []), 'verdict',
+          ],
           rows,
         },
       ],
