@@ -1,6 +1,7 @@
 // `npm run fuzz`: every reader of user files against FUZZ_CASES (default 10,000) mutated inputs, then every CLI
 // command against FUZZ_CLI_CASES (default 100; a process each) mutated invocations, seeded (FUZZ_SEED, default 1)
 // so a failure replays. FUZZ_ONLY=readers|cli runs one part, FUZZ_COMMANDS=a,b some commands. Prints the outcome counts; exits 1 on any failure.
+import { rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { useCpu } from '../test/nn/helpers.js';
@@ -53,5 +54,6 @@ if (only !== 'readers') {
       `${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (const f of firsts) console.log(`    ${f}`);
   }
+  await Promise.all([fixtures, scratch].map((d) => rm(d, { recursive: true, force: true })));
 }
 process.exit(failures > 0 ? 1 : 0);

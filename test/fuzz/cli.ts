@@ -5,7 +5,7 @@
 // The property: exit 0 with no NaN in the CSV/JSON outputs, or exit 2 with the error as one last line; never
 // another exit code, a stack trace, a temporary file left behind, a changed input after a failure, or a hang.
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,9 +164,18 @@ function runCli(cwd: string, argv: string[], limitMs: number): Promise<Run> {
  */
 export type CliOutcome = 'ok' | 'user error' | 'long job' | 'crash' | 'hang' | 'leftover' | 'nan';
 
+/** Runs one case in its own copy of the fixtures, judges it, and removes the copy (a bench runs thousands). */
 export async function runCase(fixtures: string, scratch: string, c: CliCase, limitMs: number): Promise<{ outcome: CliOutcome; detail: string }> {
   const dir = await mkdtemp(join(scratch, `${c.command}-`));
-  await cp(fixtures, dir, { recursive: true });
+  try {
+    await cp(fixtures, dir, { recursive: true });
+    return await judgeCase(dir, c, limitMs);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function judgeCase(dir: string, c: CliCase, limitMs: number): Promise<{ outcome: CliOutcome; detail: string }> {
   const before = await hashesOf(dir);
   const startedAt = Date.now();
   const run = await runCli(dir, [c.command, ...c.argv], limitMs);

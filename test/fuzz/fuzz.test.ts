@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { useCpu } from '../nn/helpers.js';
@@ -37,6 +38,10 @@ test('fuzz the command line: mutated invocations exit 0 with clean outputs or 2 
       if (!['ok', 'user error', 'long job'].includes(outcome)) failures.push(`${outcome}: ${detail}`);
     }
   };
-  await Promise.all([lane(), lane()]);
+  try {
+    await Promise.all([lane(), lane()]);
+  } finally {
+    await Promise.all([fixtures, scratch].map((d) => rm(d, { recursive: true, force: true })));
+  }
   assert.deepEqual(failures, []);
 });
