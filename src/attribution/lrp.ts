@@ -38,23 +38,44 @@ const constant = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
   return { value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
 });
 
+/**
+ * A rule for the input layer that looks past the input's value: zB (Montavon et al. 2017) for inputs bounded by
+ * [low, high], R_i = Σ_j (x_i w_ij − l w⁺_ij − h w⁻_ij) R_j / Σ_i (…), and flat, R_i = Σ_j R_j / (number of inputs
+ * that feed j), as zennit's ZBox and Flat.
+ */
+export type InputRule = LayerRule | { kind: 'zB'; low: number; high: number; epsilon: number } | { kind: 'flat'; epsilon: number };
+
+/** zB with the bounds of images in [0, 1] (zennit's EpsilonGammaBox takes low = 0, high = 1 for such inputs). */
+export const zBoxRule = (low = 0, high = 1, epsilon = 1e-6): InputRule => ({ kind: 'zB', low, high, epsilon });
+/** flat: every input that feeds a unit gets an equal share of its relevance. */
+export const flatRule = (epsilon = 1e-6): InputRule => ({ kind: 'flat', epsilon });
+
 /** A composite: the rule per layer kind, as zennit's composites assign them (the input layer may differ). */
 export interface Composite {
-  input: LayerRule;
+  input: InputRule;
   conv: LayerRule;
   linear: LayerRule;
+}
+
+/** The extra inputs an input rule differentiates against, besides the image: zB's bound images, flat's ones. */
+interface InputRuleTensors {
+  low?: tf.Tensor;
+  high?: tf.Tensor;
+  ones?: tf.Tensor;
 }
 
 /**
  * The relevance rule of a composite, as the "gradient trick": each linear layer outputs its own value z, with the
  * gradient of z_ρ · z / stab(z_ρ). Then g = ∂(target logit)/∂a satisfies R = a ⊙ g at every layer (R_j = z_j g_j on
  * the active units, so R_k = a_k Σ_j ρ(w_kj) R_j / stab(z_ρ,j), the rule), and the input's relevance is x ⊙ g.
- * Nonlinearities keep their plain gradients; average pooling takes the ε rule.
+ * zB and flat at the input layer take the same trick with more inputs: the bound images l and h (or a ones image),
+ * differentiated too, so that R = x ⊙ g_x + l ⊙ g_l + h ⊙ g_h (g_l, g_h through −l·W⁺, −h·W⁻; flat: R = g_ones). Nonlinearities keep their plain
+ * gradients; average pooling takes the ε rule.
  */
 export class LrpRule implements NonlinearityRule {
   readonly name = 'lrp';
 
-  constructor(private readonly composite: Composite) {}
+  constructor(private readonly composite: Composite, private readonly extra: InputRuleTensors = {}) {}
 
   apply(kind: NonlinearityKind, _name: string, x: tf.Tensor, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
     if (kind === 'softmax') throw new Error('LRP has no rule for softmax (SPA is not supported)');
@@ -62,23 +83,48 @@ export class LrpRule implements NonlinearityRule {
   }
 
   applyLinear(kind: LinearKind, _name: string, x: tf.Tensor, forward: LinearForward, first: boolean): tf.Tensor {
-    const rule = kind === 'avg_pool' ? epsilonRule(1e-6) : first ? this.composite.input : kind === 'conv' ? this.composite.conv : this.composite.linear;
+    const input = this.composite.input;
+    const rule = kind === 'avg_pool' ? epsilonRule(1e-6) : first && 'rho' in input ? input : kind === 'conv' ? this.composite.conv : this.composite.linear;
     const z = forward(x);
+    if (first && !('rho' in input)) {
+      const noBias = { bias: false };
+      const { low, high, ones } = this.extra;
+      // What the gradient flows through: zB's x·W − l·W⁺ − h·W⁻ (its denominator with the bias), flat's 1·1.
+      const spread = input.kind === 'zB'
+        ? tf.sub(tf.sub(forward(x, identity, noBias), forward(low!, positivePart, noBias)), forward(high!, negativePart, noBias))
+        : forward(ones!, (p) => tf.onesLike(p), noBias);
+      const den = input.kind === 'zB' ? tf.sub(tf.sub(z, forward(low!, positivePart, noBias)), forward(high!, negativePart, noBias)) : spread;
+      return withGradientOf(z, spread, constant(tf.div(z, stabilise(den, input.epsilon))));
+    }
     const zRho = rule.rho === identity && rule.bias ? z : forward(x, rule.rho, { bias: rule.bias }); // the ε rule's z_ρ is z
-    const factor = constant(tf.div(z, stabilise(zRho, rule.epsilon)));
-    // Value z exactly; gradient that of z_ρ · factor.
-    return tf.add(constant(z), tf.sub(tf.mul(zRho, factor), constant(tf.mul(zRho, factor))));
+    return withGradientOf(z, zRho, constant(tf.div(z, stabilise(zRho, rule.epsilon))));
   }
+}
+
+const positivePart = (p: tf.Tensor) => tf.relu(p);
+const negativePart = (p: tf.Tensor) => tf.neg(tf.relu(tf.neg(p)));
+
+/** Value z exactly; gradient that of `carrier` · factor. */
+function withGradientOf(z: tf.Tensor, carrier: tf.Tensor, factor: tf.Tensor): tf.Tensor {
+  return tf.add(constant(z), tf.sub(tf.mul(carrier, factor), constant(tf.mul(carrier, factor))));
 }
 
 /** The input relevance [n, N, N, 3] of `targets` under a composite's rules (rows of one pass). */
 export function lrpRelevance(model: Model, x: tf.Tensor4D, targets: readonly number[], composite: Composite): tf.Tensor4D {
   return tf.tidy(() => {
-    const rule = new LrpRule(composite);
-    // The output's relevance is the target logit itself (g = 1 there); the input's is x ⊙ g.
-    const target = tf.oneHot([...targets], model.spec.numClasses).toFloat();
-    const g = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(model.forward(input as tf.Tensor4D, { rule }).logits, target)))(x);
-    return tf.mul(x, g) as tf.Tensor4D;
+    // The output's relevance is the target logit itself (g = 1 there).
+    const target = tf.oneHot([...targets], Math.max(2, model.spec.numClasses)).slice([0, 0], [targets.length, model.spec.numClasses]).toFloat();
+    const score = (extra: InputRuleTensors) => (input: tf.Tensor) => tf.sum(tf.mul(model.forward(input as tf.Tensor4D, { rule: new LrpRule(composite, extra) }).logits, target));
+    const input = composite.input;
+    if ('rho' in input) return tf.mul(x, tf.grad(score({}))(x)) as tf.Tensor4D;
+    if (input.kind === 'flat') {
+      const [, gOnes] = tf.grads((a: tf.Tensor, ones: tf.Tensor) => score({ ones })(a))([x, tf.onesLike(x)]);
+      return gOnes as tf.Tensor4D;
+    }
+    const [low, high] = [tf.fill(x.shape, input.low), tf.fill(x.shape, input.high)];
+    const [gx, gLow, gHigh] = tf.grads((a: tf.Tensor, l: tf.Tensor, h: tf.Tensor) => score({ low: l, high: h })(a))([x, low, high]);
+    // The bound terms enter the carrier negated, so their gradients already carry the minus sign.
+    return tf.add(tf.add(tf.mul(x, gx!), tf.mul(low, gLow!)), tf.mul(high, gHigh!)) as tf.Tensor4D;
   });
 }
 
@@ -103,3 +149,5 @@ export const lrp = lrpMethod('LRP', () => ({ input: epsilonRule(1e-9), conv: eps
 export const lrpEpsilonPlus = lrpMethod('LRPEpsilonPlus', () => ({ input: zPlusRule(), conv: zPlusRule(), linear: epsilonRule(1e-6) }));
 /** γ = 0.25 on every convolution (the input layer included), ε = 1e-6 on fully connected layers (zennit's EpsilonGammaBox without its zB input rule). */
 export const lrpEpsilonGamma = lrpMethod('LRPEpsilonGamma', () => ({ input: gammaRule(0.25), conv: gammaRule(0.25), linear: epsilonRule(1e-6) }));
+/** zennit's EpsilonGammaBox: zB on the input layer (images in [0, 1]), γ = 0.25 on the other convolutions, ε = 1e-6 on fully connected layers. */
+export const lrpEpsilonGammaBox = lrpMethod('LRPEpsilonGammaBox', () => ({ input: zBoxRule(0, 1), conv: gammaRule(0.25), linear: epsilonRule(1e-6) }));

@@ -9,7 +9,7 @@ import { guidedBackprop } from './guided-backprop.js';
 import { guidedGradCam } from './guided-gradcam.js';
 import { inputXGradient } from './input-x-gradient.js';
 import { integratedGradients } from './integrated-gradients.js';
-import { lrp, lrpEpsilonGamma, lrpEpsilonPlus } from './lrp.js';
+import { lrp, lrpEpsilonGamma, lrpEpsilonGammaBox, lrpEpsilonPlus } from './lrp.js';
 import { mab } from './mab.js';
 import { NOISE_TUNNELS, noiseTunnel } from './noise-tunnel.js';
 import { NULL_EXPLAINERS } from './null-explainers.js';
@@ -20,7 +20,7 @@ import type { AttributionMethod } from './types.js';
 /** The real methods: the reference's, in its V2 evaluation order (spec §3.1), then fiveband's additions. */
 const EXPLAINERS: readonly AttributionMethod[] = [
   saliency, integratedGradients, inputXGradient, deepLift, guidedBackprop, guidedGradCam, deconvolution,
-  gradientShap, deepLiftShap, mab, gradCam, gradCamPlusPlus, occlusion, lrp, lrpEpsilonPlus, lrpEpsilonGamma,
+  gradientShap, deepLiftShap, mab, gradCam, gradCamPlusPlus, occlusion, lrp, lrpEpsilonPlus, lrpEpsilonGamma, lrpEpsilonGammaBox,
   ...Object.entries(NOISE_TUNNELS).map(([name, type]) => noiseTunnel(name, type, saliency)),
 ];
 /** Every method: the real ones, then the null explainers (chance levels). */

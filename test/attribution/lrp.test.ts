@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { getMethod, resolveMethods } from '../../src/attribution/index.js';
-import { epsilonRule, gammaRule, lrpRelevance, zPlusRule, type Composite } from '../../src/attribution/lrp.js';
+import { epsilonRule, flatRule, gammaRule, lrpRelevance, zBoxRule, zPlusRule, type Composite } from '../../src/attribution/lrp.js';
 import { UserError } from '../../src/io/index.js';
-import { createModel, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { createModel, type ArchSpec, type LinearForward, type Model } from '../../src/nn/index.js';
 import { randomImages, useCpu } from '../nn/helpers.js';
 
 before(useCpu);
@@ -35,6 +35,8 @@ describe('LRP', () => {
       epsilon: { input: epsilonRule(tiny), conv: epsilonRule(tiny), linear: epsilonRule(tiny) },
       'z+': { input: zPlusRule(tiny), conv: zPlusRule(tiny), linear: epsilonRule(tiny) },
       gamma: { input: gammaRule(0.25, tiny), conv: gammaRule(0.25, tiny), linear: epsilonRule(tiny) },
+      'zB + γ': { input: zBoxRule(0, 1, tiny), conv: gammaRule(0.25, tiny), linear: epsilonRule(tiny) },
+      'flat + ε': { input: flatRule(tiny), conv: epsilonRule(tiny), linear: epsilonRule(tiny) },
     };
     for (const spec of specs) {
       const m = model(spec, 3, false);
@@ -65,6 +67,37 @@ describe('LRP', () => {
     }
   });
 
+  it('zB and flat on the input layer, by hand on one linear layer: R_i = (x_i w_i − l w⁺_i − h w⁻_i) z / Σ(…), and z / n', () => {
+    const [inputs, n] = [4, 1];
+    const w = [0.5, -1, 2, -0.25];
+    const bias = 0.3;
+    const x = [0.2, 0.9, 0, 0.6];
+    // One linear unit on the flattened 1 × 1 × 4 "image", through the rule's input-layer hook as a real model's first layer.
+    const weight = tf.tensor2d(w, [inputs, 1]);
+    const single: Model = {
+      spec: { arch: 'alexnet', inputSize: 1, numClasses: 1, width: 1 }, layerNames: ['fc'], firstConv: 'fc', trainable: new Map(), buffers: new Map(),
+      forward(input, options = {}) {
+        const run: LinearForward = (t, rho = (p) => p, o = {}) => {
+          const y = tf.matMul(tf.reshape(t, [t.shape[0]!, inputs]), rho(weight));
+          return o.bias === false ? y : tf.add(y, rho(tf.scalar(bias)));
+        };
+        const flat = tf.reshape(input, [input.shape[0]!, inputs]);
+        return { logits: (options.rule?.applyLinear ? options.rule.applyLinear('linear', 'fc', flat, run, true) : run(flat)) as tf.Tensor2D };
+      },
+      dispose() {},
+    };
+    const image = tf.tensor4d(x, [n, 1, 1, inputs]);
+    const z = w.reduce((s, wi, i) => s + wi * x[i]!, bias);
+    const [low, high] = [0, 1];
+    const terms = w.map((wi, i) => x[i]! * wi - low * Math.max(wi, 0) - high * Math.min(wi, 0));
+    const den = z - w.reduce((s, wi) => s + low * Math.max(wi, 0) + high * Math.min(wi, 0), 0);
+    const zb = lrpRelevance(single, image, [0], { input: zBoxRule(low, high, 1e-12), conv: epsilonRule(1e-12), linear: epsilonRule(1e-12) });
+    Array.from(zb.dataSync()).forEach((r, i) => assert.ok(Math.abs(r - (terms[i]! * z) / den) < 1e-5, `zB ${i}: ${r} vs ${(terms[i]! * z) / den}`));
+    const flat = lrpRelevance(single, image, [0], { input: flatRule(1e-12), conv: epsilonRule(1e-12), linear: epsilonRule(1e-12) });
+    Array.from(flat.dataSync()).forEach((r) => assert.ok(Math.abs(r - z / inputs) < 1e-5, `flat: ${r} vs ${z / inputs}`));
+    tf.dispose([weight, image, zb, flat]);
+  });
+
   it('the composites differ from each other; ResNet34 and SPA are refused', () => {
     const m = model(specs[0]!, 3, true);
     const x = randomImages(2, 64);
@@ -73,6 +106,8 @@ describe('LRP', () => {
     const epsilon = getMethod('LRP').attribute(m, x, [0, 1]).data;
     assert.ok(plus.some((v, i) => Math.abs(v - epsilon[i]!) > 1e-6), 'EpsilonPlus and LRP differ');
     assert.ok(plus.some((v, i) => Math.abs(v - gamma[i]!) > 1e-6), 'EpsilonPlus and EpsilonGamma differ');
+    const box = getMethod('LRPEpsilonGammaBox').attribute(m, x, [0, 1]).data;
+    assert.ok(box.some((v, i) => Math.abs(v - gamma[i]!) > 1e-6), 'the zB input rule changes the map');
     const resnet = createModel({ arch: 'resnet34', inputSize: 32, numClasses: 4, width: 0.0625 }, 1);
     assert.ok(!resolveMethods('all', resnet).some((m) => m.name.startsWith('LRP')));
     assert.throws(() => getMethod('LRP').attribute(resnet, randomImages(1, 32), [0]), (e: unknown) => e instanceof UserError && /does not apply to a resnet34/.test(e.message));

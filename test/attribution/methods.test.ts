@@ -29,13 +29,13 @@ describe('methods: registry, errors, memory, determinism', () => {
   before(useCpu);
 
   it('lists the methods in the reference V2 order and resolves lists', () => {
-    assert.deepEqual(methodNames, ['Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution', 'GradientShap', 'DeepLiftShap', 'mab', 'GradCam', 'GradCamPlusPlus', 'Occlusion', 'LRP', 'LRPEpsilonPlus', 'LRPEpsilonGamma',
+    assert.deepEqual(methodNames, ['Saliency', 'IntegratedGradients', 'InputXGradient', 'DeepLift', 'GuidedBackprop', 'GuidedGradCam', 'Deconvolution', 'GradientShap', 'DeepLiftShap', 'mab', 'GradCam', 'GradCamPlusPlus', 'Occlusion', 'LRP', 'LRPEpsilonPlus', 'LRPEpsilonGamma', 'LRPEpsilonGammaBox',
       'SmoothGrad', 'SmoothGradSq', 'VarGrad', 'NullUniform', 'NullGaussian', 'NullEdges', 'NullBlob', 'GroundTruth']);
     assert.equal(getMethod(' deeplift ').name, 'DeepLift');
     const plain = reluPoolNet(SIZE, 3, { size: 2, stride: 2 });
     const spa = spaLike();
-    assert.deepEqual(resolveMethods('all', plain).map((m) => m.name), [...methodNames.slice(0, 9), ...methodNames.slice(10, 19)]);
-    assert.deepEqual(resolveMethods('all', spa).map((m) => m.name), [...methodNames.slice(0, 13), ...methodNames.slice(16, 19)]);
+    assert.deepEqual(resolveMethods('all', plain).map((m) => m.name), [...methodNames.slice(0, 9), ...methodNames.slice(10, 20)]);
+    assert.deepEqual(resolveMethods('all', spa).map((m) => m.name), [...methodNames.slice(0, 13), ...methodNames.slice(17, 20)]);
     assert.deepEqual(resolveMethods('DeepLift, saliency,DeepLift', plain).map((m) => m.name), ['DeepLift', 'Saliency']);
     assert.throws(() => resolveMethods('mab', plain), (e: unknown) => e instanceof UserError && /does not apply/.test(e.message));
     assert.throws(() => getMethod('Lime'), (e: unknown) => e instanceof UserError && /unknown attribution method "Lime"/.test(e.message));
