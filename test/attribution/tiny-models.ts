@@ -43,22 +43,39 @@ export class TinyModel implements Model {
   forward(x: tf.Tensor4D, options: ForwardOptions = {}): ForwardResult {
     const rule: NonlinearityRule = options.rule ?? plainRule;
     let h: tf.Tensor = x;
+    let first = true;
     for (const op of this.ops) {
-      h = this.run(op, h, rule);
+      if ((op.kind === 'conv' || op.kind === 'linear') && rule.applyLinear) {
+        // Linear layers through the rule's hook (LRP), as the real models' layers do.
+        h = rule.applyLinear(op.kind, op.name, h, (t, rho = (p) => p, o = {}) => this.linear(op, t, rho, o.bias !== false), first);
+        first = false;
+      } else {
+        h = this.run(op, h, rule);
+      }
       const tap = options.taps?.[op.name];
       if (tap) h = tap(h);
     }
     return { logits: h as tf.Tensor2D };
   }
 
+  /** A convolution or linear layer with ρ applied to its parameters, with or without its bias. */
+  private linear(op: Extract<Op, { kind: 'conv' | 'linear' }>, h: tf.Tensor, rho: (p: tf.Tensor) => tf.Tensor, bias: boolean): tf.Tensor {
+    let out: tf.Tensor;
+    if (op.kind === 'conv') {
+      const pad = op.pad ?? 0;
+      const padded = pad > 0 ? tf.pad(h as tf.Tensor4D, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : h;
+      out = tf.conv2d(padded as tf.Tensor4D, rho(this.tensors.get(op.name)!) as tf.Tensor4D, op.stride ?? 1, 'valid');
+    } else {
+      out = tf.matMul(h as tf.Tensor2D, rho(this.tensors.get(op.name)!) as tf.Tensor2D);
+    }
+    return bias ? tf.add(out, rho(this.tensors.get(`${op.name}.bias`)!)) : out;
+  }
+
   private run(op: Op, h: tf.Tensor, rule: NonlinearityRule): tf.Tensor {
     switch (op.kind) {
-      case 'conv': {
-        const pad = op.pad ?? 0;
-        const padded = pad > 0 ? tf.pad(h as tf.Tensor4D, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : h;
-        const out = tf.conv2d(padded as tf.Tensor4D, this.tensors.get(op.name) as tf.Tensor4D, op.stride ?? 1, 'valid');
-        return tf.add(out, this.tensors.get(`${op.name}.bias`)!);
-      }
+      case 'conv':
+      case 'linear':
+        return this.linear(op, h, (p) => p, true);
       case 'relu':
         return rule.apply('relu', op.name, h as tf.Tensor4D, (t) => tf.relu(t));
       case 'leaky_relu':
@@ -67,8 +84,6 @@ export class TinyModel implements Model {
         return rule.apply('max_pool', op.name, h as tf.Tensor4D, (t) => tf.maxPool(t as tf.Tensor4D, op.size, op.stride, op.pad ?? 0));
       case 'flatten':
         return tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [h.shape[0]!, -1]);
-      case 'linear':
-        return tf.add(tf.matMul(h as tf.Tensor2D, this.tensors.get(op.name) as tf.Tensor2D), this.tensors.get(`${op.name}.bias`)!);
       case 'softmax': {
         // softmax over the last axis of a [n, groups, width] view, as SPA's 48 × 48 product
         const n = h.shape[0]!;
