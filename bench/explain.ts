@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import { lastSpatialConv } from '../src/attribution/grad-cam.js';
 import { predictedClasses, resolveMethods } from '../src/attribution/index.js';
 import { backendInfo, createModel, initBackend, saveModel, type Arch, type ArchSpec, type BackendName } from '../src/nn/index.js';
 import { Rng } from '../src/rng/index.js';
@@ -74,7 +75,7 @@ try {
       if (withTorch) {
         const dir = join(scratch, `${arch}-${n}`);
         await saveModel(dir, model);
-        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--threads', args['torch-threads'],
+        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--threads', args['torch-threads'],
           '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
         if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);
@@ -85,7 +86,7 @@ try {
       process.stdout.write(`\n${arch} ${n}×${n}, width ${spec.width}\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
       for (const m of methods) {
         const row = [m.name, f(ours[m.name]!)];
-        // Methods without a PyTorch twin in explain_torch.py (GradCam, Occlusion, the NoiseTunnel family, nulls): '–'.
+        // Methods without a PyTorch twin in explain_torch.py (Grad-CAM++, the LRP family, the nulls): '–'.
         if (theirs) row.push(...(theirs[m.name] === undefined ? ['–', '–'] : [f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2)]));
         process.stdout.write(`| ${row.join(' | ')} |\n`);
       }

@@ -122,7 +122,7 @@ def baselines_for(n, shape, k=4):
     return torch.randn((n, k) + tuple(shape)) * 0.001
 
 
-def make_methods(model, first_conv, steps=50):
+def make_methods(model, first_conv, steps=50, cam_layer=None):
     nodes, weights = np.polynomial.legendre.leggauss(steps)
     alphas = torch.tensor(0.5 * (1 + nodes), dtype=torch.float32)
     step_sizes = torch.tensor(0.5 * weights, dtype=torch.float32)
@@ -187,10 +187,61 @@ def make_methods(model, first_conv, steps=50):
             out.append(rows.view(m, k, *x.shape[1:]).mean(1))
         return torch.cat(out)
 
+    def grad_cam(x, t):
+        # Captum's LayerGradCam (ReLU) on the last spatial convolution, upsampled bilinearly as fiveband's GradCam.
+        saved = {}
+        handle = cam_layer.register_forward_hook(lambda m, i, o: saved.__setitem__("a", o))
+        try:
+            out = model(x.detach().requires_grad_(True))
+            (ga,) = torch.autograd.grad(out.gather(1, t.view(-1, 1)).sum(), saved["a"])
+        finally:
+            handle.remove()
+        cam = F.relu((ga.mean(dim=(2, 3), keepdim=True) * saved["a"]).sum(1, keepdim=True))
+        return F.interpolate(cam.detach(), x.shape[2:], mode="bilinear", align_corners=False)
+
+    def occlusion(x, t):
+        # Captum's Occlusion with fiveband's defaults: a zero window of side N/8 over all channels, stride half of it.
+        n = x.shape[-1]
+        window = max(1, round(n / 8))
+        stride = max(1, window // 2)
+        starts = list(range(0, n - window + 1, stride))
+        positions = [(y, z) for y in starts for z in starts]
+        out = torch.zeros(x.shape[0], 1, n, n)
+        counts = torch.zeros(1, 1, n, n)
+        for (y, z) in positions:
+            counts[..., y:y + window, z:z + window] += 1
+        with torch.no_grad():
+            full = model(x).gather(1, t.view(-1, 1)).view(-1)
+            for i in range(x.shape[0]):
+                for k in range(0, len(positions), INTERNAL_BATCH):
+                    chunk = positions[k:k + INTERNAL_BATCH]
+                    rows = x[i:i + 1].repeat(len(chunk), 1, 1, 1)
+                    for r, (y, z) in enumerate(chunk):
+                        rows[r, :, y:y + window, z:z + window] = 0
+                    drop = full[i] - model(rows)[:, t[i]]
+                    for r, (y, z) in enumerate(chunk):
+                        out[i, 0, y:y + window, z:z + window] += drop[r]
+        return (out / counts).expand(-1, 3, -1, -1)
+
+    def noise_tunnel(kind, copies=5, sigma=0.15):
+        # Captum's NoiseTunnel over Saliency (|gradient|) with fiveband's defaults: 5 noisy copies, sigma 0.15.
+        def run(x, t):
+            n = x.shape[0]
+            noisy = x.repeat_interleave(copies, 0) + sigma * torch.randn(n * copies, *x.shape[1:])
+            maps = chunked_grad(model, noisy, t.repeat_interleave(copies)).abs().view(n, copies, *x.shape[1:])
+            if kind == "smoothgrad":
+                return maps.mean(1)
+            if kind == "smoothgrad_sq":
+                return (maps ** 2).mean(1)
+            return maps.var(1, unbiased=False)
+        return run
+
     return {
         "Saliency": saliency, "IntegratedGradients": integrated_gradients, "InputXGradient": input_x_gradient,
         "DeepLift": deeplift, "GuidedBackprop": overridden(False), "GuidedGradCam": guided_grad_cam,
         "Deconvolution": overridden(True), "GradientShap": gradient_shap, "DeepLiftShap": deeplift_shap,
+        "GradCam": grad_cam, "Occlusion": occlusion, "SmoothGrad": noise_tunnel("smoothgrad"),
+        "SmoothGradSq": noise_tunnel("smoothgrad_sq"), "VarGrad": noise_tunnel("vargrad"),
     }
 
 
@@ -203,6 +254,7 @@ def main():
     parser.add_argument("--methods", default="all")
     parser.add_argument("--steps", type=int, default=50, help="IntegratedGradients steps")
     parser.add_argument("--layer", help="GuidedGradCam layer (module path, e.g. backbone.features.0); default the first Conv2d")
+    parser.add_argument("--cam-layer", help="GradCam layer (module path); default the last Conv2d")
     parser.add_argument("--attribute", nargs=3, metavar=("INPUTS", "TARGETS", "OUT_DIR"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -210,7 +262,8 @@ def main():
     inner = load(args.model_dir)
     model = Logits(inner).eval()
     first_conv = inner.get_submodule(args.layer) if args.layer else next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
-    methods = make_methods(model, first_conv, args.steps)
+    cam_layer = inner.get_submodule(args.cam_layer) if args.cam_layer else [m for m in inner.modules() if isinstance(m, nn.Conv2d)][-1]
+    methods = make_methods(model, first_conv, args.steps, cam_layer)
     names = list(methods) if args.methods == "all" else [m for m in args.methods.split(",") if m in methods]
     if args.attribute:
         inputs, targets, out_dir = args.attribute
