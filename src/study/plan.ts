@@ -88,10 +88,12 @@ export function checkSamples(config: StudyConfig, wanted: number): number {
 
 /**
  * The random-label check's model for a sanity-checked classifier (sanity.randomLabels): the base recipe trained on
- * shuffled labels, kept in `models/<arch>/random-labels/`; none for SPA, whose heatmap head learns from the bands.
+ * shuffled labels, kept in `models/<arch>/random-labels/`; none for SPA, whose heatmap head learns from the bands, nor
+ * in a run on shipped weights.
  */
 export function randomLabelModel(config: StudyConfig, model: StudyModel): StudyModel | null {
-  if (!config.sanity?.randomLabels || model.role !== 'branch') return null;
+  // A run on shipped weights has no training split to shuffle (its dataset is the test split only).
+  if (!config.sanity?.randomLabels || config.pretrained !== null || model.role !== 'branch') return null;
   return { key: `${model.arch}/random-labels`, arch: model.arch, role: 'base' };
 }
 
