@@ -23,21 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "nn"))
-from torch_models import load  # noqa: E402
+from torch_models import Logits, load  # noqa: E402
 
 INTERNAL_BATCH = 16
-
-
-class Logits(nn.Module):
-    """The classifier output only (the reference calls Captum with forward_mode None for SPA)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        out = self.model(x)
-        return out[0] if isinstance(out, tuple) else out
 
 
 def target_grad(model, x, target):

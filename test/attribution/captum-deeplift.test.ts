@@ -1,38 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { getMethod, predictedClasses } from '../../src/attribution/index.js';
-import { decodeSafetensors, type Tensor } from '../../src/io/index.js';
 import { createModel, loadModel, type Model } from '../../src/nn/index.js';
 import { SMALL, randomImages } from '../nn/helpers.js';
-import { useCpu } from './helpers.js';
+import { readFixture, relativeL2, sum, useCpu } from './helpers.js';
 
 // Captum's own DeepLift (fixtures/captum_deeplift.py: 0.5.0, the reference's, and 0.8.0) on the shipped quick
 // ResNet34 and SPA, two cells each, one sample per call. Ours must be Captum 0.5.0's.
-const fixture = decodeSafetensors(new Uint8Array(readFileSync(new URL('../../../test/attribution/fixtures/captum-deeplift.safetensors', import.meta.url))));
-const t = (name: string): Tensor => {
-  const tensor = fixture.tensors[name];
-  assert.ok(tensor, `fixture lacks ${name}`);
-  return tensor;
-};
+const { tensor: t } = readFixture('captum-deeplift.safetensors');
 const WEIGHTS = { resnet34: 'weights/quick/resnet34/branch-1', spa: 'weights/quick/spa' } as const;
-
-const relativeL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
-const sum = (a: ArrayLike<number>) => {
-  let total = 0;
-  for (let i = 0; i < a.length; i++) total += a[i]!;
-  return total;
-};
 
 /** Per sample: our DeepLift, Captum 0.5.0's and 0.8.0's (NCHW rows), and f(x) − f(0) for the target. */
 async function compare(arch: keyof typeof WEIGHTS) {

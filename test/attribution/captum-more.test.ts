@@ -1,21 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { getMethod, predictedClasses } from '../../src/attribution/index.js';
-import { decodeSafetensors, type Tensor } from '../../src/io/index.js';
-import { assertClose, useCpu } from './helpers.js';
+import { assertClose, readFixture, useCpu } from './helpers.js';
 import { TinyModel } from './tiny-models.js';
 
 // What Captum 0.8.0 itself computes (fixtures/captum_more.py) on a tiny ReLU / max-pool net, one sample at a time:
 // Grad-CAM (LayerGradCam + bilinear interpolate), Occlusion and LRP with its default rules.
-const fixture = decodeSafetensors(new Uint8Array(readFileSync(new URL('../../../test/attribution/fixtures/captum-more.safetensors', import.meta.url))));
-const t = (name: string): Tensor => {
-  const tensor = fixture.tensors[name];
-  assert.ok(tensor, `fixture lacks ${name}`);
-  return tensor;
-};
-const f32 = (name: string) => t(name).data as Float32Array;
+const { tensor: t, f32, metadata } = readFixture('captum-more.safetensors');
 const SIZE = 12;
 
 function netC(): TinyModel {
@@ -31,7 +23,7 @@ function netC(): TinyModel {
   ]);
 }
 
-describe(`equal to Captum ${fixture.metadata?.captum ?? '0.8.0'} on the same weights`, () => {
+describe(`equal to Captum ${metadata.captum ?? '0.8.0'} on the same weights`, () => {
   before(useCpu);
   const cases = [
     ['GradCam', { camLayer: 'conv2' }, 1],

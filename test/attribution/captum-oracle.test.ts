@@ -1,21 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { getMethod, nearestIndices, predictedClasses } from '../../src/attribution/index.js';
-import { decodeSafetensors, type Tensor } from '../../src/io/index.js';
-import { assertClose, useCpu } from './helpers.js';
+import { assertClose, readFixture, useCpu } from './helpers.js';
 import { TinyModel } from './tiny-models.js';
 
 // Attributions computed by Captum 0.5.0 itself (fixtures/captum_oracle.py) on two tiny nets, one sample at
 // a time as the reference does. The same weights rebuilt in tfjs must give the same attributions.
-const fixture = decodeSafetensors(new Uint8Array(readFileSync(new URL('../../../test/attribution/fixtures/captum-oracle.safetensors', import.meta.url))));
-const t = (name: string): Tensor => {
-  const tensor = fixture.tensors[name];
-  assert.ok(tensor, `fixture lacks ${name}`);
-  return tensor;
-};
-const f32 = (name: string) => t(name).data as Float32Array;
+const { tensor: t, f32, names } = readFixture('captum-oracle.safetensors');
 const SIZE = 12;
 
 function netA(): TinyModel {
@@ -77,7 +69,7 @@ describe('equal to Captum 0.5.0 on the same weights', () => {
   }
 
   it('nearest upsampling indices equal PyTorch interpolate(mode="nearest")', () => {
-    for (const key of Object.keys(fixture.tensors).filter((k) => k.startsWith('nearest.'))) {
+    for (const key of names.filter((k) => k.startsWith('nearest.'))) {
       const [inSize, outSize] = key.slice('nearest.'.length).split('to').map(Number) as [number, number];
       assert.deepEqual(nearestIndices(inSize, outSize), Array.from(t(key).data as Int32Array), key);
     }

@@ -12,7 +12,7 @@ import { readNpy, writeNpy } from '../../src/io/index.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { randomImages, SMALL } from '../nn/helpers.js';
 import { needsTorch } from '../python-torch.js';
-import { useCpu } from './helpers.js';
+import { relativeL2, useCpu } from './helpers.js';
 
 /**
  * Every deterministic method on every small architecture against a PyTorch twin of the method
@@ -22,16 +22,6 @@ import { useCpu } from './helpers.js';
  */
 const script = fileURLToPath(new URL('../../../bench/explain_torch.py', import.meta.url));
 const DETERMINISTIC = 'Saliency,IntegratedGradients,InputXGradient,DeepLift,GuidedBackprop,GuidedGradCam,Deconvolution,GradCam,Occlusion';
-
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 test('our methods equal PyTorch twins of Captum\'s methods on every small architecture (same weights)', needsTorch, async () => {
   await useCpu();

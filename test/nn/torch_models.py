@@ -231,6 +231,18 @@ class MabSPA(nn.Module):
         return self.fc(x.reshape(b, -1)), h[:, :, :n, :n]
 
 
+class Logits(nn.Module):
+    """The classifier output only (SPA also returns its heatmap logits; the reference calls Captum on the logits)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        out = self.model(x)
+        return out[0] if isinstance(out, tuple) else out
+
+
 def build(spec):
     arch, classes, width = spec["arch"], spec["numClasses"], spec["width"]
     if arch == "alexnet":
