@@ -88,7 +88,7 @@ try {
       process.stdout.write(`\n${arch} ${n}×${n}, width ${spec.width}\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
       for (const m of methods) {
         const row = [m.name, f(ours[m.name]!)];
-        // Methods without a PyTorch twin in explain_torch.py (Grad-CAM++, the LRP family, the nulls): '–'.
+        // Methods without a PyTorch twin in explain_torch.py (Grad-CAM++, the LRP composites but LRP, the nulls): '–'.
         if (theirs) row.push(...(theirs[m.name] === undefined ? ['–', '–'] : [f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2)]));
         process.stdout.write(`| ${row.join(' | ')} |\n`);
       }

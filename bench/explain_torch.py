@@ -224,7 +224,22 @@ def make_methods(model, first_conv, steps=50, cam_layer=None):
             return maps.var(1, unbiased=False)
         return run
 
+    def lrp(x, t, eps=1e-9):
+        # Captum's LRP (the epsilon rule on every convolution and linear layer, 1e-6 on average pooling) by the
+        # gradient trick: each such layer keeps its value z, its gradient scaled by z / (z + eps * sign z).
+        def hook(module, inputs, out):
+            e = 1e-6 if isinstance(module, nn.AdaptiveAvgPool2d) else eps
+            factor = (out / (out + torch.where(out >= 0, torch.full_like(out, e), torch.full_like(out, -e)))).detach()
+            return out.detach() + out * factor - (out * factor).detach()
+        handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.AdaptiveAvgPool2d))]
+        try:
+            return x * chunked_grad(model, x, t)
+        finally:
+            for h in handles:
+                h.remove()
+
     return {
+        "LRP": lrp,
         "Saliency": saliency, "IntegratedGradients": integrated_gradients, "InputXGradient": input_x_gradient,
         "DeepLift": deeplift, "GuidedBackprop": overridden(False), "GuidedGradCam": guided_grad_cam,
         "Deconvolution": overridden(True), "GradientShap": gradient_shap, "DeepLiftShap": deeplift_shap,
