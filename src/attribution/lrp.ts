@@ -129,23 +129,18 @@ export function lrpRelevance(model: Model, x: tf.Tensor4D, targets: readonly num
 }
 
 /**
- * An LRP method. BatchNorm (eval mode) and the residual sums take plain gradients, which is the ε rule with ε → 0 on
- * them (the sum splits relevance in proportion to its terms; BatchNorm's shift absorbs its share, as a bias does).
- * With the ε rule on the convolutions too, that equals merging each BatchNorm into its convolution (zennit's
- * canonizer), so `LRP` applies to ResNet34; the composites with other rules would need the merged weights (and z⁺ / γ
- * drop the relevance a convolution's negative outputs carry through the residual sums), and SPA's attention product
- * has no rule.
+ * An LRP method, for every classifier: ResNet34's BatchNorm layers are merged into their convolutions for the rules
+ * (zennit's canonizer, TensorOps.convBatchNorm) and its residual sums take plain gradients, which split relevance in
+ * proportion to the two terms (zennit's Norm rule for its Sum module). Not SPA: its attention product has no rule.
  */
-function lrpMethod(name: string, composite: () => Composite, withBatchNorm = false): AttributionMethod {
-  const applies = (model: Model) => model.spec.arch !== 'spa' && (withBatchNorm || model.spec.arch !== 'resnet34');
+function lrpMethod(name: string, composite: () => Composite): AttributionMethod {
+  const applies = (model: Model) => model.spec.arch !== 'spa';
   return {
     name,
     random: false,
     appliesTo: applies,
     attribute(model, inputs, target, options) {
-      if (!applies(model)) {
-        throw new UserError(`${name} does not apply to a ${model.spec.arch} model (${model.spec.arch === 'spa' ? 'no LRP rule for its attention product' : 'its rules need BatchNorm merged into the convolutions, which fiveband does not do yet; LRP applies'})`);
-      }
+      if (!applies(model)) throw new UserError(`${name} does not apply to a ${model.spec.arch} model (no LRP rule for its attention product)`);
       const targets = resolveTargets(model, inputs, target);
       return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) =>
         lrpRelevance(model, tf.slice(inputs, [start], [end - start]) as tf.Tensor4D, targets.slice(start, end), composite())));
@@ -154,7 +149,7 @@ function lrpMethod(name: string, composite: () => Composite, withBatchNorm = fal
 }
 
 /** Captum's LRP with its default rules: ε (Captum's 1e-9) on every convolution, linear and pooling layer. */
-export const lrp = lrpMethod('LRP', () => ({ input: epsilonRule(1e-9), conv: epsilonRule(1e-9), linear: epsilonRule(1e-9) }), true);
+export const lrp = lrpMethod('LRP', () => ({ input: epsilonRule(1e-9), conv: epsilonRule(1e-9), linear: epsilonRule(1e-9) }));
 /** zennit's EpsilonPlus: z⁺ on convolutions (the input layer included), ε = 1e-6 on fully connected layers. */
 export const lrpEpsilonPlus = lrpMethod('LRPEpsilonPlus', () => ({ input: zPlusRule(), conv: zPlusRule(), linear: epsilonRule(1e-6) }));
 /** γ = 0.25 on every convolution (the input layer included), ε = 1e-6 on fully connected layers (zennit's EpsilonGammaBox without its zB input rule). */

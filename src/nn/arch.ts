@@ -95,6 +95,8 @@ export interface Ops<T> {
   conv2d(name: string, x: T, c: ConvConfig): T;
   convTranspose2d(name: string, x: T, c: ConvTransposeConfig): T;
   batchNorm2d(name: string, x: T, channels: number): T;
+  /** conv2d then batchNorm2d; one merged linear layer for rules with linear-layer hooks (LRP, TensorOps). */
+  convBatchNorm(convName: string, bnName: string, x: T, c: ConvConfig, channels: number): T;
   relu(name: string, x: T): T;
   /** LeakyReLU with PyTorch's default slope 0.01. */
   leakyRelu(name: string, x: T): T;
@@ -193,6 +195,10 @@ class ShapeOps implements Ops<Traced> {
   private map(x: Traced): [number, number, number, number] {
     if (x.shape.length !== 4) throw new Error(`expected an NHWC map, got shape [${x.shape}]`);
     return x.shape as [number, number, number, number];
+  }
+
+  convBatchNorm(convName: string, bnName: string, x: Traced, c: ConvConfig, channels: number): Traced {
+    return this.batchNorm2d(bnName, this.conv2d(convName, x, c), channels);
   }
 
   conv2d(name: string, x: Traced, c: ConvConfig): Traced {

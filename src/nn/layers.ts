@@ -71,6 +71,26 @@ export class TensorOps implements Ops<tf.Tensor> {
     return this.out(name, this.linearLayer('conv', name, x, run));
   }
 
+  /**
+   * A convolution and the BatchNorm after it. A rule with linear-layer hooks (LRP) sees them as one linear layer in
+   * eval mode, the BatchNorm merged into the convolution (weights × γ/σ, bias β − μγ/σ; zennit's canonizer), so its
+   * ρ acts on the merged weights; otherwise the two layers run (and are tapped) as usual.
+   */
+  convBatchNorm(convName: string, bnName: string, x: tf.Tensor, c: ConvConfig, channels: number): tf.Tensor {
+    if (this.training || !this.rule.applyLinear) return this.batchNorm2d(bnName, this.conv2d(convName, x, c), channels);
+    const pad = c.padding ? c.padding : 'valid';
+    const gamma = this.param(`${bnName}.weight`), beta = this.param(`${bnName}.bias`);
+    const scale = tf.div(gamma, tf.sqrt(tf.add(this.param(`${bnName}.running_var`), BN_EPS)));
+    let shift = tf.sub(beta, tf.mul(this.param(`${bnName}.running_mean`), scale));
+    if (c.bias) shift = tf.add(shift, tf.mul(this.param(`${convName}.bias`), scale));
+    const weight = tf.mul(this.param(`${convName}.weight`), scale); // HWIO: γ/σ per output channel, the last axis
+    const run: LinearForward = (t, rho = (p) => p, options = {}) => {
+      const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(weight) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
+      return options.bias === false ? y : tf.add(y, rho(shift));
+    };
+    return this.out(bnName, this.linearLayer('conv', convName, x, run));
+  }
+
   convTranspose2d(name: string, x: tf.Tensor, c: ConvTransposeConfig): tf.Tensor {
     const [n, h, w] = x.shape as [number, number, number, number];
     const shape: [number, number, number, number] = [n, (h - 1) * c.stride + c.kernel, (w - 1) * c.stride + c.kernel, c.outChannels];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { getMethod, resolveMethods } from '../../src/attribution/index.js';
-import { epsilonRule, flatRule, gammaRule, lrpRelevance, zBoxRule, zPlusRule, type Composite } from '../../src/attribution/lrp.js';
+import { epsilonRule, flatRule, gammaRule, LrpRule, lrpRelevance, zBoxRule, zPlusRule, type Composite } from '../../src/attribution/lrp.js';
 import { UserError } from '../../src/io/index.js';
 import { createModel, type ArchSpec, type LinearForward, type Model } from '../../src/nn/index.js';
 import { randomImages, useCpu } from '../nn/helpers.js';
@@ -73,6 +73,28 @@ describe('LRP', () => {
     }
   });
 
+  it('ResNet34 under LRP: BatchNorm merged into its convolution keeps every value; the composites differ there too', () => {
+    const m = createModel(RESNET, 5);
+    // Statistics and affine parameters away from 0 / 1, so that the merge has something to get wrong.
+    for (const [name, v] of [...m.trainable, ...m.buffers]) {
+      if (/bn1?\.(weight|bias)$|downsample\.1\.(weight|bias)$|\.bn2\.(weight|bias)$/.test(name)) v.assign(tf.add(v, tf.randomUniform(v.shape, 0.1, 0.5, 'float32', 3)));
+      if (name.endsWith('running_mean')) v.assign(tf.randomUniform(v.shape, -0.2, 0.2, 'float32', 4));
+      if (name.endsWith('running_var')) v.assign(tf.randomUniform(v.shape, 0.5, 2, 'float32', 5));
+    }
+    const x = randomImages(2, RESNET.inputSize);
+    const plain = tf.tidy(() => Array.from(m.forward(x).logits.dataSync()));
+    const merged = tf.tidy(() => Array.from(m.forward(x, { rule: new LrpRule({ input: epsilonRule(1e-9), conv: epsilonRule(1e-9), linear: epsilonRule(1e-9) }) }).logits.dataSync()));
+    merged.forEach((v, i) => assert.ok(Math.abs(v - plain[i]!) <= 1e-4 * Math.max(1, Math.abs(plain[i]!)), `logit ${i}: ${v} vs ${plain[i]}`));
+    const epsilon = getMethod('LRP').attribute(m, x, [0, 1]).data;
+    const ixg = getMethod('InputXGradient').attribute(m, x, [0, 1]).data;
+    const scale = Math.max(...ixg.map(Math.abs));
+    epsilon.forEach((v, i) => assert.ok(Math.abs(v - ixg[i]!) <= 1e-3 * scale, `ε rule vs InputXGradient at ${i}: ${v} vs ${ixg[i]}`));
+    const box = getMethod('LRPEpsilonGammaBox').attribute(m, x, [0, 1]).data;
+    assert.ok(box.some((v, i) => Math.abs(v - epsilon[i]!) > 1e-6 * scale), 'EpsilonGammaBox differs from ε');
+    x.dispose();
+    m.dispose();
+  });
+
   it('zB and flat on the input layer, by hand on one linear layer: R_i = (x_i w_i − l w⁺_i − h w⁻_i) z / Σ(…), and z / n', () => {
     const [inputs, n] = [4, 1];
     const w = [0.5, -1, 2, -0.25];
@@ -104,7 +126,7 @@ describe('LRP', () => {
     tf.dispose([weight, image, zb, flat]);
   });
 
-  it('the composites differ from each other; on ResNet34 only LRP applies, on SPA none', () => {
+  it('the composites differ from each other; they apply to ResNet34, not to SPA', () => {
     const m = model(specs[0]!, 3, true);
     const x = randomImages(2, 64);
     const plus = getMethod('LRPEpsilonPlus').attribute(m, x, [0, 1]).data;
@@ -115,8 +137,7 @@ describe('LRP', () => {
     const box = getMethod('LRPEpsilonGammaBox').attribute(m, x, [0, 1]).data;
     assert.ok(box.some((v, i) => Math.abs(v - gamma[i]!) > 1e-6), 'the zB input rule changes the map');
     const resnet = createModel(RESNET, 1);
-    assert.deepEqual(resolveMethods('all', resnet).filter((m) => m.name.startsWith('LRP')).map((m) => m.name), ['LRP']);
-    assert.throws(() => getMethod('LRPEpsilonPlus').attribute(resnet, randomImages(1, 32), [0]), (e: unknown) => e instanceof UserError && /does not apply to a resnet34 .*BatchNorm merged/.test(e.message));
+    assert.deepEqual(resolveMethods('all', resnet).filter((m) => m.name.startsWith('LRP')).map((m) => m.name), ['LRP', 'LRPEpsilonPlus', 'LRPEpsilonGamma', 'LRPEpsilonGammaBox']);
     const spa = createModel({ arch: 'spa', inputSize: 48, numClasses: 4, width: 0.25 }, 1);
     assert.throws(() => getMethod('LRP').attribute(spa, randomImages(1, 48), [0]), (e: unknown) => e instanceof UserError && /does not apply to a spa model \(no LRP rule for its attention/.test(e.message));
     spa.dispose();

@@ -10,15 +10,13 @@ const RESNET_WIDTHS = [64, 128, 256, 512];
  */
 function basicBlock<T>(ops: Ops<T>, x: T, name: string, inC: number, outC: number, stride: number): T {
   const conv = { kernel: 3, padding: 1, bias: false, init: 'kaiming_fan_out' } as const;
-  let out = ops.conv2d(`${name}.conv1`, x, { ...conv, inChannels: inC, outChannels: outC, stride });
-  out = ops.batchNorm2d(`${name}.bn1`, out, outC);
+  let out = ops.convBatchNorm(`${name}.conv1`, `${name}.bn1`, x, { ...conv, inChannels: inC, outChannels: outC, stride }, outC);
   out = ops.relu(`${name}.relu`, out);
-  out = ops.conv2d(`${name}.conv2`, out, { ...conv, inChannels: outC, outChannels: outC });
-  out = ops.batchNorm2d(`${name}.bn2`, out, outC);
+  out = ops.convBatchNorm(`${name}.conv2`, `${name}.bn2`, out, { ...conv, inChannels: outC, outChannels: outC }, outC);
   let residual = x;
   if (stride !== 1 || inC !== outC) {
-    residual = ops.conv2d(`${name}.downsample.0`, x, { inChannels: inC, outChannels: outC, kernel: 1, stride, bias: false, init: 'kaiming_fan_out' });
-    residual = ops.batchNorm2d(`${name}.downsample.1`, residual, outC);
+    const downsample = { inChannels: inC, outChannels: outC, kernel: 1, stride, bias: false, init: 'kaiming_fan_out' } as const;
+    residual = ops.convBatchNorm(`${name}.downsample.0`, `${name}.downsample.1`, x, downsample, outC);
   }
   return ops.relu(`${name}.relu2`, ops.add(out, residual));
 }
@@ -31,8 +29,7 @@ function basicBlock<T>(ops: Ops<T>, x: T, name: string, inC: number, outC: numbe
  */
 function resnet34<T>(ops: Ops<T>, x: T, spec: ArchSpec): T {
   const widths = RESNET_WIDTHS.map((c) => scaled(c, spec.width));
-  x = ops.conv2d('backbone.conv1', x, { inChannels: 3, outChannels: widths[0]!, kernel: 7, stride: 2, padding: 3, bias: false, init: 'kaiming_fan_out' });
-  x = ops.batchNorm2d('backbone.bn1', x, widths[0]!);
+  x = ops.convBatchNorm('backbone.conv1', 'backbone.bn1', x, { inChannels: 3, outChannels: widths[0]!, kernel: 7, stride: 2, padding: 3, bias: false, init: 'kaiming_fan_out' }, widths[0]!);
   x = ops.relu('backbone.relu', x);
   x = ops.maxPool2d('backbone.maxpool', x, { kernel: 3, stride: 2, padding: 1 });
   let channels = widths[0]!;
