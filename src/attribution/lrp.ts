@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LinearForward, LinearKind, Model, NonlinearityKind, NonlinearityRule } from '../nn/index.js';
+import type { Arch, LinearForward, LinearKind, Model, NonlinearityKind, NonlinearityRule } from '../nn/index.js';
 import { UserError } from '../io/index.js';
 import { internalBatchSize, mapChunks, resolveTargets, toAttribution } from './common.js';
 import type { AttributionMethod } from './types.js';
@@ -134,13 +134,13 @@ export function lrpRelevance(model: Model, x: tf.Tensor4D, targets: readonly num
  * proportion to the two terms (zennit's Norm rule for its Sum module). Not SPA: its attention product has no rule.
  */
 function lrpMethod(name: string, composite: () => Composite): AttributionMethod {
-  const applies = (model: Model) => model.spec.arch !== 'spa';
+  const applies = (arch: Arch) => arch !== 'spa';
   return {
     name,
     random: false,
     appliesTo: applies,
     attribute(model, inputs, target, options) {
-      if (!applies(model)) throw new UserError(`${name} does not apply to a ${model.spec.arch} model (no LRP rule for its attention product)`);
+      if (!applies(model.spec.arch)) throw new UserError(`${name} does not apply to a ${model.spec.arch} model (no LRP rule for its attention product)`);
       const targets = resolveTargets(model, inputs, target);
       return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) =>
         lrpRelevance(model, tf.slice(inputs, [start], [end - start]) as tf.Tensor4D, targets.slice(start, end), composite())));

@@ -14,7 +14,7 @@ export const MAB_BAND_VALUES = [0, 0.4, 0.9] as const;
 export const mab: AttributionMethod = {
   name: 'mab',
   random: false,
-  appliesTo: (model) => model.spec.arch === 'spa',
+  appliesTo: (arch) => arch === 'spa',
   attribute(model, inputs) {
     const n = checkInputs(model, inputs);
     const size = model.spec.inputSize;

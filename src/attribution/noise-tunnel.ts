@@ -20,7 +20,7 @@ export function noiseTunnel(name: string, type: NoiseTunnelType, base: Attributi
   return {
     name,
     random: true,
-    appliesTo: (model) => base.appliesTo(model),
+    appliesTo: (arch) => base.appliesTo(arch),
     attribute(model, inputs, target, options?: AttributeOptions): Attribution {
       const n = checkInputs(model, inputs);
       const copies = options?.ntSamples ?? 5;

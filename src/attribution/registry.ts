@@ -58,11 +58,11 @@ export function resolveMethods(list: string, model?: Model): AttributionMethod[]
   const add = (m: AttributionMethod) => chosen.has(m.name) || chosen.set(m.name, m);
   for (const name of names) {
     const key = name.toLowerCase();
-    if (key === 'all') EXPLAINERS.filter((m) => !model || m.appliesTo(model)).forEach(add);
+    if (key === 'all') EXPLAINERS.filter((m) => !model || m.appliesTo(model.spec.arch)).forEach(add);
     else if (key === 'nulls') NULL_EXPLAINERS.forEach(add);
     else {
       const method = getMethod(name);
-      if (model && !method.appliesTo(model)) throw new UserError(`method ${method.name} does not apply to a ${model.spec.arch} model`);
+      if (model && !method.appliesTo(model.spec.arch)) throw new UserError(`method ${method.name} does not apply to a ${model.spec.arch} model`);
       add(method);
     }
   }

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Model } from '../nn/index.js';
+import type { Arch, Model } from '../nn/index.js';
 
 /**
  * Attributions in PyTorch layout, as Captum returns them and as they are saved: `n × c × H × W` float32,
@@ -64,7 +64,7 @@ export interface AttributionMethod {
   readonly name: string;
   /** Whether the method draws random numbers (then `seed` and `sampleKeys` matter). */
   readonly random: boolean;
-  /** Whether the method applies to this model (mab needs a heatmap head). */
-  appliesTo(model: Model): boolean;
+  /** Whether the method applies to models of this architecture (mab needs SPA's heatmap head; LRP has no rule for SPA). */
+  appliesTo(arch: Arch): boolean;
   attribute(model: Model, inputs: tf.Tensor4D, target: readonly number[] | undefined, options?: AttributeOptions): Attribution;
 }

@@ -1,3 +1,4 @@
+import { getMethod } from '../attribution/index.js';
 import type { Split } from '../data/index.js';
 import { validateSpec, type ArchSpec } from '../nn/index.js';
 import { hyperFor, trainingSpec, type Hyper } from '../train/index.js';
@@ -75,9 +76,9 @@ export function studyModels(config: StudyConfig): StudyModel[] {
   return models;
 }
 
-/** Methods explained on a model: the config's, plus the mab decode on SPA. */
+/** Methods explained on a model: the config's that apply to its architecture (no LRP on SPA), plus the mab decode on SPA. */
 export function methodsFor(config: StudyConfig, model: StudyModel): string[] {
-  const methods = STUDY_METHODS.filter((m) => config.methods.includes(m));
+  const methods = STUDY_METHODS.filter((m) => config.methods.includes(m) && getMethod(m).appliesTo(model.arch));
   return model.arch === 'spa' ? [...methods, 'mab'] : methods;
 }
 

@@ -62,7 +62,7 @@ describe('methods: registry, errors, memory, determinism', () => {
     const model = spaLike();
     const x = images(3, SIZE);
     const before = tf.memory().numTensors;
-    for (const name of methodNames.filter((n) => getMethod(n).appliesTo(model))) {
+    for (const name of methodNames.filter((n) => getMethod(n).appliesTo(model.spec.arch))) {
       const truth = new Float32Array(3 * SIZE * SIZE).fill(0.4);
       const result = getMethod(name).attribute(model, x, undefined, { internalBatchSize: 4, steps: 5, truth });
       assert.equal(result.shape[0], 3, name);

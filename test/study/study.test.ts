@@ -83,6 +83,10 @@ describe('study plan', () => {
     assert.deepEqual(tasks.filter((t) => t.kind === 'train-random-labels').map((t) => t.id), ['train/alexnet/random-labels', 'train/vgg16/random-labels', 'train/resnet34/random-labels']);
     assert.deepEqual(tasks.find((t) => t.id === 'sanity/vgg16/branch-1')!.deps, ['generate', 'train/vgg16/branch-1', 'train/vgg16/random-labels']);
     assert.ok(!planStudy(studyProfile('small', 0, 'wasm')).some((t) => t.kind === 'train-random-labels'), 'off by default');
+    // A method that does not apply to an architecture is left out there (LRP on SPA), not run to fail.
+    const lrp = { ...studyProfile('small', 0, 'wasm'), methods: ['Saliency', 'LRP'] };
+    const withLrp = planStudy(lrp).filter((t) => t.kind === 'explain' && t.method === 'LRP').map((t) => t.model!.arch);
+    assert.ok(withLrp.includes('resnet34') && !withLrp.includes('spa'));
     assert.deepEqual(tasks.filter((t) => t.kind === 'conditioning').map((t) => t.id), ['conditioning/alexnet/branch-1', 'conditioning/vgg16/branch-1', 'conditioning/resnet34/branch-1', 'conditioning/spa']);
     // The checks take at most the test split's samples, and need two.
     const few = studyConfig('quick', { testSamples: 3 }).config;
