@@ -14,6 +14,14 @@ export interface TaskRecord {
   /** Digest of the dependencies' records: a task whose inputs changed is run again. */
   inputs: string;
   outputs: Record<string, string>;
+  /** Runs it took when more than one (killed attempts resume; `wallSeconds` adds up all of them). */
+  attempts?: number;
+}
+
+/** A task started but not finished: the time its attempts ran (updated while one runs) and how many there were. */
+export interface UnfinishedTask {
+  seconds: number;
+  attempts: number;
 }
 
 /** `<run>/study.json`: the run manifest. */
@@ -26,6 +34,8 @@ export interface StudyManifest {
   /** Worker counts of every invocation that worked on the run, and the config fields an `--extend` changed. */
   sessions: Array<{ startedAt: string; workers: number; extended?: string[] }>;
   tasks: Record<string, TaskRecord>;
+  /** Tasks started and not finished (killed, failed, or running now), so a resumed task's time counts every attempt. */
+  unfinished?: Record<string, UnfinishedTask>;
 }
 
 export async function packageVersion(): Promise<string> {

@@ -39,6 +39,9 @@ export interface StudyResult {
   wallSeconds: number;
 }
 
+/** How often a running task's time is written to the manifest (a kill loses at most this much of it). */
+const HEARTBEAT_MS = 5000;
+
 /** Digest of the dependencies' outputs and the task's own settings: the identity of a task's inputs. */
 function inputsDigest(task: StudyTask, records: Record<string, TaskRecord>): string {
   const deps = task.deps.map((d) => [d, records[d]?.outputs ?? null]);
@@ -95,6 +98,7 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
       if (task.deps.every((d) => finished.has(d)) && (await verified(runDir, task, manifest))) {
         finished.add(task.id);
         skipped.push(task.id);
+        delete manifest.unfinished?.[task.id];
         doneCost += task.cost;
         options.onTask?.(task.id, 'skipped', 0);
       } else {
@@ -104,13 +108,20 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
     report();
 
     let manifestWrites = Promise.resolve();
-    const record = async (task: StudyTask, wallSeconds: number) => {
+    const save = () => {
+      manifestWrites = manifestWrites.then(() => saveManifest(runDir, manifest));
+      return manifestWrites;
+    };
+    const record = async (task: StudyTask, wallSeconds: number, attempts: number) => {
       const files = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
       const outputs: Record<string, string> = {};
       for (const file of files) outputs[file] = await sha256File(join(runDir, file));
-      manifest.tasks[task.id] = { kind: task.kind, wallSeconds, finishedAt: new Date().toISOString(), inputs: inputsDigest(task, manifest.tasks), outputs };
-      manifestWrites = manifestWrites.then(() => saveManifest(runDir, manifest));
-      await manifestWrites;
+      manifest.tasks[task.id] = {
+        kind: task.kind, wallSeconds, finishedAt: new Date().toISOString(), inputs: inputsDigest(task, manifest.tasks), outputs,
+        ...(attempts > 1 ? { attempts } : {}),
+      };
+      delete manifest.unfinished?.[task.id];
+      await save();
     };
 
     const pool = new Piscina<WorkerRequest, WorkerReply>({
@@ -118,23 +129,38 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
     });
     const runOne = async (task: StudyTask): Promise<void> => {
       const started = Date.now();
+      // Earlier attempts' time (a killed run's), kept up to date while this one runs: at most a heartbeat is lost.
+      const earlier = manifest.unfinished?.[task.id] ?? { seconds: 0, attempts: 0 };
+      const beat = () => {
+        manifest.unfinished = { ...manifest.unfinished, [task.id]: { seconds: earlier.seconds + (Date.now() - started) / 1000, attempts: earlier.attempts + 1 } };
+        return save();
+      };
+      await beat();
+      const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
       partial.set(task.id, 0);
       report();
       const onProgress = (d: number, t: number) => {
         if (t > 0) partial.set(task.id, task.cost * Math.min(1, d / t));
         report();
       };
-      // Generation has its own worker pool and the report is light: both run on this thread.
-      if (task.kind === 'generate' || task.kind === 'report') {
-        await executeTask(task, { runDir, config: options.config, threads: workers, onProgress });
-      } else {
-        const { port1, port2 } = new MessageChannel();
-        port1.on('message', (m: { done: number; total: number }) => onProgress(m.done, m.total));
-        const reply = await pool.run({ task, runDir, config: options.config, port: port2 }, { transferList: [port2] }).finally(() => port1.close());
-        if (!reply.ok) throw reply.user ? new UserError(`${task.id}: ${reply.message}`) : new Error(`${task.id}: ${reply.message}`);
+      try {
+        // Generation has its own worker pool and the report is light: both run on this thread.
+        if (task.kind === 'generate' || task.kind === 'report') {
+          await executeTask(task, { runDir, config: options.config, threads: workers, onProgress });
+        } else {
+          const { port1, port2 } = new MessageChannel();
+          port1.on('message', (m: { done: number; total: number }) => onProgress(m.done, m.total));
+          const reply = await pool.run({ task, runDir, config: options.config, port: port2 }, { transferList: [port2] }).finally(() => port1.close());
+          if (!reply.ok) throw reply.user ? new UserError(`${task.id}: ${reply.message}`) : new Error(`${task.id}: ${reply.message}`);
+        }
+      } catch (err) {
+        clearInterval(heartbeat);
+        await beat(); // a failed attempt's time counts when the task is run again
+        throw err;
       }
-      const wall = (Date.now() - started) / 1000;
-      await record(task, wall);
+      clearInterval(heartbeat);
+      const wall = earlier.seconds + (Date.now() - started) / 1000;
+      await record(task, wall, earlier.attempts + 1);
       partial.delete(task.id);
       finished.add(task.id);
       ran.push(task.id);

@@ -244,10 +244,22 @@ describe('fiveband study (a tiny study end to end)', () => {
 
   it('killed with SIGKILL twice, the same command completes with byte-identical outputs', async () => {
     const killed = join(root, 'killed');
-    await killAfter(killed, 5);
-    await killAfter(killed, 30);
+    const interrupted = new Map<string, number>();
+    const readManifest = async () => JSON.parse(await readFile(join(killed, STUDY_FILE), 'utf8')) as StudyManifest;
+    for (const after of [5, 30]) {
+      await killAfter(killed, after);
+      for (const [id, u] of Object.entries((await readManifest()).unfinished ?? {})) interrupted.set(id, u.seconds);
+    }
+    assert.ok(interrupted.size > 0, 'a task was running at a kill');
     const done = fiveband('study', '--config', configFile, '--out', killed, '--workers', '2');
     assert.equal(done.code, 0, done.stderr);
+    // A task cut short by a kill ran again; its wall time counts the killed attempt too.
+    const final = await readManifest();
+    for (const [id, seconds] of interrupted) {
+      const task = final.tasks[id]!;
+      assert.ok((task.attempts ?? 1) >= 2 && task.wallSeconds >= seconds, `${id}: ${task.attempts} attempts, ${task.wallSeconds} s after ${seconds} s`);
+    }
+    assert.deepEqual(final.unfinished, {});
     const files = await deterministicFiles(killed);
     assert.deepEqual([...files.keys()].sort(), [...reference.keys()].sort());
     for (const [path, bytes] of files) assert.ok(bytes.equals(reference.get(path)!), `${path} differs after the kills`);
