@@ -26,7 +26,7 @@ function fiveband(...args: string[]) {
 function tinyConfig(): StudyConfig {
   const config = studyProfile('quick', 5, 'wasm');
   config.methods = ['Saliency', 'DeepLift', 'GuidedGradCam', 'DeepLiftShap', 'GradCam', 'NullUniform', 'GroundTruth'];
-  config.sanity = { samples: 2, points: 2, methods: ['Saliency', 'NullUniform'], randomLabels: true };
+  config.sanity = { samples: 2, points: 2, methods: ['Saliency', 'NullUniform'] };
   config.conditioning = { samples: 2, methods: ['Saliency', 'GroundTruth'] };
   config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
   config.branches = 1;
@@ -224,9 +224,6 @@ describe('fiveband study (a tiny study end to end)', () => {
     const sanity = JSON.parse(await readFile(join(run(), 'sanity/spa/sanity.json'), 'utf8')) as { samples: number; trained: Record<string, unknown> };
     assert.equal(sanity.samples, 2);
     assert.deepEqual(Object.keys(sanity.trained), ['Saliency', 'NullUniform', 'mab']);
-    const checked = JSON.parse(await readFile(join(run(), 'sanity/alexnet/branch-1/sanity.json'), 'utf8')) as { steps: Array<{ method: string; mode: string }> };
-    assert.deepEqual(checked.steps.filter((s) => s.mode === 'random-labels').map((s) => s.method), ['Saliency', 'NullUniform']);
-    assert.equal(JSON.parse(await readFile(join(run(), 'models/alexnet/random-labels/summary.json'), 'utf8')).shuffledLabels, true);
     assert.ok(existsSync(join(run(), 'report/index.html')));
     assert.ok(!existsSync(join(run(), '.fiveband.lock')), 'the lock is released');
     reference = await deterministicFiles(run());
@@ -297,12 +294,13 @@ describe('fiveband study --extend', () => {
   it('adds methods and check settings to a finished run, rerunning only what they touch; never drops a method', async () => {
     const finished = join(root, 'killed'); // the completed copy of the tiny run
     const before = JSON.parse(await readFile(join(finished, STUDY_FILE), 'utf8')) as StudyManifest;
-    const more: StudyConfig = { ...tinyConfig(), methods: [...tinyConfig().methods, 'NullEdges'], conditioning: { samples: 2, methods: ['Saliency', 'GroundTruth', 'NullEdges'] } };
+    // A method, and the random-label check: each classifier trained again on shuffled labels, its sanity task rerun.
+    const more: StudyConfig = { ...tinyConfig(), methods: [...tinyConfig().methods, 'NullEdges'], sanity: { ...tinyConfig().sanity!, randomLabels: true } };
     const moreFile = join(root, 'more.json');
     await writeFile(moreFile, JSON.stringify(more));
     const plain = fiveband('study', '--config', moreFile, '--out', finished);
     assert.equal(plain.code, 2);
-    assert.match(plain.stderr, /^fiveband: .* holds a study with a different methods, conditioning; use another --out or the same settings; --extend adds them to the run, keeping its models\n$/);
+    assert.match(plain.stderr, /^fiveband: .* holds a study with a different methods, sanity; use another --out or the same settings; --extend adds them to the run, keeping its models\n$/);
     const fewerFile = join(root, 'fewer.json');
     await writeFile(fewerFile, JSON.stringify({ ...more, methods: more.methods.filter((m) => m !== 'DeepLift') }));
     const fewer = fiveband('study', '--config', fewerFile, '--out', finished, '--extend');
@@ -310,16 +308,16 @@ describe('fiveband study --extend', () => {
     assert.match(fewer.stderr, /^fiveband: --extend only adds methods; .* also explains DeepLift\n$/);
     const seedFile = join(root, 'seed.json');
     await writeFile(seedFile, JSON.stringify({ ...more, seed: 6 }));
-    assert.match(fiveband('study', '--config', seedFile, '--out', finished, '--extend').stderr, /different seed, methods, conditioning; use another --out or the same settings\n$/);
+    assert.match(fiveband('study', '--config', seedFile, '--out', finished, '--extend').stderr, /different seed, methods, sanity; use another --out or the same settings\n$/);
 
     const extended = fiveband('study', '--config', moreFile, '--out', finished, '--extend', '--workers', '2');
     assert.equal(extended.code, 0, extended.stderr);
     const after = JSON.parse(await readFile(join(finished, STUDY_FILE), 'utf8')) as StudyManifest;
     assert.deepEqual(after.config, more);
-    assert.deepEqual(after.sessions.at(-1)!.extended, ['methods', 'conditioning']);
+    assert.deepEqual(after.sessions.at(-1)!.extended, ['methods', 'sanity']);
     const old = new Set(planStudy(tinyConfig()).map((t) => t.id));
-    const expected = planStudy(more).filter((t) => !old.has(t.id) || ['score', 'conditioning', 'report'].includes(t.kind)).map((t) => t.id).sort();
-    assert.ok(expected.includes('explain/spa/NullEdges/0') && expected.includes('conditioning/vgg16/branch-1'));
+    const expected = planStudy(more).filter((t) => !old.has(t.id) || ['score', 'sanity', 'report'].includes(t.kind)).map((t) => t.id).sort();
+    assert.ok(expected.includes('explain/spa/NullEdges/0') && expected.includes('train/vgg16/random-labels') && expected.includes('sanity/spa'));
     const rerun = Object.keys(after.tasks).filter((id) => after.tasks[id]!.finishedAt !== before.tasks[id]?.finishedAt).sort();
     assert.deepEqual(rerun, expected);
     // Kept results are the same files, and the methods rescored beside the new one score as before.
@@ -327,9 +325,12 @@ describe('fiveband study --extend', () => {
     const methods = [...tinyConfig().methods, 'mab'];
     const aggregate = (path: string) => path.includes('/scores/') && !methods.includes(/([A-Za-z]+)\.csv$/.exec(path)?.[1] ?? '');
     for (const [path, bytes] of reference) {
-      if (path.startsWith('report/') || path.startsWith('conditioning/') || aggregate(path)) continue;
+      if (path.startsWith('report/') || path.startsWith('sanity/') || aggregate(path)) continue;
       assert.ok(files.get(path)?.equals(bytes), `${path} changed`);
     }
+    const checked = JSON.parse(await readFile(join(finished, 'sanity/alexnet/branch-1/sanity.json'), 'utf8')) as { steps: Array<{ method: string; mode: string }> };
+    assert.deepEqual(checked.steps.filter((s) => s.mode === 'random-labels').map((s) => s.method), ['Saliency', 'NullUniform']);
+    assert.equal(JSON.parse(await readFile(join(finished, 'models/alexnet/random-labels/summary.json'), 'utf8')).shuffledLabels, true);
   });
 });
 
@@ -357,14 +358,8 @@ describe('shipped weights', () => {
     const dataset = JSON.parse(await readFile(join(shipped, 'dataset/manifest.json'), 'utf8')) as { splits: Record<string, { shardCount: number }> };
     assert.deepEqual([dataset.splits.train!.shardCount, dataset.splits.val!.shardCount, dataset.splits.test!.shardCount], [0, 0, 1], 'only the test split');
     const files = await deterministicFiles(shipped);
-    // Its classifiers' sanity checks lack the random-label rows (no training split to shuffle): the rest is the same.
-    const withoutRandomLabels = (b: Buffer) => b.toString('utf8').split('\n').filter((line) => !line.includes('random-labels')).join('\n');
     for (const [path, bytes] of files) {
-      if (path.startsWith('dataset/') || path === 'report/data.json' || (path.startsWith('sanity/') && path.endsWith('.json'))) continue;
-      if (path.startsWith('sanity/') && path.endsWith('.csv')) {
-        assert.equal(withoutRandomLabels(bytes), withoutRandomLabels(reference.get(path)!), path);
-        continue;
-      }
+      if (path.startsWith('dataset/') || path === 'report/data.json') continue;
       assert.ok(bytes.equals(reference.get(path)!), `${path} equals the run that trained the models`);
     }
 
