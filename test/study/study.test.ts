@@ -25,7 +25,7 @@ function fiveband(...args: string[]) {
  */
 function tinyConfig(): StudyConfig {
   const config = studyProfile('quick', 5, 'wasm');
-  config.methods = ['Saliency', 'DeepLift', 'GuidedGradCam', 'DeepLiftShap', 'GradCam', 'NullUniform', 'GroundTruth'];
+  config.methods = ['Saliency', 'DeepLift', 'GuidedGradCam', 'GradCam', 'NullUniform', 'GroundTruth'];
   config.sanity = { samples: 2, points: 2, methods: ['Saliency', 'NullUniform'] };
   config.conditioning = { samples: 2, methods: ['Saliency', 'GroundTruth'] };
   config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 1 }, perShard: 6 };
@@ -226,7 +226,7 @@ describe('fiveband study (a tiny study end to end)', () => {
       assert.equal(evaluation.total, 6, key);
     }
     assert.ok(existsSync(join(run(), 'explain/spa/scores/mab/mab.csv')));
-    assert.ok(existsSync(join(run(), 'explain/resnet34/branch-1/scores/v1-clamp/DeepLiftShap.csv')));
+    assert.ok(existsSync(join(run(), 'explain/resnet34/branch-1/scores/v1-clamp/DeepLift.csv')));
     const sanity = JSON.parse(await readFile(join(run(), 'sanity/spa/sanity.json'), 'utf8')) as { samples: number; trained: Record<string, unknown> };
     assert.equal(sanity.samples, 2);
     assert.deepEqual(Object.keys(sanity.trained), ['Saliency', 'NullUniform', 'mab']);
