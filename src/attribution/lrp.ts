@@ -90,11 +90,12 @@ export class LrpRule implements NonlinearityRule {
       const noBias = { bias: false };
       const { low, high, ones } = this.extra;
       // What the gradient flows through: zB's x·W − l·W⁺ − h·W⁻ (its denominator with the bias), flat's 1·1.
-      const spread = input.kind === 'zB'
-        ? tf.sub(tf.sub(forward(x, identity, noBias), forward(low!, positivePart, noBias)), forward(high!, negativePart, noBias))
-        : forward(ones!, (p) => tf.onesLike(p), noBias);
-      const den = input.kind === 'zB' ? tf.sub(tf.sub(z, forward(low!, positivePart, noBias)), forward(high!, negativePart, noBias)) : spread;
-      return withGradientOf(z, spread, constant(tf.div(z, stabilise(den, input.epsilon))));
+      if (input.kind === 'flat') {
+        const spread = forward(ones!, (p) => tf.onesLike(p), noBias);
+        return withGradientOf(z, spread, constant(tf.div(z, stabilise(spread, input.epsilon))));
+      }
+      const bounds = tf.add(forward(low!, positivePart, noBias), forward(high!, negativePart, noBias));
+      return withGradientOf(z, tf.sub(forward(x, identity, noBias), bounds), constant(tf.div(z, stabilise(tf.sub(z, bounds), input.epsilon))));
     }
     const zRho = rule.rho === identity && rule.bias ? z : forward(x, rule.rho, { bias: rule.bias }); // the ε rule's z_ρ is z
     return withGradientOf(z, zRho, constant(tf.div(z, stabilise(zRho, rule.epsilon))));
@@ -112,7 +113,7 @@ function withGradientOf(z: tf.Tensor, carrier: tf.Tensor, factor: tf.Tensor): tf
 /** The input relevance [n, N, N, 3] of `targets` under a composite's rules (rows of one pass). */
 export function lrpRelevance(model: Model, x: tf.Tensor4D, targets: readonly number[], composite: Composite): tf.Tensor4D {
   return tf.tidy(() => {
-    // The output's relevance is the target logit itself (g = 1 there).
+    // The output's relevance is the target logit itself (g = 1 there); tfjs's oneHot needs a depth of 2 or more.
     const target = tf.oneHot([...targets], Math.max(2, model.spec.numClasses)).slice([0, 0], [targets.length, model.spec.numClasses]).toFloat();
     const score = (extra: InputRuleTensors) => (input: tf.Tensor) => tf.sum(tf.mul(model.forward(input as tf.Tensor4D, { rule: new LrpRule(composite, extra) }).logits, target));
     const input = composite.input;
