@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { lastSpatialConv } from '../src/attribution/grad-cam.js';
 import { getMethod, predictedClasses, resolveMethods } from '../src/attribution/index.js';
-import { backendInfo, createModel, initBackend, saveModel, type Arch, type ArchSpec, type BackendName } from '../src/nn/index.js';
+import { createModel, saveModel, type Arch, type ArchSpec } from '../src/nn/index.js';
+import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { hyperFor } from '../src/train/index.js';
 

@@ -11,7 +11,7 @@
  *   npm run bench:kernels [-- --batch 16 --reps 3]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, RELU_GRAD, adamUpdateOp, backendInfo, batchNormTrainingOp, initBackend, setWasmKernelPatches } from '../src/nn/backend/index.js';
+import { BATCH_NORM_GRAD, RELU_GRAD, adamUpdateOp, backendInfo, batchNormTrainingOp, initBackend, setWasmKernelPatches } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 
 type Shape4 = [number, number, number, number];

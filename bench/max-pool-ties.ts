@@ -14,7 +14,8 @@ import { oneUlpPerturbation } from '../src/attribution/conditioning.js';
 import { predictedClasses } from '../src/attribution/index.js';
 import { probePoolGeometry, type PoolGeometry } from '../src/attribution/rules.js';
 import { firstSamples } from '../src/attribution/sanity.js';
-import { initBackend, loadModel, plainRule, type NonlinearityKind, type NonlinearityRule } from '../src/nn/index.js';
+import { loadModel, plainRule, type NonlinearityKind, type NonlinearityRule } from '../src/nn/index.js';
+import { initBackend } from '../src/compute/index.js';
 
 const { values: args } = parseArgs({ options: { run: { type: 'string', default: 'runs/quick' }, samples: { type: 'string', default: '16' } } });
 

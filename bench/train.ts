@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, type Arch, type ArchSpec, type Model } from '../src/nn/index.js';
-import { backendInfo, initBackend, type BackendName } from '../src/nn/backend/index.js';
+import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { Adam, StepRunner, hyperFor, trainStep, type Batch } from '../src/train/index.js';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { ensure, lockFolder, makeFolder, writeFileAtomic } from '../io/index.js';
-import { initBackend, loadModel, type Model } from '../nn/index.js';
+import { loadModel, type Model } from '../nn/index.js';
+import { initBackend } from '../compute/index.js';
 import { csvField, csvFloat, csvLine, FivebandScorer, presetSetting, summariseSample, toTruthBands } from '../scoring/index.js';
 import { Rng } from '../rng/index.js';
 import { predictedClasses } from './common.js';

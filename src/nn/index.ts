@@ -10,4 +10,3 @@ export { DEFAULT_ALEXNET_DEPTH } from './models/alexnet.js';
 export {
   saveModel, loadModel, readModelInfo, toStateDict, fromStateDict, ARCH_FILE, WEIGHTS_FILE, type ModelInfo,
 } from './weights.js';
-export * from './backend/index.js';

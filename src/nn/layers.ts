@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
-import { batchNormTrainingOp } from './backend/index.js';
+import { batchNormTrainingOp } from '../compute/index.js';
 import type { ConvConfig, ConvTransposeConfig, LinearConfig, Ops, PoolConfig } from './arch.js';
 import type { ForwardOptions, LinearForward, LinearKind, NonlinearityRule } from './model.js';
 

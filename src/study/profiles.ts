@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readUserFile, UserError } from '../io/index.js';
-import type { BackendName } from '../nn/index.js';
+import type { BackendName } from '../compute/index.js';
 import { methodNames, nullExplainerNames } from '../attribution/index.js';
 import { canonicalJson } from '../io/index.js';
 import type { Hyper } from '../train/index.js';

@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateDataset, openDataset, writeSheets } from '../data/index.js';
 import { writeFileAtomic } from '../io/index.js';
-import { createModel, describeArch, initBackend, loadModel } from '../nn/index.js';
+import { createModel, describeArch, loadModel } from '../nn/index.js';
+import { initBackend } from '../compute/index.js';
 import {
   branchSeed, evaluate, shardSetOf, trainBranchOnThisThread, trainContinuous, trainingDataOf, trainMab, withShuffledLabels,
   modelStore, type RunOptions,

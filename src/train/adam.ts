@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adamUpdateOp } from '../nn/backend/index.js';
+import { adamUpdateOp } from '../compute/index.js';
 
 export interface AdamOptions {
   lr: number;

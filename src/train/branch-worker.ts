@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { openDataset } from '../data/index.js';
 import { UserError } from '../io/index.js';
-import { initBackend, type BackendName } from '../nn/index.js';
+import { initBackend, type BackendName } from '../compute/index.js';
 import type { BranchWorkerData, BranchWorkerMessage } from './branch-threads.js';
 import { trainingDataOf } from './dataset.js';
 import { modelStore, trainBranchOnThisThread } from './modes.js';

@@ -2,10 +2,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Split } from '../data/index.js';
 import { ensure, lockFolder, makeFolder, writeFileAtomic } from '../io/index.js';
-import {
-  createModel, describeArch, initBackend, loadModel, validateSpec,
-  type Arch, type ArchSpec, type BackendName,
-} from '../nn/index.js';
+import { createModel, describeArch, loadModel, validateSpec, type Arch, type ArchSpec } from '../nn/index.js';
+import { initBackend, type BackendName } from '../compute/index.js';
 import { branchesOnThreads } from './branch-threads.js';
 import { shardSetOf, trainingDataOf, withShuffledLabels } from './dataset.js';
 import { evaluate } from './evaluate.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { getMethod, resolveMethods, type Attribution } from '../../src/attribution/index.js';
-import { createModel, initBackend } from '../../src/nn/index.js';
+import { createModel } from '../../src/nn/index.js';
+import { initBackend } from '../../src/compute/index.js';
 import { randomImages, SMALL } from '../nn/helpers.js';
 
 after(() => initBackend('cpu'));

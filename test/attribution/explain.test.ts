@@ -9,7 +9,8 @@ import { explainDataset, scoreAttributions, type ExplainOptions } from '../../sr
 import { bandsToGroundTruth, generateDataset, openDataset, resizeBands } from '../../src/data/index.js';
 import { readSafetensors } from '../../src/io/index.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, initBackend, saveModel, type ArchSpec } from '../../src/nn/index.js';
+import { createModel, saveModel, type ArchSpec } from '../../src/nn/index.js';
+import { initBackend } from '../../src/compute/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
 const SIZE = 64;

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeSafetensors, type Tensor } from '../../src/io/index.js';
-import { initBackend } from '../../src/nn/backend/index.js';
+import { initBackend } from '../../src/compute/index.js';
 
 /** Most tests run on the pure-JS cpu backend (the reference for the wasm one). */
 export async function useCpu(): Promise<void> {

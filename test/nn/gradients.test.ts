@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, initBackend, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { createModel, type ArchSpec, type Model } from '../../src/nn/index.js';
+import { initBackend } from '../../src/compute/index.js';
 import { TensorOps } from '../../src/nn/layers.js';
 import { maxRelativeError, randomImages, SMALL, spec, useCpu } from './helpers.js';
 

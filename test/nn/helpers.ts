@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type ArchSpec } from '../../src/nn/index.js';
+import { type ArchSpec } from '../../src/nn/index.js';
+import { initBackend } from '../../src/compute/index.js';
 import { Rng } from '../../src/rng/index.js';
 
 /** Tests run on the cpu backend (the oracle), with gradients registered. */

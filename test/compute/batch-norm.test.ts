@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, batchNormTrainingOp, initBackend } from '../../../src/nn/backend/index.js';
+import { BATCH_NORM_GRAD, batchNormTrainingOp, initBackend } from '../../src/compute/index.js';
 import { assertClose, randomValues, runOn } from './compare.js';
 
 const EPS = 1e-5;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, initBackend } from '../../../src/nn/backend/index.js';
-import { Rng } from '../../../src/rng/index.js';
+import { type BackendName, initBackend, loadNativeAddon } from '../../src/compute/index.js';
+import { Rng } from '../../src/rng/index.js';
 
 /** Seeded standard-normal values (shared by both backends so they see identical inputs). */
 export function randomValues(seed: string, shape: number[], scale = 1, shift = 0): Float32Array {
@@ -41,11 +41,8 @@ export function assertClose(actual: Float32Array, expected: Float32Array, tol: n
 }
 
 /** Runs `build` on cpu (the oracle) and on wasm and compares every output. */
-export async function assertWasmMatchesCpu(label: string, build: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
-  const expected = await runOn('cpu', build);
-  const actual = await runOn('wasm', build);
-  assert.equal(actual.length, expected.length);
-  actual.forEach((a, i) => assertClose(a, expected[i]!, tol, `${label} [output ${i}]`));
+export function assertWasmMatchesCpu(label: string, build: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
+  return assertMatchesCpu('wasm', label, build, tol);
 }
 
 /** Gradients of a strided conv → maxPool → squared loss w.r.t. its input and filter, as plain arrays. */
@@ -70,4 +67,25 @@ export function adjointByImpulses(op: (x: tf.Tensor4D) => tf.Tensor4D, imageShap
   const impulses = tf.reshape(tf.cast(tf.oneHot(tf.range(0, size, 1, 'int32'), size), 'float32'), [size, ...imageShape]) as tf.Tensor4D;
   const columns = tf.reshape(op(impulses), [size, -1]);
   return tf.matMul(tf.reshape(weights, [weights.shape[0]!, -1]), columns, false, true);
+}
+
+/**
+ * Whether the native backend's addon is built here. Its tests are registered always and skipped by name without
+ * it, unless FIVEBAND_NATIVE=required (CI), where a missing addon fails them.
+ */
+export const nativeBuilt = !('error' in loadNativeAddon());
+export const needsNative: { skip?: string } = nativeBuilt || process.env.FIVEBAND_NATIVE === 'required' ? {} : { skip: 'native backend not built (libdnnl-dev)' };
+
+/** The backends checked against the cpu oracle, with the node:test options each needs. */
+export const FAST_BACKENDS: readonly { name: 'wasm' | 'native'; options: { skip?: string } }[] = [
+  { name: 'wasm', options: {} },
+  { name: 'native', options: needsNative },
+];
+
+/** Runs `build` on cpu (the oracle) and on `backend` and compares every output. */
+export async function assertMatchesCpu(backend: BackendName, label: string, build: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
+  const expected = await runOn('cpu', build);
+  const actual = await runOn(backend, build);
+  assert.equal(actual.length, expected.length);
+  actual.forEach((a, i) => assertClose(a, expected[i]!, tol, `${label} [output ${i}] on ${backend}`));
 }

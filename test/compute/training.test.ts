@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../../src/nn/backend/index.js';
+import { initBackend } from '../../src/compute/index.js';
 import { assertClose, randomValues, runOn } from './compare.js';
 
 /** Parameter shapes of a small CNN that uses every op the project's models and attribution methods need. */

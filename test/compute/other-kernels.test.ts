@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { adamUpdateOp, initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
-import { RELU_GRAD } from '../../../src/nn/backend/relu-grad.js';
+import { adamUpdateOp, initBackend, setWasmKernelPatches } from '../../src/compute/index.js';
+import { RELU_GRAD } from '../../src/compute/relu-grad.js';
 import { adjointByImpulses, assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
 
 type Pad = 'same' | 'valid' | number;

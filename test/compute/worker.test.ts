@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../../src/nn/backend/index.js';
+import { initBackend } from '../../src/compute/index.js';
 import { assertClose, convStepGradients } from './compare.js';
 
 interface WorkerResult {
@@ -28,7 +28,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 function runWorker(backend: 'wasm' | 'cpu'): Promise<WorkerResult> {
   const workerData = {
     backend,
-    backendUrl: new URL('../../../src/nn/backend/index.js', import.meta.url).href,
+    backendUrl: new URL('../../src/compute/index.js', import.meta.url).href,
     helpersUrl: new URL('./compare.js', import.meta.url).href,
     tfjsUrl: import.meta.resolve('@tensorflow/tfjs-core'),
   };

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../../../src/io/index.js';
-import { PATCHED_WASM_KERNELS, backendInfo, initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
+import { UserError } from '../../src/io/index.js';
+import { PATCHED_WASM_KERNELS, backendInfo, initBackend, setWasmKernelPatches } from '../../src/compute/index.js';
 
 test('initBackend is idempotent, serialises switches and reports the backend', async () => {
   assert.equal(await initBackend('wasm'), 'wasm');

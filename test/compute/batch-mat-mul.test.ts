@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, setWasmKernelPatches } from '../../../src/nn/backend/index.js';
+import { initBackend, setWasmKernelPatches } from '../../src/compute/index.js';
 import { assertClose, assertWasmMatchesCpu, randomValues, runOn } from './compare.js';
 
 interface MatMulCase {

@@ -1,9 +1,13 @@
 import { register } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../../io/index.js';
-import { BACKEND_NAMES, type BackendName } from '../names.js';
+import { UserError } from '../io/index.js';
+import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../nn/names.js';
+import { NATIVE, loadNativeAddon, registerNativeBackend } from './native.js';
+import { compareWithCpu } from './self-test.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { adamUpdateKernelConfigs } from './adam-update.js';
 import { BATCH_NORM_GRADIENTS, batchNormKernelConfigs } from './batch-norm.js';
@@ -105,13 +109,23 @@ export function setWasmKernelPatches(enabled: boolean): void {
 }
 
 let switching: Promise<unknown> = Promise.resolve();
+let nativeSelfTest: Promise<string | null> | undefined;
+
+export interface BackendOptions {
+  /**
+   * Threads of the native backend's kernels on this thread (default: every core on the main thread, 1 on a
+   * worker thread, whose pool already shares the cores out). wasm and cpu compute on one thread.
+   */
+  threads?: number;
+}
 
 /**
  * Makes `name` the active tfjs backend, with tfjs-core's gradients and fiveband's kernel and gradient patches
  * installed first (idempotent; calls are serialised, so concurrent callers see a consistent backend). Returns the active name.
- * Models and training never name a backend: the CLI calls this once, tests switch between wasm and cpu.
+ * The native backend also runs its self-test against the cpu backend, once per thread; a failure rejects.
+ * Models and training never name a backend: the CLI calls this (through chooseBackend) once, tests switch.
  */
-export function initBackend(name: BackendName): Promise<BackendName> {
+export function initBackend(name: BackendName, options: BackendOptions = {}): Promise<BackendName> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     return Promise.reject(new UserError(`unknown backend "${String(name)}" (expected one of: ${BACKEND_NAMES.join(', ')})`));
   }
@@ -121,28 +135,83 @@ export function initBackend(name: BackendName): Promise<BackendName> {
   }
   const result = switching.then(async () => {
     await registerGradients();
-    if (tf.engine().backendName !== name) {
-      const ok = await tf.setBackend(name);
-      if (!ok) throw new Error(`tfjs backend "${name}" failed to initialise`);
+    if (name === NATIVE) {
+      const addon = loadNativeAddon();
+      if ('error' in addon) throw new UserError(`native backend: ${addon.error}`);
+      registerNativeBackend();
+      addon.addon.setThreads(options.threads ?? (isMainThread ? availableParallelism() : 1));
+      nativeSelfTest ??= compareWithCpu(activate, NATIVE);
+      const failure = await nativeSelfTest;
+      if (failure !== null) throw new Error(`native backend self-test failed: ${failure}`);
     }
-    await tf.ready();
+    await activate(name);
     return tf.getBackend() as BackendName;
   });
   switching = result.catch(() => undefined);
   return result;
 }
 
+async function activate(name: string): Promise<void> {
+  if (tf.engine().backendName !== name) {
+    const ok = await tf.setBackend(name);
+    if (!ok) throw new Error(`tfjs backend "${name}" failed to initialise`);
+  }
+  await tf.ready();
+}
+
+/**
+ * The backend a command computes on: `auto` is native when its addon is built and passes its self-test, else
+ * wasm; an explicit `native` whose addon is missing is a user error. A native backend failing its self-test
+ * falls back to wasm with a one-line warning (never a crash).
+ */
+export async function chooseBackend(choice: BackendChoice, options: BackendOptions = {}, warn = (line: string) => process.stderr.write(`${line}\n`)): Promise<BackendName> {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new UserError(`unknown backend "${String(choice)}" (expected one of: ${BACKEND_CHOICES.join(', ')})`);
+  }
+  if (choice === 'wasm' || choice === 'cpu') return initBackend(choice, options);
+  if (choice === 'auto' && 'error' in loadNativeAddon()) return initBackend('wasm', options);
+  try {
+    return await initBackend(NATIVE, options);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    warn(`fiveband: warning: ${(e as Error).message}; using the wasm backend`);
+    return initBackend('wasm', options);
+  }
+}
+
+/** The backend a command line names by default: FIVEBAND_BACKEND, else auto. */
+export function defaultBackendChoice(): BackendChoice {
+  const fromEnv = process.env.FIVEBAND_BACKEND;
+  if (fromEnv === undefined || fromEnv === '') return 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) {
+    throw new UserError(`FIVEBAND_BACKEND="${fromEnv}" is not a backend (expected one of: ${BACKEND_CHOICES.join(', ')})`);
+  }
+  return fromEnv as BackendChoice;
+}
+
 export interface BackendInfo {
   name: BackendName;
-  /** wasm: whether the SIMD binary (tfjs-backend-wasm-simd.wasm) runs; always false on cpu. */
+  /** wasm: whether the SIMD binary (tfjs-backend-wasm-simd.wasm) runs; false elsewhere. */
   simd: boolean;
-  /** Threads inside one backend instance; tfjs-backend-wasm disables its threaded binary in Node, so 1. */
+  /**
+   * Threads inside one backend instance: tfjs-backend-wasm disables its threaded binary in Node, so 1; cpu 1;
+   * native: its OpenMP threads on this thread.
+   */
   threads: number;
+  /** native: the oneDNN version and the instruction set its kernels dispatch to. */
+  library?: string;
+  isa?: string;
 }
 
 /** Describes the active backend (after initBackend). */
 export async function backendInfo(): Promise<BackendInfo> {
   const name = tf.getBackend() as BackendName;
+  if (name === NATIVE) {
+    const addon = loadNativeAddon();
+    if ('error' in addon) throw new Error(addon.error);
+    const { library, isa, threads } = addon.addon.describe();
+    return { name, simd: false, threads, library, isa };
+  }
   if (name !== 'wasm') return { name, simd: false, threads: 1 };
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   return { name, simd, threads: getThreadsCount() };

@@ -1,0 +1,235 @@
+// N-API face of the kernels: every array is a Float32Array the caller (V8) owns, outputs included, so no
+// native memory outlives a call and the garbage collector sees every tensor's size.
+#include <malloc.h>
+#include <napi.h>
+
+#include <array>
+#include <string>
+
+#include "kernels.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace {
+
+using fiveband::ConvGeometry;
+using fiveband::PoolGeometry;
+
+bool fail(const Napi::Env& env, const std::string& message) {
+  Napi::TypeError::New(env, "fiveband native: " + message).ThrowAsJavaScriptException();
+  return false;
+}
+
+/** The float32 array at `index` with exactly `size` elements (or null where `optional`). */
+bool float_array(const Napi::CallbackInfo& info, size_t index, size_t size, float** out, bool optional = false) {
+  Napi::Value value = info[index];
+  if (optional && (value.IsNull() || value.IsUndefined())) {
+    *out = nullptr;
+    return true;
+  }
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    return fail(info.Env(), "argument " + std::to_string(index) + " must be a Float32Array");
+  auto array = value.As<Napi::Float32Array>();
+  if (array.ElementLength() != size)
+    return fail(info.Env(), "argument " + std::to_string(index) + " has " + std::to_string(array.ElementLength()) +
+                                " elements, expected " + std::to_string(size));
+  *out = array.Data();
+  return true;
+}
+
+/** `count` integers from the array at `index`. */
+template <size_t count>
+bool integers(const Napi::CallbackInfo& info, size_t index, std::array<int64_t, count>* out) {
+  if (!info[index].IsArray()) return fail(info.Env(), "argument " + std::to_string(index) + " must be an array");
+  auto array = info[index].As<Napi::Array>();
+  if (array.Length() != count) return fail(info.Env(), "argument " + std::to_string(index) + " must hold " + std::to_string(count) + " integers");
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value v = array[i];
+    if (!v.IsNumber()) return fail(info.Env(), "argument " + std::to_string(index) + " must hold integers");
+    (*out)[i] = v.As<Napi::Number>().Int64Value();
+    if ((*out)[i] < 0) return fail(info.Env(), "negative geometry in argument " + std::to_string(index));
+  }
+  return true;
+}
+
+bool conv_geometry(const Napi::CallbackInfo& info, size_t index, ConvGeometry* g) {
+  std::array<int64_t, 17> v;
+  if (!integers(info, index, &v)) return false;
+  *g = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+  if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1) return fail(info.Env(), "strides and dilations must be ≥ 1");
+  return true;
+}
+
+bool pool_geometry(const Napi::CallbackInfo& info, size_t index, PoolGeometry* g) {
+  std::array<int64_t, 14> v;
+  if (!integers(info, index, &v)) return false;
+  *g = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+  if (g->sh < 1 || g->sw < 1 || g->kh < 1 || g->kw < 1) return fail(info.Env(), "pool strides and windows must be ≥ 1");
+  return true;
+}
+
+/** Runs a oneDNN call, turning its exceptions into JavaScript errors. */
+template <typename F>
+Napi::Value guarded(const Napi::Env& env, F&& body) {
+  try {
+    body();
+  } catch (const dnnl::error& e) {
+    Napi::Error::New(env, std::string("fiveband native: oneDNN: ") + e.what()).ThrowAsJavaScriptException();
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, std::string("fiveband native: ") + e.what()).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+size_t input_size(const ConvGeometry& g) { return g.n * g.ih * g.iw * g.ic; }
+size_t output_size(const ConvGeometry& g) { return g.n * g.oh * g.ow * g.oc; }
+size_t filter_size(const ConvGeometry& g) { return g.kh * g.kw * g.ic * g.oc; }
+
+// conv2d(x, w, bias | null, relu, y, geometry)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  float *x, *w, *bias, *y;
+  if (!conv_geometry(info, 5, &g) || !float_array(info, 0, input_size(g), &x) || !float_array(info, 1, filter_size(g), &w) ||
+      !float_array(info, 2, g.oc, &bias, true) || !float_array(info, 4, output_size(g), &y))
+    return info.Env().Undefined();
+  const bool relu = info[3].ToBoolean();
+  return guarded(info.Env(), [&] { fiveband::conv2d_forward(g, x, w, bias, relu, y); });
+}
+
+// conv2dBackwardData(dy, w, dx, geometry)
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  float *dy, *w, *dx;
+  if (!conv_geometry(info, 3, &g) || !float_array(info, 0, output_size(g), &dy) || !float_array(info, 1, filter_size(g), &w) ||
+      !float_array(info, 2, input_size(g), &dx))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::conv2d_backward_data(g, dy, w, dx); });
+}
+
+// conv2dBackwardWeights(x, dy, dw, geometry)
+Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  float *x, *dy, *dw;
+  if (!conv_geometry(info, 3, &g) || !float_array(info, 0, input_size(g), &x) || !float_array(info, 1, output_size(g), &dy) ||
+      !float_array(info, 2, filter_size(g), &dw))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::conv2d_backward_weights(g, x, dy, dw); });
+}
+
+// matmul(a, b, out, [batchA, batchB, m, k, n, transA, transB])
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 7> v;
+  float *a, *b, *out;
+  if (!integers(info, 3, &v)) return info.Env().Undefined();
+  const auto [batch_a, batch_b, m, k, n, trans_a, trans_b] = v;
+  if (batch_a != batch_b && batch_a != 1 && batch_b != 1) {
+    fail(info.Env(), "matmul batches must be equal or 1");
+    return info.Env().Undefined();
+  }
+  if (!float_array(info, 0, batch_a * m * k, &a) || !float_array(info, 1, batch_b * k * n, &b) ||
+      !float_array(info, 2, std::max(batch_a, batch_b) * m * n, &out))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::matmul(batch_a, batch_b, m, k, n, trans_a != 0, trans_b != 0, a, b, out); });
+}
+
+size_t pool_input(const PoolGeometry& g) { return g.n * g.ih * g.iw * g.c; }
+size_t pool_output(const PoolGeometry& g) { return g.n * g.oh * g.ow * g.c; }
+
+// maxPool(x, y, geometry), avgPool(x, y, geometry)
+template <void (*kernel)(const PoolGeometry&, const float*, float*)>
+Napi::Value Pool(const Napi::CallbackInfo& info) {
+  PoolGeometry g;
+  float *x, *y;
+  if (!pool_geometry(info, 2, &g) || !float_array(info, 0, pool_input(g), &x) || !float_array(info, 1, pool_output(g), &y))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { kernel(g, x, y); });
+}
+
+// maxPoolBackward(x, dy, dx, geometry)
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
+  PoolGeometry g;
+  float *x, *dy, *dx;
+  if (!pool_geometry(info, 3, &g) || !float_array(info, 0, pool_input(g), &x) || !float_array(info, 1, pool_output(g), &dy) ||
+      !float_array(info, 2, pool_input(g), &dx))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::max_pool_backward(g, x, dy, dx); });
+}
+
+// avgPoolBackward(dy, dx, geometry)
+Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
+  PoolGeometry g;
+  float *dy, *dx;
+  if (!pool_geometry(info, 2, &g) || !float_array(info, 0, pool_output(g), &dy) || !float_array(info, 1, pool_input(g), &dx))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::avg_pool_backward(g, dy, dx); });
+}
+
+// batchNormForward(x, gamma, beta, y, mean, variance, [rows, channels], eps)
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 2> v;
+  float *x, *gamma, *beta, *y, *mean, *variance;
+  if (!integers(info, 6, &v)) return info.Env().Undefined();
+  const auto [rows, c] = v;
+  if (!float_array(info, 0, rows * c, &x) || !float_array(info, 1, c, &gamma) || !float_array(info, 2, c, &beta) ||
+      !float_array(info, 3, rows * c, &y) || !float_array(info, 4, c, &mean) || !float_array(info, 5, c, &variance))
+    return info.Env().Undefined();
+  const float eps = info[7].As<Napi::Number>().FloatValue();
+  return guarded(info.Env(), [&] { fiveband::batch_norm_forward(rows, c, eps, x, gamma, beta, y, mean, variance); });
+}
+
+// batchNormBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, [rows, channels], eps, batchStatistics)
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 2> v;
+  float *x, *dy, *gamma, *mean, *variance, *dx, *dgamma, *dbeta;
+  if (!integers(info, 8, &v)) return info.Env().Undefined();
+  const auto [rows, c] = v;
+  if (!float_array(info, 0, rows * c, &x) || !float_array(info, 1, rows * c, &dy) || !float_array(info, 2, c, &gamma) ||
+      !float_array(info, 3, c, &mean) || !float_array(info, 4, c, &variance) || !float_array(info, 5, rows * c, &dx) ||
+      !float_array(info, 6, c, &dgamma) || !float_array(info, 7, c, &dbeta))
+    return info.Env().Undefined();
+  const float eps = info[9].As<Napi::Number>().FloatValue();
+  const bool batch_statistics = info[10].ToBoolean();
+  return guarded(info.Env(), [&] {
+    fiveband::batch_norm_backward(rows, c, eps, batch_statistics, x, dy, gamma, mean, variance, dx, dgamma, dbeta);
+  });
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 1) {
+    fail(info.Env(), "threads must be a positive integer");
+    return info.Env().Undefined();
+  }
+  fiveband::set_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Describe(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("library", fiveband::library_version());
+  out.Set("isa", fiveband::cpu_isa());
+  out.Set("threads", fiveband::threads());
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // V8 allocates tensors with calloc: above glibc's mmap threshold every large tensor is an mmap and its
+  // release a munmap (page faults on every step). Keep them in the heap and let freed memory be reused.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
+  exports.Set("conv2dBackwardWeights", Napi::Function::New(env, Conv2dBackwardWeights));
+  exports.Set("matmul", Napi::Function::New(env, MatMul));
+  exports.Set("maxPool", Napi::Function::New(env, Pool<fiveband::max_pool_forward>));
+  exports.Set("avgPool", Napi::Function::New(env, Pool<fiveband::avg_pool_forward>));
+  exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
+  exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
+  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("describe", Napi::Function::New(env, Describe));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(fiveband_native, Init)

@@ -1,0 +1,369 @@
+#include "kernels.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <unordered_map>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace fiveband {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// A stream per thread: worker threads each run their own kernels.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+memory user_memory(const memory::desc& md, const void* data) {
+  return memory(md, cpu_engine(), const_cast<void*>(data));
+}
+
+/** Runs a reorder into a primitive's preferred layout when it differs from the user's; returns what to pass. */
+memory to_layout(const memory& user, const memory::desc& wanted, memory& scratch) {
+  if (user.get_desc() == wanted) return user;
+  if (!scratch || scratch.get_desc() != wanted) scratch = memory(wanted, cpu_engine());
+  dnnl::reorder(user, scratch).execute(thread_stream(), const_cast<memory&>(user), scratch);
+  return scratch;
+}
+
+std::string conv_key(const char* kind, const ConvGeometry& g, int extra) {
+  std::ostringstream key;
+  key << kind;
+  for (int64_t v : {g.n, g.ih, g.iw, g.ic, g.oh, g.ow, g.oc, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pad_top,
+                    g.pad_left, g.pad_bottom, g.pad_right})
+    key << ',' << v;
+  key << ',' << extra;
+  return key.str();
+}
+
+struct ConvDescs {
+  memory::desc src, weights_any, weights_user, bias, dst;
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+
+ConvDescs conv_descs(const ConvGeometry& g) {
+  return {
+      memory::desc({g.n, g.ic, g.ih, g.iw}, dt::f32, tag::nhwc),
+      memory::desc({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::any),
+      memory::desc({g.oc, g.ic, g.kh, g.kw}, dt::f32, tag::hwio),
+      memory::desc({g.oc}, dt::f32, tag::a),
+      memory::desc({g.n, g.oc, g.oh, g.ow}, dt::f32, tag::nhwc),
+      {g.sh, g.sw},
+      {g.dh - 1, g.dw - 1},
+      {g.pad_top, g.pad_left},
+      {g.pad_bottom, g.pad_right},
+  };
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bias, bool relu) {
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
+                                       d.weights_any, bias ? d.bias : memory::desc(), d.dst, d.strides, d.dilates,
+                                       d.pad_l, d.pad_r);
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
+}
+
+// Primitive creation costs far more than execution on small tensors: cached per thread and geometry.
+struct ConvForward {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  memory weights;  // the filter in the primitive's layout
+};
+struct ConvBackwardData {
+  dnnl::convolution_backward_data::primitive_desc pd;
+  dnnl::convolution_backward_data prim;
+  memory weights;
+};
+struct ConvBackwardWeights {
+  dnnl::convolution_backward_weights::primitive_desc pd;
+  dnnl::convolution_backward_weights prim;
+  memory diff_weights;
+};
+struct MatMul {
+  dnnl::matmul prim;
+};
+
+template <typename Entry>
+std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
+  thread_local std::unordered_map<std::string, std::unique_ptr<Entry>> entries;
+  return entries;
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu, float* y) {
+  const ConvDescs d = conv_descs(g);
+  auto& entry = cache<ConvForward>()[conv_key("f", g, (bias != nullptr) * 2 + relu)];
+  if (!entry) {
+    auto pd = forward_pd(d, bias != nullptr, relu);
+    entry.reset(new ConvForward{pd, dnnl::convolution_forward(pd), memory()});
+  }
+  memory weights = to_layout(user_memory(d.weights_user, w), entry->pd.weights_desc(), entry->weights);
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, user_memory(d.src, x)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, user_memory(d.dst, y)}};
+  if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, user_memory(d.bias, bias));
+  entry->prim.execute(thread_stream(), args);
+  thread_stream().wait();
+}
+
+void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const ConvDescs d = conv_descs(g);
+  auto& entry = cache<ConvBackwardData>()[conv_key("d", g, 0)];
+  if (!entry) {
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any, d.dst,
+                                               d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), forward_pd(d, false, false));
+    entry.reset(new ConvBackwardData{pd, dnnl::convolution_backward_data(pd), memory()});
+  }
+  memory weights = to_layout(user_memory(d.weights_user, w), entry->pd.weights_desc(), entry->weights);
+  entry->prim.execute(thread_stream(), {{DNNL_ARG_DIFF_DST, user_memory(d.dst, dy)},
+                                        {DNNL_ARG_WEIGHTS, weights},
+                                        {DNNL_ARG_DIFF_SRC, user_memory(d.src, dx)}});
+  thread_stream().wait();
+}
+
+void conv2d_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const ConvDescs d = conv_descs(g);
+  auto& entry = cache<ConvBackwardWeights>()[conv_key("w", g, 0)];
+  if (!entry) {
+    dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any, d.dst,
+                                                  d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(), forward_pd(d, false, false));
+    memory diff_weights = pd.diff_weights_desc() == d.weights_user ? memory() : memory(pd.diff_weights_desc(), cpu_engine());
+    entry.reset(new ConvBackwardWeights{pd, dnnl::convolution_backward_weights(pd), diff_weights});
+  }
+  memory user = user_memory(d.weights_user, dw);
+  memory target = entry->diff_weights ? entry->diff_weights : user;
+  entry->prim.execute(thread_stream(), {{DNNL_ARG_SRC, user_memory(d.src, x)},
+                                        {DNNL_ARG_DIFF_DST, user_memory(d.dst, dy)},
+                                        {DNNL_ARG_DIFF_WEIGHTS, target}});
+  if (entry->diff_weights) dnnl::reorder(target, user).execute(thread_stream(), target, user);
+  thread_stream().wait();
+}
+
+void matmul(int64_t batch_a, int64_t batch_b, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,
+            const float* a, const float* b, float* out) {
+  const memory::desc a_md({batch_a, m, k}, dt::f32, trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+  const memory::desc b_md({batch_b, k, n}, dt::f32, trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+  const memory::desc out_md({std::max(batch_a, batch_b), m, n}, dt::f32, tag::abc);
+  std::ostringstream key;
+  key << batch_a << ',' << batch_b << ',' << m << ',' << k << ',' << n << ',' << trans_a << ',' << trans_b;
+  auto& entry = cache<MatMul>()[key.str()];
+  if (!entry) {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, out_md), cpu_engine());
+    entry.reset(new MatMul{dnnl::matmul(pd)});
+  }
+  entry->prim.execute(thread_stream(), {{DNNL_ARG_SRC, user_memory(a_md, a)},
+                                        {DNNL_ARG_WEIGHTS, user_memory(b_md, b)},
+                                        {DNNL_ARG_DST, user_memory(out_md, out)}});
+  thread_stream().wait();
+}
+
+namespace {
+
+/** The window of output (oy, ox) clipped to the image: rows [r0, r1), columns [c0, c1). */
+struct Window {
+  int64_t r0, r1, c0, c1;
+};
+Window window(const PoolGeometry& g, int64_t oy, int64_t ox) {
+  const int64_t r = oy * g.sh - g.pad_top, c = ox * g.sw - g.pad_left;
+  return {std::max<int64_t>(r, 0), std::min(r + g.kh, g.ih), std::max<int64_t>(c, 0), std::min(c + g.kw, g.iw)};
+}
+
+}  // namespace
+
+void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < g.n; ++b)
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window(g, oy, ox);
+        float* out = y + ((b * g.oh + oy) * g.ow + ox) * g.c;
+        std::fill(out, out + g.c, -std::numeric_limits<float>::infinity());
+        for (int64_t r = win.r0; r < win.r1; ++r)
+          for (int64_t col = win.c0; col < win.c1; ++col) {
+            const float* in = x + ((b * g.ih + r) * g.iw + col) * g.c;
+            for (int64_t ch = 0; ch < g.c; ++ch) out[ch] = std::max(out[ch], in[ch]);
+          }
+      }
+}
+
+void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx) {
+  std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
+  // Windows overlap when the stride is below the kernel: one thread per image keeps the scatter race-free.
+#pragma omp parallel
+  {
+    std::vector<float> best(g.c);
+    std::vector<int64_t> at(g.c);
+#pragma omp for
+    for (int64_t b = 0; b < g.n; ++b)
+      for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const Window win = window(g, oy, ox);
+          const int64_t first = ((b * g.ih + win.r0) * g.iw + win.c0) * g.c;
+          for (int64_t ch = 0; ch < g.c; ++ch) best[ch] = x[first + ch], at[ch] = first + ch;
+          for (int64_t r = win.r0; r < win.r1; ++r)
+            for (int64_t col = win.c0; col < win.c1; ++col) {
+              const int64_t base = ((b * g.ih + r) * g.iw + col) * g.c;
+              for (int64_t ch = 0; ch < g.c; ++ch)
+                if (x[base + ch] > best[ch]) best[ch] = x[base + ch], at[ch] = base + ch;
+            }
+          const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
+          for (int64_t ch = 0; ch < g.c; ++ch) dx[at[ch]] += grad[ch];
+        }
+  }
+}
+
+void avg_pool_forward(const PoolGeometry& g, const float* x, float* y) {
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < g.n; ++b)
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window(g, oy, ox);
+        float* out = y + ((b * g.oh + oy) * g.ow + ox) * g.c;
+        std::fill(out, out + g.c, 0.f);
+        for (int64_t r = win.r0; r < win.r1; ++r)
+          for (int64_t col = win.c0; col < win.c1; ++col) {
+            const float* in = x + ((b * g.ih + r) * g.iw + col) * g.c;
+            for (int64_t ch = 0; ch < g.c; ++ch) out[ch] += in[ch];
+          }
+        const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
+        for (int64_t ch = 0; ch < g.c; ++ch) out[ch] *= scale;
+      }
+}
+
+void avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx) {
+  std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
+#pragma omp parallel for
+  for (int64_t b = 0; b < g.n; ++b)
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window(g, oy, ox);
+        const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
+        const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
+        for (int64_t r = win.r0; r < win.r1; ++r)
+          for (int64_t col = win.c0; col < win.c1; ++col) {
+            float* in = dx + ((b * g.ih + r) * g.iw + col) * g.c;
+            for (int64_t ch = 0; ch < g.c; ++ch) in[ch] += grad[ch] * scale;
+          }
+      }
+}
+
+namespace {
+
+// Channel statistics in double, channels innermost (contiguous), rows split into fixed blocks so the sum's
+// order never depends on the thread count.
+constexpr int64_t kRowBlock = 256;
+
+void channel_sums(int64_t rows, int64_t c, const float* a, const float* b, double* sum_a, double* sum_ab) {
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  std::vector<double> partial(static_cast<size_t>(blocks * c * 2), 0.0);
+#pragma omp parallel for
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    double* pa = partial.data() + blk * c * 2;
+    double* pab = pa + c;
+    for (int64_t r = blk * kRowBlock; r < std::min(rows, (blk + 1) * kRowBlock); ++r)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        pa[ch] += a[r * c + ch];
+        if (b != nullptr) pab[ch] += double(a[r * c + ch]) * b[r * c + ch];
+      }
+  }
+  std::fill(sum_a, sum_a + c, 0.0);
+  if (sum_ab != nullptr) std::fill(sum_ab, sum_ab + c, 0.0);
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      sum_a[ch] += partial[blk * c * 2 + ch];
+      if (sum_ab != nullptr) sum_ab[ch] += partial[blk * c * 2 + c + ch];
+    }
+}
+
+}  // namespace
+
+void batch_norm_forward(int64_t rows, int64_t c, float eps, const float* x, const float* gamma, const float* beta,
+                        float* y, float* mean, float* variance) {
+  std::vector<double> sum(c), sum_sq(c);
+  channel_sums(rows, c, x, x, sum.data(), sum_sq.data());
+  std::vector<float> scale(c), shift(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double mu = sum[ch] / rows;
+    const double var = std::max(0.0, sum_sq[ch] / rows - mu * mu);
+    mean[ch] = float(mu);
+    variance[ch] = float(var);
+    scale[ch] = float(gamma[ch] / std::sqrt(var + eps));
+    shift[ch] = float(beta[ch] - mu * scale[ch]);
+  }
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t ch = 0; ch < c; ++ch) y[r * c + ch] = x[r * c + ch] * scale[ch] + shift[ch];
+}
+
+void batch_norm_backward(int64_t rows, int64_t c, float eps, bool batch_statistics, const float* x, const float* dy,
+                         const float* gamma, const float* mean, const float* variance, float* dx, float* dgamma,
+                         float* dbeta) {
+  std::vector<double> sum_dy(c), sum_dy_x(c);
+  channel_sums(rows, c, dy, x, sum_dy.data(), sum_dy_x.data());
+  std::vector<float> a(c), b(c), d(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double inv_std = 1.0 / std::sqrt(double(variance[ch]) + eps);
+    // Σ dy·x̂ = (Σ dy·x − μ Σ dy) / σ
+    const double dy_xhat = (sum_dy_x[ch] - mean[ch] * sum_dy[ch]) * inv_std;
+    dgamma[ch] = float(dy_xhat);
+    dbeta[ch] = float(sum_dy[ch]);
+    // dx = γ/σ · (dy − Σdy/m − x̂ · Σ(dy·x̂)/m), x̂ = (x − μ)/σ
+    const double k = gamma[ch] * inv_std;
+    a[ch] = float(k);
+    b[ch] = batch_statistics ? float(k * inv_std * dy_xhat / rows) : 0.f;
+    d[ch] = batch_statistics ? float(-k * sum_dy[ch] / rows + k * inv_std * dy_xhat / rows * mean[ch]) : 0.f;
+  }
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t ch = 0; ch < c; ++ch) dx[r * c + ch] = a[ch] * dy[r * c + ch] - b[ch] * x[r * c + ch] + d[ch];
+}
+
+void set_threads(int threads) { omp_set_num_threads(threads); }
+int threads() { return omp_get_max_threads(); }
+
+std::string library_version() {
+  const dnnl_version_t* v = dnnl::version();
+  std::ostringstream out;
+  out << "oneDNN " << v->major << '.' << v->minor << '.' << v->patch;
+  return out.str();
+}
+
+std::string cpu_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::sse41: return "sse41";
+    default: return "other";
+  }
+}
+
+}  // namespace fiveband

@@ -1,0 +1,62 @@
+// fiveband's native kernels on oneDNN: plain float32 buffers owned by the caller (V8), NHWC activations,
+// tfjs's HWIO filters. Every function is synchronous and runs on the calling thread's OpenMP team.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace fiveband {
+
+/** One 2-D convolution's geometry, in tfjs's terms (dilation 1 = dense), explicit padding. */
+struct ConvGeometry {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pad_top, pad_left, pad_bottom, pad_right;
+};
+
+/** One 2-D pooling window's geometry (NHWC, channels unchanged), explicit padding. */
+struct PoolGeometry {
+  int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, pad_top, pad_left, pad_bottom, pad_right;
+};
+
+/** y = conv(x, w) (+ bias) (then ReLU if relu). bias may be null. */
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu, float* y);
+/** dx = the convolution's input gradient (also the forward pass of a transposed convolution). */
+void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+/** dw = the convolution's filter gradient, HWIO. */
+void conv2d_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
+/**
+ * out[b] = op(a[b]) · op(b[b]) for row-major a (batch_a × m × k, or × k × m when trans_a) and b (batch_b × k × n,
+ * or × n × k when trans_b); a batch of 1 broadcasts.
+ */
+void matmul(int64_t batch_a, int64_t batch_b, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,
+            const float* a, const float* b, float* out);
+
+/** Max pooling; padded positions never win. */
+void max_pool_forward(const PoolGeometry& g, const float* x, float* y);
+/** The max-pool input gradient: each window's gradient goes to its first maximum in row-major window order. */
+void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx);
+/** Average pooling over the window's input positions only (padding excluded, as tfjs). */
+void avg_pool_forward(const PoolGeometry& g, const float* x, float* y);
+void avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx);
+
+/**
+ * Training BatchNorm over NHWC x (rows = n·h·w, c channels): y = γ(x − μ)/√(σ² + ε) + β with the batch's biased
+ * variance; writes mean and variance.
+ */
+void batch_norm_forward(int64_t rows, int64_t c, float eps, const float* x, const float* gamma, const float* beta,
+                        float* y, float* mean, float* variance);
+/**
+ * Its gradients from the statistics used: with batch_statistics, the forward's own (dx includes their dependence
+ * on x); otherwise fixed running ones (dx = γ/σ · dy).
+ */
+void batch_norm_backward(int64_t rows, int64_t c, float eps, bool batch_statistics, const float* x, const float* dy,
+                         const float* gamma, const float* mean, const float* variance, float* dx, float* dgamma,
+                         float* dbeta);
+
+/** OpenMP threads the calling thread's kernels use. */
+void set_threads(int threads);
+int threads();
+/** oneDNN's version and the instruction set its kernels dispatch to. */
+std::string library_version();
+std::string cpu_isa();
+
+}  // namespace fiveband

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import * as fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTrainingOp, backendInfo, chooseBackend, initBackend } from '../../src/compute/index.js';
+import { assertMatchesCpu, needsNative, randomValues } from './compare.js';
+
+// Every native kernel against the cpu oracle on random geometry: odd sizes, batch 1, channel counts not divisible
+// by 4 or 8, strides, paddings, dilations, transposes. Each case checks the forward and its gradients, so the
+// backward kernels run too.
+
+after(() => initBackend('cpu'));
+
+const RUNS = { numRuns: 30, seed: 20261206 };
+type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+
+const padding = fc.oneof(
+  fc.constant<Pad>('same'),
+  fc.constant<Pad>('valid'),
+  fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)).map(([t, b, l, r]): Pad => [[0, 0], [t, b], [l, r], [0, 0]]),
+);
+
+const convCase = fc.record({
+  n: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 11 }), w: fc.integer({ min: 1, max: 11 }),
+  ci: fc.integer({ min: 1, max: 7 }), co: fc.integer({ min: 1, max: 9 }),
+  kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 4 }),
+  stride: fc.integer({ min: 1, max: 3 }), dilation: fc.integer({ min: 1, max: 2 }), pad: padding,
+}).filter((c) => {
+  if (c.dilation > 1 && c.stride > 1) return false; // tfjs allows one or the other
+  const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.ci], [c.kh, c.kw, c.ci, c.co], c.stride, c.dilation, c.pad);
+  return info.outHeight > 0 && info.outWidth > 0;
+});
+
+test('native conv2d, its input and filter gradients = cpu on random geometry', needsNative, async () => {
+  await fc.assert(fc.asyncProperty(convCase, async (c) => {
+    const key = JSON.stringify(c);
+    const xs = [c.n, c.h, c.w, c.ci], ws = [c.kh, c.kw, c.ci, c.co];
+    const x = randomValues(`${key}/x`, xs), w = randomValues(`${key}/w`, ws);
+    const out = tf.backend_util.computeConv2DInfo(xs as never, ws as never, c.stride, c.dilation, c.pad).outShape;
+    const r = randomValues(`${key}/r`, out);
+    await assertMatchesCpu('native', key, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation), tf.tensor(r, out)));
+      const { value, grads } = tf.valueAndGrads(f)([tf.tensor(x, xs), tf.tensor(w, ws)]);
+      return [value, ...grads];
+    });
+  }), RUNS);
+});
+
+test('native transposed convolution (SPA\'s head) and its gradients = cpu', needsNative, async () => {
+  for (const [h, stride, k] of [[5, 2, 3], [4, 2, 4], [3, 3, 3], [6, 1, 3]] as const) {
+    const xs = [2, h, h, 5], ws = [k, k, 3, 5];
+    const size = (h - 1) * stride + k;
+    const x = randomValues(`t${h}/x`, xs), w = randomValues(`t${h}/w`, ws), r = randomValues(`t${h}/r`, [2, size, size, 3]);
+    await assertMatchesCpu('native', `conv2dTranspose ${h}/${stride}/${k}`, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, size, size, 3], stride, 'valid'), tf.tensor(r, [2, size, size, 3])));
+      const { value, grads } = tf.valueAndGrads(f)([tf.tensor(x, xs), tf.tensor(w, ws)]);
+      return [value, ...grads];
+    });
+  }
+});
+
+const matmulCase = fc.record({
+  batchA: fc.constantFrom(1, 2, 3), broadcast: fc.constantFrom('none', 'a', 'b'),
+  m: fc.integer({ min: 1, max: 9 }), k: fc.integer({ min: 1, max: 9 }), n: fc.integer({ min: 1, max: 9 }),
+  transposeA: fc.boolean(), transposeB: fc.boolean(),
+});
+
+test('native batched matmul (transposes, broadcast batches) and its gradients = cpu', needsNative, async () => {
+  await fc.assert(fc.asyncProperty(matmulCase, async (c) => {
+    const key = JSON.stringify(c);
+    const [ba, bb] = c.broadcast === 'a' ? [1, c.batchA] : c.broadcast === 'b' ? [c.batchA, 1] : [c.batchA, c.batchA];
+    const as = [ba, ...(c.transposeA ? [c.k, c.m] : [c.m, c.k])], bs = [bb, ...(c.transposeB ? [c.n, c.k] : [c.k, c.n])];
+    const a = randomValues(`${key}/a`, as), b = randomValues(`${key}/b`, bs), r = randomValues(`${key}/r`, [c.batchA, c.m, c.n]);
+    await assertMatchesCpu('native', key, () => {
+      const product = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor3D, q as tf.Tensor3D, c.transposeA, c.transposeB);
+      // tfjs-core's BatchMatMul gradient does not reduce broadcast batches: forward only there.
+      if (c.broadcast !== 'none') return product(tf.tensor(a, as), tf.tensor(b, bs));
+      const f = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(product(p, q), tf.tensor(r, [c.batchA, c.m, c.n])));
+      const { value, grads } = tf.valueAndGrads(f)([tf.tensor(a, as), tf.tensor(b, bs)]);
+      return [value, ...grads];
+    });
+  }), RUNS);
+});
+
+const poolCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), c: fc.integer({ min: 1, max: 6 }),
+  size: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), pad: fc.constantFrom<'same' | 'valid'>('same', 'valid'),
+  max: fc.boolean(), ties: fc.boolean(),
+}).filter((c) => c.pad === 'same' || (c.h >= c.size && c.w >= c.size));
+
+test('native max and average pooling and their gradients = cpu, ties included (first maximum wins)', needsNative, async () => {
+  await fc.assert(fc.asyncProperty(poolCase, async (c) => {
+    const key = JSON.stringify(c);
+    const xs = [c.n, c.h, c.w, c.c];
+    // Ties: values from {0, 1, 2} so most windows hold several equal maxima (flat backgrounds in cell images).
+    const x = randomValues(`${key}/x`, xs).map((v) => (c.ties ? Math.min(2, Math.max(0, Math.round(v))) : v));
+    const pool = (t: tf.Tensor) => (c.max ? tf.maxPool : tf.avgPool)(t as tf.Tensor4D, c.size, c.stride, c.pad);
+    const out = tf.backend_util.computePool2DInfo(xs as never, c.size, c.stride, 1, c.pad).outShape;
+    const r = randomValues(`${key}/r`, out);
+    await assertMatchesCpu('native', key, () => {
+      const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.mul(pool(t), tf.tensor(r, out))))(tf.tensor(x, xs));
+      return [pool(tf.tensor(x, xs)), value, grad];
+    }, 1e-5);
+  }), RUNS);
+});
+
+test('native BatchNorm (batch statistics, and running ones in eval mode) and its gradients = cpu', needsNative, async () => {
+  for (const shape of [[2, 5, 3, 7], [1, 1, 1, 3], [4, 6, 6, 16], [3, 300, 5]]) {
+    const c = shape[shape.length - 1]!;
+    const x = randomValues(`bn${shape}/x`, shape, 3, 5), g = randomValues(`bn${shape}/g`, [c]), b = randomValues(`bn${shape}/b`, [c]);
+    const r = randomValues(`bn${shape}/r`, shape);
+    await assertMatchesCpu('native', `batch norm ${shape}`, () => {
+      const running = tf.moments(tf.tensor(x, shape), shape.slice(0, -1).map((_, i) => i));
+      const f = (t: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+        const { y } = batchNormTrainingOp(t, gamma, beta, 1e-5);
+        const fixed = tf.batchNorm(t, running.mean, running.variance, beta, gamma, 1e-3);
+        return tf.sum(tf.mul(tf.add(y, tf.mul(fixed, 0.5)), tf.tensor(r, shape)));
+      };
+      const { value, grads } = tf.valueAndGrads(f)([tf.tensor(x, shape), tf.tensor(g, [c]), tf.tensor(b, [c])]);
+      return [value, ...grads];
+    });
+  }
+});
+
+test('native falls back to the cpu kernels for what it does not cover (NCHW, int32)', needsNative, async () => {
+  await assertMatchesCpu('native', 'NCHW conv', () =>
+    tf.conv2d(tf.tensor(randomValues('nchw/x', [1, 3, 6, 5]), [1, 3, 6, 5]) as tf.Tensor4D, tf.tensor(randomValues('nchw/w', [3, 3, 3, 2]), [3, 3, 3, 2]) as tf.Tensor4D, 1, 'same', 'NCHW'));
+  await initBackend('native');
+  const product = tf.matMul(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor2d([[5], [6]], undefined, 'int32'));
+  assert.equal(product.dtype, 'int32');
+  assert.deepEqual(Array.from(product.dataSync()), [17, 39]);
+  product.dispose();
+});
+
+test('chooseBackend: auto picks native when built, reports its library, threads and instruction set', needsNative, async () => {
+  assert.equal(await chooseBackend('auto', { threads: 1 }), 'native');
+  const info = await backendInfo();
+  assert.equal(info.name, 'native');
+  assert.equal(info.threads, 1);
+  assert.match(info.library ?? '', /^oneDNN \d+\.\d+/);
+  assert.ok((info.isa ?? '').length > 0);
+  await initBackend('native', { threads: 2 });
+  assert.equal((await backendInfo()).threads, 2);
+});
+
+test('native results do not depend on the run: the same inputs and thread count give identical bits', needsNative, async () => {
+  const xs = [3, 17, 13, 6], ws = [3, 3, 6, 10];
+  const x = randomValues('det/x', xs), w = randomValues('det/w', ws);
+  const run = async () => {
+    await initBackend('native', { threads: 2 });
+    return tf.tidy(() => {
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([tf.tensor(x, xs), tf.tensor(w, ws)]);
+      return grads.map((g) => Array.from(g.dataSync()));
+    });
+  };
+  assert.deepEqual(await run(), await run());
+});
