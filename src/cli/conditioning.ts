@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createProgress } from './progress.js';
+import { startBackend } from './parse.js';
 import { modelCheckFlags, type ModelCheckFlags } from './sanity.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
@@ -15,10 +16,11 @@ export function register(program: Command): void {
     .action(async (opts: ModelCheckFlags) => {
       const [tf, { runConditioning }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
+      const backend = await startBackend(opts.backend);
       const progress = createProgress('conditioning');
       const result = await runConditioning({
         modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
-        limit: opts.limit, seed: opts.seed, steps: opts.steps, backend: opts.backend, onProgress: progress.update,
+        limit: opts.limit, seed: opts.seed, steps: opts.steps, backend, onProgress: progress.update,
       }).finally(() => progress.stop());
       const width = Math.max(6, ...result.rows.map((r) => r.method.length));
       const lines = [

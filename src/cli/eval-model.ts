@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SPLITS, type Split } from '../data/splits.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
-import { parseChoice, parseCount } from './parse.js';
+import type { BackendChoice } from '../nn/names.js';
+import { backendOption, parseChoice, parseCount, startBackend } from './parse.js';
 
 /** The confusion matrix as aligned text: rows true class, columns predicted class. */
 export function formatConfusion(confusion: number[][]): string {
@@ -12,18 +12,18 @@ export function formatConfusion(confusion: number[][]): string {
 }
 
 export function register(program: Command): void {
-  program
+  backendOption(program
     .command('eval-model')
     .description('accuracy and confusion matrix of a trained model on a dataset split')
     .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json)')
     .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
     .option('--split <name>', `split: ${SPLITS.join(', ')}`, parseChoice('--split', SPLITS), 'test' as Split)
     .option('--batch <n>', 'batch size', parseCount('--batch', 1), 16)
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
-    .option('--out <file>', 'JSON result (default <model>/eval-<split>.json)')
-    .action(async (opts: { model: string; data: string; split: Split; batch: number; backend: BackendName; out?: string }) => {
+    .option('--out <file>', 'JSON result (default <model>/eval-<split>.json)'))
+    .action(async (opts: { model: string; data: string; split: Split; batch: number; backend?: BackendChoice; out?: string }) => {
       const { evaluateModel } = await import('../train/index.js');
-      const result = await evaluateModel({ modelDir: opts.model, dataDir: opts.data, split: opts.split, batch: opts.batch, backend: opts.backend, out: opts.out });
+      const backend = await startBackend(opts.backend);
+      const result = await evaluateModel({ modelDir: opts.model, dataDir: opts.data, split: opts.split, batch: opts.batch, backend, out: opts.out });
       process.stdout.write(`${opts.split} accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.total}) of ${result.spec.arch} on ${opts.data}\n`
         + `${formatConfusion(result.confusion)}\nwritten to ${result.out}\n`);
     });

@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import type { ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/splits.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
-import { parseChoice, parseCount, parsePositive } from './parse.js';
+import type { BackendChoice } from '../nn/names.js';
+import { backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 interface ExplainFlags {
@@ -26,11 +26,11 @@ interface ExplainFlags {
   occlusionWindow?: number;
   occlusionStride?: number;
   steps: number;
-  backend: BackendName;
+  backend?: BackendChoice;
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('explain')
     .description('run attribution methods (Captum semantics) over a dataset split and write n×3×H×W safetensors per shard and method')
     .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json, as written by fiveband train)')
@@ -51,8 +51,8 @@ export function register(program: Command): void {
     .option('--occlusion-window <n>', 'Occlusion: side of the square patch set to 0 (default: the input side / 8)', parseCount('--occlusion-window', 1))
     .option('--occlusion-stride <n>', 'Occlusion: patch stride (default: half the patch)', parseCount('--occlusion-stride', 1))
     .option('--nt-stdev <x>', 'SmoothGrad / SmoothGradSq / VarGrad: noise σ in image units [0, 1] (default 0.15)', parsePositive('--nt-stdev'))
-    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50)
-    .option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')})`, parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
+    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre)', parseCount('--steps', 1), 50);
+  backendOption(command)
     .action(async (flags: ExplainFlags) => {
       const t0 = Date.now();
       const workers = flags.workers ?? availableParallelism();
@@ -60,13 +60,14 @@ export function register(program: Command): void {
         import('@tensorflow/tfjs-core'), import('../attribution/index.js'), import('../scoring/index.js'),
       ]);
       tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
+      const backend = await startBackend(flags.backend);
       const progress = createProgress('explain');
       let result: ExplainResult;
       try {
         result = await explainDataset({
           modelDir: flags.model, dataDir: flags.data, split: flags.split, methods: flags.methods, outDir: flags.out,
           target: flags.target, seed: flags.seed, workers, batch: flags.batch,
-          internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend: flags.backend, limit: flags.limit,
+          internalBatchSize: flags.internalBatch, layer: flags.layer, steps: flags.steps, backend, limit: flags.limit,
           camLayer: flags.camLayer, ntSamples: flags.ntSamples, ntStdev: flags.ntStdev,
           occlusionWindow: flags.occlusionWindow, occlusionStride: flags.occlusionStride,
           onProgress: progress.update,

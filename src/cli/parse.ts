@@ -1,4 +1,6 @@
+import type { Command } from 'commander';
 import { ensure } from '../io/index.js';
+import { BACKEND_CHOICES, type BackendChoice, type BackendName } from '../nn/names.js';
 
 // Option parsers shared by the commands: each turns an option's text into a value or a one-line UserError naming the option.
 
@@ -28,4 +30,18 @@ export function parsePositive(name: string, allowZero = false): (text: string) =
       `${name} must be a number ${allowZero ? '>= 0' : '> 0'}, got "${text}"`);
     return value;
   };
+}
+
+/** Adds the --backend option every computing command takes (its default is resolved by startBackend). */
+export function backendOption(command: Command, defaultHelp = 'auto = native when its addon is built and passes its self-test, else wasm'): Command {
+  return command.option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(', ')} (default: $FIVEBAND_BACKEND, else ${defaultHelp})`,
+    parseChoice('--backend', BACKEND_CHOICES));
+}
+
+/** The backend --backend names (else FIVEBAND_BACKEND, else auto), started; auto resolved to the backend in use. */
+export async function startBackend(choice: BackendChoice | undefined): Promise<BackendName> {
+  const fromEnv = process.env.FIVEBAND_BACKEND;
+  if (choice === undefined && fromEnv) parseChoice('FIVEBAND_BACKEND', BACKEND_CHOICES)(fromEnv);
+  const { chooseBackend } = await import('../compute/index.js');
+  return chooseBackend(choice ?? ((fromEnv || 'auto') as BackendChoice));
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { UserError } from '../io/index.js';
 import { register as conditioning } from './conditioning.js';
+import { register as doctor } from './doctor.js';
 import { register as evalModel } from './eval-model.js';
 import { register as explain } from './explain.js';
 import { register as generate } from './generate.js';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .description('Measure how good saliency heatmaps really are (five-band scoring on synthetic cells).')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
-  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, sanity, conditioning, report];
+  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, sanity, conditioning, report, doctor];
   for (const register of commands) register(program);
   // An empty value is never meant (an unset shell variable): `--out ""` would otherwise mean the current folder.
   program.hook('preAction', (_program, command) => {

@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { SPLITS, type Split } from '../data/splits.js';
-import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
-import { parseChoice, parseCount } from './parse.js';
+import type { BackendChoice } from '../nn/names.js';
+import { backendOption, parseChoice, parseCount, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
 /** The flags of a check of one model's heatmaps (sanity, conditioning), as ModelCheckOptions takes them. */
-export interface ModelCheckFlags { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; steps: number; backend: BackendName }
+export interface ModelCheckFlags { model: string; data: string; out: string; split: Split; methods: string; limit: number; seed: number; steps: number; backend?: BackendChoice }
 
 /** Adds the flags every model check shares; `outputs` names what --out receives, `limit` and `seed` say what they mean there. */
 export function modelCheckFlags(command: Command, help: { outputs: string; limit: string; seed: string }): Command {
-  return command
+  return backendOption(command
     .requiredOption('--model <dir>', 'model folder (weights.safetensors + arch.json)')
     .requiredOption('--data <dir>', 'dataset folder written by fiveband generate')
     .requiredOption('--out <dir>', `output folder: ${help.outputs}`)
@@ -19,8 +19,7 @@ export function modelCheckFlags(command: Command, help: { outputs: string; limit
     .option('--methods <list>', 'methods as explain takes them (all, nulls or names)', 'all')
     .option('--limit <k>', help.limit, parseCount('--limit', 2), 16)
     .option('--seed <s>', help.seed, parseCount('--seed', 0), 0)
-    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre), as explain takes them', parseCount('--steps', 1), 50)
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName);
+    .option('--steps <n>', 'IntegratedGradients steps (Gauss–Legendre), as explain takes them', parseCount('--steps', 1), 50));
 }
 
 export function register(program: Command): void {
@@ -36,10 +35,11 @@ export function register(program: Command): void {
     .action(async (opts: ModelCheckFlags & { points: number; randomLabelModel?: string }) => {
       const [tf, { runSanity }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
       tf.env().set('PROD', true);
+      const backend = await startBackend(opts.backend);
       const progress = createProgress('sanity');
       const result = await runSanity({
         modelDir: opts.model, dataDir: opts.data, out: opts.out, split: opts.split, methods: opts.methods,
-        limit: opts.limit, points: opts.points, seed: opts.seed, steps: opts.steps, backend: opts.backend, onProgress: progress.update,
+        limit: opts.limit, points: opts.points, seed: opts.seed, steps: opts.steps, backend, onProgress: progress.update,
         ...(opts.randomLabelModel !== undefined ? { randomLabelModel: opts.randomLabelModel } : {}),
       }).finally(() => progress.stop());
       const lines = [`cascading randomisation from the top of ${result.layers.length} layers, ${result.samples} samples (Spearman |map| with the trained model's maps; Rmu, Pmu of the randomised maps):`];

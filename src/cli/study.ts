@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { BACKEND_NAMES, type BackendName } from '../nn/names.js';
+import type { BackendChoice } from '../nn/names.js';
 import type { StudyOverrides, StudyResult } from '../study/index.js';
 import { STUDY_ARCHS, STUDY_PROFILES, type StudyArch, type StudyProfile } from '../study/names.js';
-import { parseChoice, parseCount } from './parse.js';
+import { backendOption, parseChoice, parseCount, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 interface StudyCliOptions {
   profile: StudyProfile; out: string; archs?: string; methods?: string; branches?: number; size?: number; seed?: number;
-  workers?: number; backend?: BackendName; retrain?: boolean; extend?: boolean; testSamples?: number; config?: string;
+  workers?: number; backend?: BackendChoice; retrain?: boolean; extend?: boolean; testSamples?: number; config?: string;
 }
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -21,7 +21,8 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
     ...(opts.branches !== undefined ? { branches: opts.branches } : {}),
     ...(opts.size !== undefined ? { size: opts.size } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    // The study's backend is part of its results (and of shipped weights' identity): wasm unless named.
+    ...(opts.backend !== undefined || process.env.FIVEBAND_BACKEND ? { backend: await startBackend(opts.backend) } : {}),
     ...(opts.testSamples !== undefined ? { testSamples: opts.testSamples } : {}),
     retrain: opts.retrain === true,
   };
@@ -54,7 +55,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
 }
 
 export function register(program: Command): void {
-  program
+  backendOption(program
     .command('study')
     .description('the whole study of the paper: data → models (branches, SPA, depth) → explanations → five-band scores → report (resumable)')
     .option('--profile <name>', `${STUDY_PROFILES.join(', ')}`, parseChoice('--profile', STUDY_PROFILES), 'quick' as StudyProfile)
@@ -66,10 +67,10 @@ export function register(program: Command): void {
     .option('--test-samples <n>', 'samples per test shard (the training data stay the profile\'s; e.g. --test-samples 10 for a first look)', parseCount('--test-samples', 1))
     .option('--seed <s>', 'seed of the data, models and attributions', parseCount('--seed', 0))
     .option('--workers <k>', 'tasks run at once, each on its own thread (default: all cores; results do not depend on it)', parseCount('--workers', 1))
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES))
     .option('--config <file>', 'a whole study config as JSON (the fields of study.json\'s "config"); the other options are then ignored')
     .option('--extend', 'let a finished or partial run take more methods or other sanity/conditioning settings, keeping its data, models and unchanged results')
-    .option('--retrain', 'train every model even where the package ships weights for the profile')
+    .option('--retrain', 'train every model even where the package ships weights for the profile'),
+  'wasm, the backend of the shipped weights; auto as other commands take it')
     .action(async (opts: StudyCliOptions) => {
       await studyCommand(opts);
     });

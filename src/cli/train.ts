@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import type { BlockInit } from '../nn/index.js';
-import { ARCHS, BACKEND_NAMES, type Arch, type BackendName } from '../nn/names.js';
+import { ARCHS, type Arch, type BackendChoice } from '../nn/names.js';
 import type { Mode, Profile, TrainProgress } from '../train/index.js';
-import { parseChoice, parseCount, parsePositive } from './parse.js';
+import { backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 const MODES: readonly Mode[] = ['continuous', 'branches', 'mab'];
 
 interface TrainOptions {
   arch: Arch; data: string; out: string; mode?: Mode; profile: Profile; size?: number; width?: number; depth?: number; blockInit?: BlockInit;
-  epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; lrWarmup?: number; seed: number; backend: BackendName; branches?: number;
+  epochs?: number; baseEpochs?: number; batch?: number; lr?: number; lrDecayEpoch?: number; lrWarmup?: number; seed: number; backend?: BackendChoice; branches?: number;
   lambda?: number; minEpoch?: number; classes?: number; base?: string; checkpointEvery: number;
   microBatches?: number; threads?: number; shuffleLabels?: boolean;
 }
@@ -27,7 +27,7 @@ export function progressReporter(update: (done: number, total: number, status?: 
 }
 
 export function register(program: Command): void {
-  program
+  backendOption(program
     .command('train')
     .description('train a classifier on a dataset (resumes an interrupted run in --out from its checkpoint)')
     .requiredOption('--arch <name>', `architecture: ${ARCHS.join(', ')}`, parseChoice('--arch', ARCHS))
@@ -48,22 +48,22 @@ export function register(program: Command): void {
     .option('--lr-decay-epoch <n>', 'divide the learning rate by 10 from this epoch on (0-based; default: the profile\'s, kept as many epochs before the end when --epochs or --base-epochs change the run\'s length)', parseCount('--lr-decay-epoch', 0))
     .option('--lr-warmup <n>', 'raise the learning rate linearly over the first n steps of the run (default: 0, none)', parseCount('--lr-warmup', 0))
     .option('--seed <s>', 'seed of the initialisation, data order and dropout', parseCount('--seed', 0), 0)
-    .option('--backend <name>', 'tfjs backend: wasm or cpu', parseChoice('--backend', BACKEND_NAMES), 'wasm' as BackendName)
     .option('--branches <k>', 'branches mode: number of branches', parseCount('--branches', 1))
     .option('--lambda <x>', 'mab mode: weight of the band loss', parsePositive('--lambda', true))
     .option('--min-epoch <n>', 'mab mode: stop at the target only after this epoch', parseCount('--min-epoch', -1))
     .option('--classes <n>', 'expected number of classes (checked against the data)', parseCount('--classes', 2))
     .option('--base <dir>', 'branches mode: an existing base model folder (default: train one into <out>/base)')
     .option('--shuffle-labels', 'continuous mode: train on class labels permuted within each shard (the model of sanity --random-label-model)')
-    .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100)
+    .option('--checkpoint-every <n>', 'iterations between checkpoints', parseCount('--checkpoint-every', 1), 100))
     .action(async (opts: TrainOptions) => {
       const { runTraining } = await import('../train/index.js');
       const { data, base, ...rest } = opts;
+      const backend = await startBackend(opts.backend);
       const progress = createProgress(`train ${opts.arch}`);
       let result;
       try {
         result = await runTraining({
-          ...rest, dataDir: data, ...(base === undefined ? {} : { baseDir: base }), onProgress: progressReporter(progress.update),
+          ...rest, backend, dataDir: data, ...(base === undefined ? {} : { baseDir: base }), onProgress: progressReporter(progress.update),
         });
       } finally {
         progress.stop();

@@ -164,7 +164,7 @@ async function activate(name: string): Promise<void> {
  * wasm; an explicit `native` whose addon is missing is a user error. A native backend failing its self-test
  * falls back to wasm with a one-line warning (never a crash).
  */
-export async function chooseBackend(choice: BackendChoice, options: BackendOptions = {}, warn = (line: string) => process.stderr.write(`${line}\n`)): Promise<BackendName> {
+export async function chooseBackend(choice: BackendChoice, options: BackendOptions = {}, warn: (line: string) => void = (line) => { process.stderr.write(`${line}\n`); }): Promise<BackendName> {
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new UserError(`unknown backend "${String(choice)}" (expected one of: ${BACKEND_CHOICES.join(', ')})`);
   }
@@ -177,16 +177,6 @@ export async function chooseBackend(choice: BackendChoice, options: BackendOptio
     warn(`fiveband: warning: ${(e as Error).message}; using the wasm backend`);
     return initBackend('wasm', options);
   }
-}
-
-/** The backend a command line names by default: FIVEBAND_BACKEND, else auto. */
-export function defaultBackendChoice(): BackendChoice {
-  const fromEnv = process.env.FIVEBAND_BACKEND;
-  if (fromEnv === undefined || fromEnv === '') return 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(fromEnv)) {
-    throw new UserError(`FIVEBAND_BACKEND="${fromEnv}" is not a backend (expected one of: ${BACKEND_CHOICES.join(', ')})`);
-  }
-  return fromEnv as BackendChoice;
 }
 
 export interface BackendInfo {

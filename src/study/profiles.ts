@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readUserFile, UserError } from '../io/index.js';
-import type { BackendName } from '../compute/index.js';
+import { BACKEND_NAMES, type BackendName } from '../compute/index.js';
 import { methodNames, nullExplainerNames } from '../attribution/index.js';
 import { canonicalJson } from '../io/index.js';
 import type { Hyper } from '../train/index.js';
@@ -154,6 +154,9 @@ export function testPerShard(config: StudyConfig): number {
   return config.dataset.testPerShard ?? config.dataset.perShard;
 }
 
+/** The backend every profile's shipped weights were trained on (weights/<profile>/manifest.json). */
+const SHIPPED_WEIGHTS_BACKEND: BackendName = 'wasm';
+
 /** A user's changes to a profile (the CLI's flags). */
 export interface StudyOverrides {
   archs?: StudyArch[];
@@ -191,8 +194,9 @@ export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {
   if (shipped !== null) {
     const reference = studyProfile(profile, 0, config.backend);
     const shaping = (c: StudyConfig) => ({ ...c, dataset: trainingData(c) });
-    const changed = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
+    const changed: string[] = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
       .filter((k) => canonicalJson(shaping(config)[k]) !== canonicalJson(shaping(reference)[k]));
+    if (config.backend !== SHIPPED_WEIGHTS_BACKEND) changed.push(`backend (${SHIPPED_WEIGHTS_BACKEND})`);
     if (overrides.retrain) config.pretrained = null;
     else if (changed.length > 0) {
       config.pretrained = null;
@@ -215,7 +219,7 @@ const configSchema = z.object({
   format: z.literal('fiveband-study/1'),
   profile: z.enum(['quick', 'small', 'paper']),
   seed: z.number().int().nonnegative(),
-  backend: z.enum(['wasm', 'cpu']),
+  backend: z.enum(BACKEND_NAMES),
   dataset: z.object({
     size: z.number().int().min(64), classes: z.literal(10),
     shards: z.object({ train: z.number().int().nonnegative(), val: z.number().int().nonnegative(), test: z.number().int().positive() }).strict(),

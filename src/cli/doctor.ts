@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('which compute backends work here (native needs libdnnl-dev at npm ci time), what auto picks, and their self-test')
+    .action(async () => {
+      const [tf, { diagnoseBackends }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../compute/index.js')]);
+      tf.env().set('PROD', true);
+      const report = await diagnoseBackends();
+      const lines = [`Node ${process.version} on ${process.platform} ${process.arch}, ${report.cores} cores`];
+      for (const b of report.backends) lines.push(`${b.name.padEnd(7)}${b.ready ? 'ready' : 'unavailable'}: ${b.detail}`);
+      lines.push(`auto   → ${report.auto}${process.env.FIVEBAND_BACKEND ? `; FIVEBAND_BACKEND=${process.env.FIVEBAND_BACKEND} is the default of --backend` : ''}`);
+      if (report.auto !== 'native') lines.push('for native speed: apt-get install -y libdnnl-dev, then npm ci (README, "Backends")');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
