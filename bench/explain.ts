@@ -23,6 +23,7 @@ import { createModel, saveModel, type Arch, type ArchSpec } from '../src/nn/inde
 import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { hyperFor } from '../src/train/index.js';
+import { torchPython } from '../test/python-torch.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +44,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 tf.env().set('PROD', true);
 await initBackend(args.backend as BackendName);
 const info = await backendInfo();
-const withTorch = args.torch && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const withTorch = args.torch && torchPython !== null;
 process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
   + `best of ${REPEATS}, ${withTorch ? `torch ${args['torch-threads']} thread(s)` : 'torch not available (python3 -c "import torch" failed)'}; ms per image\n`);
 
@@ -78,7 +79,7 @@ try {
       if (withTorch) {
         const dir = join(scratch, `${arch}-${n}`);
         await saveModel(dir, model);
-        const r = spawnSync('python3', [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--threads', args['torch-threads'],
+        const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--threads', args['torch-threads'],
           '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
         if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);

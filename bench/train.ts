@@ -17,6 +17,7 @@ import { createModel, type Arch, type ArchSpec, type Model } from '../src/nn/ind
 import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { Adam, StepRunner, hyperFor, trainStep, type Batch } from '../src/train/index.js';
+import { torchPython } from '../test/python-torch.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,11 +82,11 @@ async function measure(model: Model, batch: Batch): Promise<OurRates> {
 }
 
 function torchAvailable(): boolean {
-  return args.torch && spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+  return args.torch && torchPython !== null;
 }
 
 function torchRates(spec: ArchSpec): Rates | null {
-  const r = spawnSync('python3', [join(ROOT, 'bench', 'train_torch.py'), JSON.stringify(spec), '--batch', String(BATCH), '--threads', '2',
+  const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'train_torch.py'), JSON.stringify(spec), '--batch', String(BATCH), '--threads', '2',
     '--seconds', String(SECONDS)], { encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(`torch bench failed for ${spec.arch}: ${r.stderr.trim().split('\n').at(-1)}\n`);

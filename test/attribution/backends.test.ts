@@ -4,6 +4,7 @@ import { getMethod, resolveMethods, type Attribution } from '../../src/attributi
 import { createModel } from '../../src/nn/index.js';
 import { initBackend } from '../../src/compute/index.js';
 import { randomImages, SMALL } from '../nn/helpers.js';
+import { FAST_BACKENDS } from '../compute/compare.js';
 
 after(() => initBackend('cpu'));
 
@@ -29,7 +30,7 @@ function scaledError(a: Float32Array, b: Float32Array): number {
   return largest === 0 ? worst : worst / largest;
 }
 
-test('every method gives the same attributions on the wasm and cpu backends, on every small architecture', async () => {
+for (const { name: fast, options } of FAST_BACKENDS) test(`every method gives the same attributions on the ${fast} and cpu backends, on every small architecture`, options, async () => {
   await initBackend('cpu');
   for (const spec of SMALL) {
     const model = createModel(spec, 3);
@@ -41,34 +42,34 @@ test('every method gives the same attributions on the wasm and cpu backends, on 
     const run = (): Attribution[] => methods.map((m) => m.attribute(model, x, undefined, options));
     await initBackend('cpu');
     const cpu = run();
-    await initBackend('wasm');
-    const wasm = run();
+    await initBackend(fast);
+    const fastMaps = run();
     await initBackend('cpu');
     methods.forEach((m, i) => {
-      assert.deepEqual(wasm[i]!.shape, cpu[i]!.shape);
+      assert.deepEqual(fastMaps[i]!.shape, cpu[i]!.shape);
       if (m.name === 'mab') {
-        const same = wasm[i]!.data.filter((v, k) => v === cpu[i]!.data[k]).length;
-        assert.ok(same >= 0.999 * cpu[i]!.data.length, `${spec.arch} mab: ${same} of ${cpu[i]!.data.length} pixels agree`);
+        const same = fastMaps[i]!.data.filter((v, k) => v === cpu[i]!.data[k]).length;
+        assert.ok(same >= 0.999 * cpu[i]!.data.length, `${fast} ${spec.arch} mab: ${same} of ${cpu[i]!.data.length} pixels agree`);
       } else if (m.name.startsWith('DeepLift')) {
         // The rescale rule switches between Δout/Δin and the plain gradient at |Δin| < 1e-10. Most softmax
         // scores of these random-init SPA models are exactly equal for input and reference, and a score that is
         // exactly 0 on one backend and ~1e-9 on the other (summation order) takes a different branch; that
         // gives ~0.2 % (L2) differences on SPA — the same would happen between PyTorch on CPU and GPU.
-        const error = relativeL2(wasm[i]!.data, cpu[i]!.data);
-        assert.ok(error < 2e-2, `${spec.arch} ${m.name}: wasm differs from cpu by ${error} (relative L2)`);
+        const error = relativeL2(fastMaps[i]!.data, cpu[i]!.data);
+        assert.ok(error < 2e-2, `${spec.arch} ${m.name}: ${fast} differs from cpu by ${error} (relative L2)`);
       } else if (m.name.startsWith('LRP')) {
         // The rules divide by z_ρ + ε·sign: where a unit's z_ρ is ~0 (z⁺ of LeakyReLU outputs near 0), the backends'
         // rounding of z_ρ shows in that unit's share, as for DeepLift's Δin.
-        const error = relativeL2(wasm[i]!.data, cpu[i]!.data);
-        assert.ok(error < 1e-2, `${spec.arch} ${m.name}: wasm differs from cpu by ${error} (relative L2)`);
+        const error = relativeL2(fastMaps[i]!.data, cpu[i]!.data);
+        assert.ok(error < 1e-2, `${spec.arch} ${m.name}: ${fast} differs from cpu by ${error} (relative L2)`);
       } else if (m.name === 'Occlusion') {
         // Occlusion is a difference of two nearly equal logits (a random-init SPA barely reacts to a patch), so the
         // backends' float32 rounding of each logit (~1e-7 relative) shows at the percent level of the differences.
-        const error = scaledError(wasm[i]!.data, cpu[i]!.data);
-        assert.ok(error < 5e-2, `${spec.arch} ${m.name}: wasm differs from cpu by ${error} of the largest value`);
+        const error = scaledError(fastMaps[i]!.data, cpu[i]!.data);
+        assert.ok(error < 5e-2, `${spec.arch} ${m.name}: ${fast} differs from cpu by ${error} of the largest value`);
       } else {
-        const error = scaledError(wasm[i]!.data, cpu[i]!.data);
-        assert.ok(error < 1e-4, `${spec.arch} ${m.name}: wasm differs from cpu by ${error} of the largest value`);
+        const error = scaledError(fastMaps[i]!.data, cpu[i]!.data);
+        assert.ok(error < 1e-4, `${spec.arch} ${m.name}: ${fast} differs from cpu by ${error} of the largest value`);
       }
     });
     x.dispose();

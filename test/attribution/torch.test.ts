@@ -11,7 +11,7 @@ import { predictedClasses, resolveMethods } from '../../src/attribution/index.js
 import { readNpy, writeNpy } from '../../src/io/index.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { randomImages, SMALL } from '../nn/helpers.js';
-import { needsTorch } from '../python-torch.js';
+import { needsTorch, torchPython } from '../python-torch.js';
 import { relativeL2, useCpu } from './helpers.js';
 
 /**
@@ -36,7 +36,7 @@ test('our methods equal PyTorch twins of Captum\'s methods on every small archit
       const inputs = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
       await writeNpy(join(dir, 'inputs.npy'), inputs, [1, 3, spec.inputSize, spec.inputSize]);
       await writeNpy(join(dir, 'targets.npy'), Int32Array.from(targets), [1]);
-      const r = spawnSync('python3', [script, dir, '--threads', '1', '--steps', '8', '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--methods', DETERMINISTIC, '--attribute',
+      const r = spawnSync(torchPython!, [script, dir, '--threads', '1', '--steps', '8', '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--methods', DETERMINISTIC, '--attribute',
         join(dir, 'inputs.npy'), join(dir, 'targets.npy'), dir], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       for (const method of resolveMethods('all', model).filter((m) => DETERMINISTIC.split(',').includes(m.name))) { // LRP: not on SPA

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/compute/index.js';
-import { assertClose, randomValues, runOn } from './compare.js';
+import { FAST_BACKENDS, assertClose, nativeBuilt, randomValues, runOn } from './compare.js';
 
 /** Parameter shapes of a small CNN that uses every op the project's models and attribution methods need. */
 const PARAM_SHAPES: Record<string, number[]> = {
@@ -57,7 +57,7 @@ function inputs(): { x: tf.Tensor4D; labels: tf.Tensor2D; bands: tf.Tensor4D } {
   return { x, labels, bands };
 }
 
-test('training step: loss and the gradients of every parameter and of the input agree, wasm vs cpu', async () => {
+for (const { name: backend, options } of FAST_BACKENDS) test(`training step: loss and the gradients of every parameter and of the input agree, ${backend} vs cpu`, options, async () => {
   const values = paramValues();
   const build = () => {
     const { x, labels, bands } = inputs();
@@ -66,15 +66,15 @@ test('training step: loss and the gradients of every parameter and of the input 
     return [value, ...grads];
   };
   const expected = await runOn('cpu', build);
-  const actual = await runOn('wasm', build);
+  const actual = await runOn(backend, build);
   assertClose(actual[0]!, expected[0]!, 1e-4, 'loss');
   assertClose(actual[1]!, expected[1]!, 2e-3, 'd loss / d input');
   NAMES.forEach((name, i) => assertClose(actual[i + 2]!, expected[i + 2]!, 2e-3, `d loss / d ${name}`));
 });
 
-test('Adam steps give the same weights on wasm and cpu, and tensor memory does not grow across steps', async () => {
+for (const { name: fast, options } of FAST_BACKENDS) test(`Adam steps give the same weights on ${fast} and cpu, and tensor memory does not grow across steps`, options, async () => {
   const values = paramValues();
-  const train = async (backend: 'wasm' | 'cpu'): Promise<Float32Array[]> => {
+  const train = async (backend: 'wasm' | 'native' | 'cpu'): Promise<Float32Array[]> => {
     await initBackend(backend);
     const { x, labels, bands } = tf.tidy(inputs);
     const vars = values.map((v, i) => {
@@ -98,7 +98,7 @@ test('Adam steps give the same weights on wasm and cpu, and tensor memory does n
   };
   const start = tf.memory().numTensors;
   const expected = await train('cpu');
-  const actual = await train('wasm');
+  const actual = await train(fast);
   NAMES.forEach((name, i) => assertClose(actual[i]!, expected[i]!, 1e-3, `${name} after 4 Adam steps`));
   assert.equal(tf.memory().numTensors, start, 'everything disposed');
 });
@@ -110,7 +110,7 @@ test('gradient of a dilated convolution equals that of the equivalent zero-sprea
   const r = randomValues('dil-grad/r', [2, 9, 8, 2]);
   const spread = new Float32Array(5 * 5 * 6);
   for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let k = 0; k < 6; k++) spread[(a * 2 * 5 + b * 2) * 6 + k] = w[(a * 3 + b) * 6 + k]!;
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', 'wasm', ...(nativeBuilt ? ['native'] as const : [])] as const) {
     const [dxDilated, dwDilated] = await runOn(backend, () =>
       tf.grads((x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 2, 'NHWC', 2), tf.tensor(r, [2, 9, 8, 2]))))(
         [tf.tensor(xv, xShape), tf.tensor(w, [3, 3, 3, 2])]));

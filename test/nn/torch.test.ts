@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readNpy, writeNpy } from '../../src/io/index.js';
 import { createModel, describeArch, loadModel, saveModel, type ArchSpec, type Model } from '../../src/nn/index.js';
 import { toTorchLayout } from '../../src/nn/weights.js';
-import { needsTorch } from '../python-torch.js';
+import { needsTorch, torchPython } from '../python-torch.js';
 import { maxRelativeError, randomImages, spec, useCpu } from './helpers.js';
 
 /**
@@ -46,7 +46,7 @@ test('PyTorch twins loading our weights give the same outputs, gradients and Bat
       inputs.push(x);
       args.push(dir, join(dir, 'input.npy'), dir);
     }
-    const run = spawnSync('python3', [script, ...args], { encoding: 'utf8' });
+    const run = spawnSync(torchPython!, [script, ...args], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     for (const [i, s] of CASES.entries()) {
       const dir = join(root, `case${i}`), model = models[i]!, x = inputs[i]!;
