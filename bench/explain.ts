@@ -1,14 +1,15 @@
 /**
  * `npm run bench:explain`: ms per image of every attribution method, per model of the small (default)
- * training profile, at its input size and at 224 (same width). With PyTorch importable by python3, the same
- * methods written in plain torch autograd (bench/explain_torch.py, same weights) are timed too and
- * our/torch ratios printed (> 1: we are slower). Torch runs 1 thread by default, like one wasm backend
- * (explain parallelises over worker threads instead); `--torch-threads 2` to give it both cores.
+ * training profile, at its input size and at 224 (same width), on each backend side by side (native with
+ * `--threads` OpenMP threads when built; wasm, one thread). With PyTorch 1.13 (a python with torch, see
+ * test/python-torch.ts) the same methods written in plain torch autograd with Captum's semantics
+ * (bench/explain_torch.py, same weights, `--threads` threads) are timed too, and the first backend's speed
+ * relative to torch is printed (torch ms / ours: ≥ 1 is as fast or faster).
  *
  * Protocol, both sides: one warm-up call on one image, then the best of `--repeats` timed calls on `--batch`
  * images; target = predicted class; IG 50 steps, internal batch 16 rows; SHAP 4 baselines (GradientShap 5 draws).
  *
- *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backend wasm --torch-threads 1]
+ *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backends native,wasm --threads 2]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { lastSpatialConv } from '../src/attribution/grad-cam.js';
 import { getMethod, predictedClasses, resolveMethods } from '../src/attribution/index.js';
 import { createModel, saveModel, type Arch, type ArchSpec } from '../src/nn/index.js';
-import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
+import { backendInfo, initBackend, loadNativeAddon, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { hyperFor } from '../src/train/index.js';
 import { torchPython } from '../test/python-torch.js';
@@ -30,11 +31,11 @@ const { values: args } = parseArgs({
     archs: { type: 'string', default: 'alexnet,vgg16,resnet34,spa' },
     sizes: { type: 'string', default: 'default,224' },
     methods: { type: 'string', default: 'all' },
-    backend: { type: 'string', default: 'wasm' },
+    backends: { type: 'string', default: 'native,wasm' },
     batch: { type: 'string', default: '2' },
     repeats: { type: 'string', default: '3' },
     torch: { type: 'boolean', default: true },
-    'torch-threads': { type: 'string', default: '1' },
+    threads: { type: 'string', default: '2' },
   },
 });
 const BATCH = Number(args.batch);
@@ -42,11 +43,17 @@ const REPEATS = Number(args.repeats);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 tf.env().set('PROD', true);
-await initBackend(args.backend as BackendName);
-const info = await backendInfo();
+const THREADS = Number(args.threads);
+const backends = args.backends.split(',').filter((b) => b !== 'native' || !('error' in loadNativeAddon())) as BackendName[];
+const described: string[] = [];
+for (const b of backends) {
+  await initBackend(b, { threads: THREADS });
+  const info = await backendInfo();
+  described.push(`${b} (${info.library ? `${info.library}, ` : ''}${info.simd ? 'simd, ' : ''}${info.threads} thread${info.threads === 1 ? '' : 's'})`);
+}
 const withTorch = args.torch && torchPython !== null;
-process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
-  + `best of ${REPEATS}, ${withTorch ? `torch ${args['torch-threads']} thread(s)` : 'torch not available (python3 -c "import torch" failed)'}; ms per image\n`);
+process.stdout.write(`backends ${described.join(', ')}; batch ${BATCH}, best of ${REPEATS}; `
+  + `${withTorch ? `torch ${THREADS} threads` : 'torch not available'}; ms per image\n`);
 
 const scratch = await mkdtemp(join(tmpdir(), 'fiveband-bench-explain-'));
 const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -55,6 +62,7 @@ try {
     const small = hyperFor(arch, 'small');
     for (const size of args.sizes.split(',')) {
       const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
+      await initBackend(backends[0]!, { threads: THREADS });
       const model = createModel(spec, 0);
       // Methods that do not apply to an architecture (LRP on ResNet34 and SPA) are left out of its table.
       const wanted = args.methods === 'all' ? null : new Set(args.methods.split(',').map((m) => getMethod(m).name)); // unknown names fail
@@ -64,34 +72,40 @@ try {
       const x = tf.tensor4d(Float32Array.from({ length: BATCH * n * n * 3 }, () => rng.next()), [BATCH, n, n, 3]);
       const first = tf.slice(x, [0], [1]);
       const targets = predictedClasses(model, x);
-      const ours: Record<string, number> = {};
-      for (const method of methods) {
-        method.attribute(model, first, targets.slice(0, 1), { seed: 0 });
-        let best = Infinity;
-        for (let r = 0; r < REPEATS; r++) {
-          const t0 = performance.now();
-          method.attribute(model, x, targets, { seed: 0 });
-          best = Math.min(best, performance.now() - t0);
+      const ours = new Map<BackendName, Record<string, number>>();
+      for (const backend of backends) {
+        await initBackend(backend, { threads: THREADS });
+        const times: Record<string, number> = {};
+        for (const method of methods) {
+          method.attribute(model, first, targets.slice(0, 1), { seed: 0 });
+          let best = Infinity;
+          for (let r = 0; r < REPEATS; r++) {
+            const t0 = performance.now();
+            method.attribute(model, x, targets, { seed: 0 });
+            best = Math.min(best, performance.now() - t0);
+          }
+          times[method.name] = best / BATCH;
         }
-        ours[method.name] = best / BATCH;
+        ours.set(backend, times);
       }
       let theirs: Record<string, number> | null = null;
       if (withTorch) {
         const dir = join(scratch, `${arch}-${n}`);
         await saveModel(dir, model);
-        const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--threads', args['torch-threads'],
+        const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'explain_torch.py'), dir, '--batch', String(BATCH), '--repeats', String(REPEATS), '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--threads', String(THREADS),
           '--methods', methods.map((m) => m.name).join(',')], { encoding: 'utf8' });
         if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
         else process.stderr.write(`torch bench failed for ${arch} ${n}: ${r.stderr.trim().split('\n').at(-1)}\n`);
       }
       tf.dispose([x, first]);
       model.dispose();
-      const header = ['method', 'ours ms/img', ...(theirs ? ['torch ms/img', 'ours/torch'] : [])];
+      const lead = backends[0]!;
+      const header = ['method', ...backends.map((b) => `${b} ms/img`), ...(theirs ? ['torch ms/img', `${lead} speed ×torch`] : [])];
       process.stdout.write(`\n${arch} ${n}×${n}, width ${spec.width}\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
       for (const m of methods) {
-        const row = [m.name, f(ours[m.name]!)];
+        const row = [m.name, ...backends.map((b) => f(ours.get(b)![m.name]!))];
         // Methods without a PyTorch twin in explain_torch.py (Grad-CAM++, the LRP composites but LRP, the nulls): '–'.
-        if (theirs) row.push(...(theirs[m.name] === undefined ? ['–', '–'] : [f(theirs[m.name]!), (ours[m.name]! / theirs[m.name]!).toFixed(2)]));
+        if (theirs) row.push(...(theirs[m.name] === undefined ? ['–', '–'] : [f(theirs[m.name]!), (theirs[m.name]! / ours.get(lead)![m.name]!).toFixed(2)]));
         process.stdout.write(`| ${row.join(' | ')} |\n`);
       }
     }

@@ -1,12 +1,14 @@
 /**
  * `npm run bench:train`: images/s of a training step (forward + backward + Adam, the mab joint loss for
  * SPA), an eval-mode forward pass and an input gradient (d target logit / d input, what attribution
- * methods need), per model, batch 16, at the small profile's input size and width and at 224 (same width).
- * With PyTorch importable by python3, the same measurements run on the equivalent torch model
- * (bench/train_torch.py, 2 threads) and our/torch ratios are printed. The training step is also measured
- * data-parallel: `--threads` micro-batches of the batch on as many threads (StepRunner).
+ * methods need), per model, batch 16, at the small profile's input size and width and at 224 (same width),
+ * on each backend side by side: native (`--threads` OpenMP threads; when built), wasm (one thread, and the
+ * training step data-parallel on `--threads` threads: micro-batches, StepRunner). With PyTorch 1.13 (a python
+ * with torch, see test/python-torch.ts) the same measurements run on the equivalent torch model
+ * (bench/train_torch.py, `--threads` threads), default NCHW and tuned channels-last, and the ratios of the
+ * first backend to both are printed.
  *
- *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backend wasm --seconds 3 --threads 2]
+ *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backends native,wasm --seconds 3 --threads 2]
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -14,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, type Arch, type ArchSpec, type Model } from '../src/nn/index.js';
-import { backendInfo, initBackend, type BackendName } from '../src/compute/index.js';
+import { backendInfo, initBackend, loadNativeAddon, type BackendName } from '../src/compute/index.js';
 import { Rng } from '../src/rng/index.js';
 import { Adam, StepRunner, hyperFor, trainStep, type Batch } from '../src/train/index.js';
 import { torchPython } from '../test/python-torch.js';
@@ -23,7 +25,7 @@ const { values: args } = parseArgs({
   options: {
     archs: { type: 'string', default: 'alexnet,vgg16,resnet34,spa' },
     sizes: { type: 'string', default: 'default,224' },
-    backend: { type: 'string', default: 'wasm' },
+    backends: { type: 'string', default: 'native,wasm' },
     batch: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
@@ -36,7 +38,7 @@ const THREADS = Number(args.threads);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface Rates { train: number; forward: number; inputGrad: number }
-interface OurRates extends Rates { trainThreads: number }
+interface OurRates extends Rates { trainThreads?: number }
 
 /** Images/s of `fn`: one warm-up call, then calls for at least `SECONDS` (at least 2). */
 async function rate(fn: () => unknown): Promise<number> {
@@ -60,15 +62,19 @@ function batchFor(spec: ArchSpec): Batch {
   };
 }
 
-async function measure(model: Model, batch: Batch): Promise<OurRates> {
+/** The rates on the active backend; the data-parallel training step on single-threaded backends only. */
+async function measure(model: Model, batch: Batch, dataParallel: boolean): Promise<OurRates> {
   const hyper = hyperFor(model.spec.arch, 'small');
   const adam = new Adam(model.trainable, { lr: hyper.lr, betas: hyper.betas, weightDecay: hyper.weightDecay });
   const lambda = model.spec.arch === 'spa' ? hyper.lambda : undefined;
   let iteration = 0;
   const train = await rate(() => trainStep(model, adam, batch, iteration++, lambda));
-  const runner = await StepRunner.start(model, { microBatches: THREADS, threads: THREADS, ...(lambda === undefined ? {} : { lambda }) });
-  const trainThreads = await rate(() => runner.step(adam, batch, iteration++));
-  await runner.close();
+  let trainThreads: number | undefined;
+  if (dataParallel) {
+    const runner = await StepRunner.start(model, { microBatches: THREADS, threads: THREADS, ...(lambda === undefined ? {} : { lambda }) });
+    trainThreads = await rate(() => runner.step(adam, batch, iteration++));
+    await runner.close();
+  }
   adam.dispose();
   const forward = await rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
   const inputGrad = await rate(() => tf.tidy(() => {
@@ -78,16 +84,16 @@ async function measure(model: Model, batch: Batch): Promise<OurRates> {
     });
     gradient(batch.x).dataSync();
   }));
-  return { train, trainThreads, forward, inputGrad };
+  return { train, ...(trainThreads === undefined ? {} : { trainThreads }), forward, inputGrad };
 }
 
 function torchAvailable(): boolean {
   return args.torch && torchPython !== null;
 }
 
-function torchRates(spec: ArchSpec): Rates | null {
-  const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'train_torch.py'), JSON.stringify(spec), '--batch', String(BATCH), '--threads', '2',
-    '--seconds', String(SECONDS)], { encoding: 'utf8' });
+function torchRates(spec: ArchSpec, channelsLast: boolean): Rates | null {
+  const r = spawnSync(torchPython!, [join(ROOT, 'bench', 'train_torch.py'), JSON.stringify(spec), '--batch', String(BATCH), '--threads', String(THREADS),
+    '--seconds', String(SECONDS), ...(channelsLast ? ['--channels-last'] : [])], { encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(`torch bench failed for ${spec.arch}: ${r.stderr.trim().split('\n').at(-1)}\n`);
     return null;
@@ -95,32 +101,45 @@ function torchRates(spec: ArchSpec): Rates | null {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Rates;
 }
 
-await initBackend(args.backend as BackendName);
-const info = await backendInfo();
+const backends = args.backends.split(',').filter((b) => b !== 'native' || !('error' in loadNativeAddon())) as BackendName[];
 const withTorch = torchAvailable();
-process.stdout.write(`backend ${info.name}${info.name === 'wasm' ? ` (simd ${info.simd}, ${info.threads} thread)` : ''}, batch ${BATCH}, `
-  + `${withTorch ? 'torch 2 threads' : 'torch not available (python3 -c "import torch" failed)'}\n`);
-const header = ['model', 'input', 'width', 'train img/s', `train img/s ${THREADS} threads`, 'forward img/s', 'input-grad img/s',
-  ...(withTorch ? ['torch train', 'torch fwd', 'torch grad', 'train ratio', `train ratio ${THREADS} threads`, 'fwd ratio', 'grad ratio'] : [])];
+const described: string[] = [];
+for (const b of backends) {
+  await initBackend(b, { threads: THREADS });
+  const info = await backendInfo();
+  described.push(`${b} (${info.library ? `${info.library}, ${info.isa}, ` : ''}${info.simd ? 'simd, ' : ''}${info.threads} thread${info.threads === 1 ? '' : 's'})`);
+}
+process.stdout.write(`backends ${described.join(', ')}; batch ${BATCH}; `
+  + `${withTorch ? `torch ${THREADS} threads, NCHW and channels-last (CL)` : 'torch not available'}; images/s\n`);
+const f = (v: number | undefined) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+const first = backends[0]!;
+const header = ['model', 'input', 'width', 'measure', ...backends, ...(backends.includes('wasm') ? [`wasm ${THREADS} threads`] : []),
+  ...(withTorch ? ['torch', 'torch CL', `${first}/torch`, `${first}/torch CL`] : [])];
 process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
-const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 for (const arch of args.archs.split(',') as Arch[]) {
   const small = hyperFor(arch, 'small');
   for (const size of args.sizes.split(',')) {
     const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
-    const model = createModel(spec, 0);
-    const batch = batchFor(spec);
-    const ours = await measure(model, batch);
-    tf.dispose([batch.x, batch.labels, batch.bands!]);
-    model.dispose();
-    const row = [arch, String(spec.inputSize), String(spec.width), f(ours.train), f(ours.trainThreads), f(ours.forward), f(ours.inputGrad)];
-    if (withTorch) {
-      const theirs = torchRates(spec);
-      row.push(...(theirs
-        ? [f(theirs.train), f(theirs.forward), f(theirs.inputGrad), (ours.train / theirs.train).toFixed(2), (ours.trainThreads / theirs.train).toFixed(2),
-          (ours.forward / theirs.forward).toFixed(2), (ours.inputGrad / theirs.inputGrad).toFixed(2)]
-        : ['-', '-', '-', '-', '-', '-', '-']));
+    const ours = new Map<BackendName, OurRates>();
+    for (const b of backends) {
+      await initBackend(b, { threads: THREADS });
+      const model = createModel(spec, 0);
+      const batch = batchFor(spec);
+      ours.set(b, await measure(model, batch, b === 'wasm'));
+      tf.dispose([batch.x, batch.labels, batch.bands!]);
+      model.dispose();
     }
-    process.stdout.write(`| ${row.join(' | ')} |\n`);
+    const torch = withTorch ? torchRates(spec, false) : null;
+    const torchCl = withTorch ? torchRates(spec, true) : null;
+    for (const measureName of ['train', 'forward', 'inputGrad'] as const) {
+      const row = [arch, String(spec.inputSize), String(spec.width), measureName, ...backends.map((b) => f(ours.get(b)![measureName])),
+        ...(backends.includes('wasm') ? [measureName === 'train' ? f(ours.get('wasm')!.trainThreads) : '-'] : [])];
+      if (withTorch) {
+        const mine = ours.get(first)![measureName];
+        row.push(f(torch?.[measureName]), f(torchCl?.[measureName]), ratio(mine, torch?.[measureName]), ratio(mine, torchCl?.[measureName]));
+      }
+      process.stdout.write(`| ${row.join(' | ')} |\n`);
+    }
   }
 }

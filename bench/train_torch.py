@@ -2,7 +2,7 @@
 eval-mode forward pass and an input gradient, batch 16, on the equivalent torch model (test/nn/torch_models.py).
 
     python3 bench/train_torch.py '{"arch": "alexnet", "inputSize": 64, "numClasses": 10, "width": 0.25}' \
-        [--batch 16] [--threads 2] [--seconds 3]
+        [--batch 16] [--threads 2] [--seconds 3] [--channels-last]
 
 Prints one JSON line: {"train": ..., "forward": ..., "inputGrad": ...} in images per second.
 """
@@ -35,6 +35,7 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory for the model and input (PyTorch tuned)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     # Without this, denormal floats make some small-input configurations 10-30x slower on x86.
@@ -48,6 +49,9 @@ def main():
     x = torch.rand(n, 3, size, size)
     y = torch.randint(0, spec["numClasses"], (n,))
     bands = torch.randint(0, 3, (n, size, size))
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def logits_of(out):
         return out[0] if isinstance(out, tuple) else out

@@ -4,10 +4,15 @@ export function register(program: Command): void {
   program
     .command('doctor')
     .description('which compute backends work here (native needs libdnnl-dev at npm ci time), what auto picks, and their self-test')
-    .action(async () => {
+    .option('--json', 'print the diagnosis as JSON (backends, what auto picks, cores)')
+    .action(async (opts: { json?: boolean }) => {
       const [tf, { diagnoseBackends }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../compute/index.js')]);
       tf.env().set('PROD', true);
       const report = await diagnoseBackends();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ node: process.version, ...report }, null, 2)}\n`);
+        return;
+      }
       const lines = [`Node ${process.version} on ${process.platform} ${process.arch}, ${report.cores} cores`];
       for (const b of report.backends) lines.push(`${b.name.padEnd(7)}${b.ready ? 'ready' : 'unavailable'}: ${b.detail}`);
       lines.push(`auto   → ${report.auto}${process.env.FIVEBAND_BACKEND ? `; FIVEBAND_BACKEND=${process.env.FIVEBAND_BACKEND} is the default of --backend` : ''}`);

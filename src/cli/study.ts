@@ -21,7 +21,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
     ...(opts.branches !== undefined ? { branches: opts.branches } : {}),
     ...(opts.size !== undefined ? { size: opts.size } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    // The study's backend is part of its results (and of shipped weights' identity): wasm unless named.
+    // The backend is part of a run's config (a resumed run keeps its own): wasm unless named.
     ...(opts.backend !== undefined || process.env.FIVEBAND_BACKEND ? { backend: await startBackend(opts.backend) } : {}),
     ...(opts.testSamples !== undefined ? { testSamples: opts.testSamples } : {}),
     retrain: opts.retrain === true,
@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'a whole study config as JSON (the fields of study.json\'s "config"); the other options are then ignored')
     .option('--extend', 'let a finished or partial run take more methods or other sanity/conditioning settings, keeping its data, models and unchanged results')
     .option('--retrain', 'train every model even where the package ships weights for the profile'),
-  'wasm, the backend of the shipped weights; auto as other commands take it')
+  'wasm; auto as other commands take it')
     .action(async (opts: StudyCliOptions) => {
       await studyCommand(opts);
     });

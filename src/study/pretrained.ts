@@ -31,9 +31,13 @@ export function pretrainedRoot(name: string): string {
   return join(process.env.FIVEBAND_WEIGHTS ?? fileURLToPath(new URL('../../../weights/', import.meta.url)), name);
 }
 
-/** The settings a model's training depended on: a shipped model fits a run only where these are equal. */
+/**
+ * The settings a model's training depended on: a shipped model fits a run only where these are equal. The
+ * backend is not one of them: weights trained on one backend are explained on any (the run's manifest records
+ * both).
+ */
 function trainingIdentity(config: StudyConfig, model: StudyModel): string {
-  return canonicalJson([trainingData(config), config.seed, config.branches, config.trainProfile, config.backend, config.hyper[model.arch] ?? null]);
+  return canonicalJson([trainingData(config), config.seed, config.branches, config.trainProfile, config.hyper[model.arch] ?? null]);
 }
 
 /**

@@ -154,9 +154,6 @@ export function testPerShard(config: StudyConfig): number {
   return config.dataset.testPerShard ?? config.dataset.perShard;
 }
 
-/** The backend every profile's shipped weights were trained on (weights/<profile>/manifest.json). */
-const SHIPPED_WEIGHTS_BACKEND: BackendName = 'wasm';
-
 /** A user's changes to a profile (the CLI's flags). */
 export interface StudyOverrides {
   archs?: StudyArch[];
@@ -194,9 +191,8 @@ export function studyConfig(profile: StudyProfile, overrides: StudyOverrides = {
   if (shipped !== null) {
     const reference = studyProfile(profile, 0, config.backend);
     const shaping = (c: StudyConfig) => ({ ...c, dataset: trainingData(c) });
-    const changed: string[] = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
+    const changed = (['seed', 'dataset', 'branches', 'depths', 'hyper', 'trainProfile'] as const)
       .filter((k) => canonicalJson(shaping(config)[k]) !== canonicalJson(shaping(reference)[k]));
-    if (config.backend !== SHIPPED_WEIGHTS_BACKEND) changed.push(`backend (${SHIPPED_WEIGHTS_BACKEND})`);
     if (overrides.retrain) config.pretrained = null;
     else if (changed.length > 0) {
       config.pretrained = null;

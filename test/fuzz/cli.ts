@@ -37,6 +37,7 @@ export const BASE_ARGV: Record<string, string[]> = {
   sanity: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2', '--points', '2'],
   conditioning: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2'],
   report: ['scored', '--out', 'rep'],
+  doctor: [],
 };
 
 /** Values that keep a run valid and short, by flag name; flags not listed take their choices or small numbers. */
@@ -101,13 +102,17 @@ export function cliCases(command: string): fc.Arbitrary<CliCase> {
     return fc.tuple(valuesFor(o), fc.boolean()).map(([value, inline]) => (argv: string[]) =>
       [...withoutFlag(argv, flag), ...(inline ? [`${flag}=${value}`] : [flag, value])]);
   });
-  const drop: fc.Arbitrary<Mutation> = fc.constantFrom(...base.filter((a) => a.startsWith('--'))).map((flag) => (argv: string[]) => withoutFlag(argv, flag));
-  const repeat: fc.Arbitrary<Mutation> = fc.tuple(fc.constantFrom(...flags.filter(takesValue)), fc.constantFrom(...BAD))
-    .map(([o, value]) => (argv: string[]) => [...argv, o.long!, value]);
-  const dangling: fc.Arbitrary<Mutation> = fc.constantFrom(...flags.filter(takesValue)).map((o) => (argv: string[]) => [...argv, o.long!]);
+  const given = base.filter((a) => a.startsWith('--'));
+  const valued = flags.filter(takesValue);
+  // A command without flags given (doctor) or taking values has no drop, repeat or dangling cases.
+  const drop: fc.Arbitrary<Mutation>[] = given.length === 0 ? [] : [fc.constantFrom(...given).map((flag) => (argv: string[]) => withoutFlag(argv, flag))];
+  const withValues: fc.Arbitrary<Mutation>[] = valued.length === 0 ? [] : [
+    fc.tuple(fc.constantFrom(...valued), fc.constantFrom(...BAD)).map(([o, value]) => (argv: string[]) => [...argv, o.long!, value]),
+    fc.constantFrom(...valued).map((o) => (argv: string[]) => [...argv, o.long!]),
+  ];
   const unknown: fc.Arbitrary<Mutation> = fc.constantFrom('--bogus', '-x', '--out-dir', '--', '-').map((flag) => (argv: string[]) => [...argv, flag]);
   const stray: fc.Arbitrary<Mutation> = fc.constantFrom('junk', 'data', '', '--help', 'help').map((word) => (argv: string[]) => [...argv, word]);
-  const mutation = fc.oneof({ weight: 6, arbitrary: set }, drop, repeat, dangling, unknown, stray);
+  const mutation = fc.oneof({ weight: 6, arbitrary: set }, ...drop, ...withValues, unknown, stray);
   return fc.array(mutation, { minLength: 1, maxLength: 3 }).map((ms) => ({ command, argv: ms.reduce((argv, m) => m(argv), [...base]) }));
 }
 
