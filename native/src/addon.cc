@@ -5,6 +5,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -193,6 +194,144 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+
+/** Up to 8 non-negative integers from the array at `index` (shapes, strides, offsets). */
+bool int_list(const Napi::CallbackInfo& info, size_t index, std::vector<int64_t>* out) {
+  if (!info[index].IsArray()) return fail(info.Env(), "argument " + std::to_string(index) + " must be an array");
+  auto array = info[index].As<Napi::Array>();
+  if (array.Length() < 1 || array.Length() > 8) return fail(info.Env(), "argument " + std::to_string(index) + " must hold 1 to 8 integers");
+  out->resize(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value v = array[i];
+    if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() < 0) return fail(info.Env(), "argument " + std::to_string(index) + " must hold non-negative integers");
+    (*out)[i] = v.As<Napi::Number>().Int64Value();
+  }
+  return true;
+}
+
+int64_t product(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+/** Elements an input addressed by `strides` over `shape` spans (0 strides: broadcast). */
+int64_t span(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+  int64_t last = 0;
+  for (size_t d = 0; d < shape.size(); ++d) if (shape[d] == 0) return 0; else last += (shape[d] - 1) * strides[d];
+  return last + 1;
+}
+
+bool op_code(const Napi::CallbackInfo& info, size_t index, int count, int* out) {
+  if (!info[index].IsNumber()) return fail(info.Env(), "operation code must be a number");
+  *out = info[index].As<Napi::Number>().Int32Value();
+  if (*out < 0 || *out >= count) return fail(info.Env(), "unknown operation code");
+  return true;
+}
+
+// binary(op, a, b, out, shape, aStrides, bStrides)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  int op;
+  std::vector<int64_t> shape, as, bs;
+  float *a, *b, *out;
+  if (!op_code(info, 0, 7, &op) || !int_list(info, 4, &shape) || !int_list(info, 5, &as) || !int_list(info, 6, &bs))
+    return info.Env().Undefined();
+  if (as.size() != shape.size() || bs.size() != shape.size()) {
+    fail(info.Env(), "strides must match the output rank");
+    return info.Env().Undefined();
+  }
+  if (!float_array(info, 1, span(shape, as), &a) || !float_array(info, 2, span(shape, bs), &b) ||
+      !float_array(info, 3, product(shape), &out))
+    return info.Env().Undefined();
+  return guarded(info.Env(), [&] {
+    fiveband::binary(static_cast<fiveband::BinaryOp>(op), int(shape.size()), shape.data(), as.data(), bs.data(), a, b, out);
+  });
+}
+
+// unary(op, x, out, alpha)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  int op;
+  if (!op_code(info, 0, 9, &op)) return info.Env().Undefined();
+  if (!info[1].IsTypedArray()) { fail(info.Env(), "argument 1 must be a Float32Array"); return info.Env().Undefined(); }
+  const size_t size = info[1].As<Napi::TypedArray>().ElementLength();
+  float *x, *out;
+  if (!float_array(info, 1, size, &x) || !float_array(info, 2, size, &out)) return info.Env().Undefined();
+  const float alpha = info[3].IsNumber() ? info[3].As<Napi::Number>().FloatValue() : 0.f;
+  return guarded(info.Env(), [&] { fiveband::unary(static_cast<fiveband::UnaryOp>(op), int64_t(size), alpha, x, out); });
+}
+
+// reduce(op, x, out, [outer, length, inner])
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  int op;
+  std::array<int64_t, 3> v;
+  float *x, *out;
+  if (!op_code(info, 0, 4, &op) || !integers(info, 3, &v)) return info.Env().Undefined();
+  const auto [outer, length, inner] = v;
+  if (length < 1) { fail(info.Env(), "cannot reduce over an empty axis"); return info.Env().Undefined(); }
+  if (!float_array(info, 1, outer * length * inner, &x) || !float_array(info, 2, outer * inner, &out)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::reduce(static_cast<fiveband::ReduceOp>(op), outer, length, inner, x, out); });
+}
+
+// slice(x, out, shape, begin, size)
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> shape, begin, size;
+  float *x, *out;
+  if (!int_list(info, 2, &shape) || !int_list(info, 3, &begin) || !int_list(info, 4, &size)) return info.Env().Undefined();
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (begin.size() != shape.size() || size.size() != shape.size() || begin[d] + size[d] > shape[d]) {
+      fail(info.Env(), "slice out of bounds");
+      return info.Env().Undefined();
+    }
+  if (!float_array(info, 0, product(shape), &x) || !float_array(info, 1, product(size), &out)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::slice(int(shape.size()), shape.data(), begin.data(), size.data(), x, out); });
+}
+
+// pad(x, out, shape, before, outShape, value)
+Napi::Value Pad(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> shape, before, out_shape;
+  float *x, *out;
+  if (!int_list(info, 2, &shape) || !int_list(info, 3, &before) || !int_list(info, 4, &out_shape)) return info.Env().Undefined();
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (before.size() != shape.size() || out_shape.size() != shape.size() || before[d] + shape[d] > out_shape[d]) {
+      fail(info.Env(), "padding does not fit the output");
+      return info.Env().Undefined();
+    }
+  if (!float_array(info, 0, product(shape), &x) || !float_array(info, 1, product(out_shape), &out)) return info.Env().Undefined();
+  const float value = info[5].As<Napi::Number>().FloatValue();
+  return guarded(info.Env(), [&] { fiveband::pad(int(shape.size()), shape.data(), before.data(), out_shape.data(), value, x, out); });
+}
+
+// softmax(x, out, [rows, length])
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 2> v;
+  float *x, *out;
+  if (!integers(info, 2, &v) || !float_array(info, 0, v[0] * v[1], &x) || !float_array(info, 1, v[0] * v[1], &out)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::softmax(v[0], v[1], x, out); });
+}
+
+// reluGrad(dy, x, dx)
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  if (!info[1].IsTypedArray()) { fail(info.Env(), "argument 1 must be a Float32Array"); return info.Env().Undefined(); }
+  const size_t size = info[1].As<Napi::TypedArray>().ElementLength();
+  float *dy, *x, *dx;
+  if (!float_array(info, 0, size, &dy) || !float_array(info, 1, size, &x) || !float_array(info, 2, size, &dx)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::relu_grad(int64_t(size), dy, x, dx); });
+}
+
+// adamUpdate(value, grad, m, v, valueOut, mOut, vOut, [beta1, beta2, weightDecay, stepSize, sqrtBias2, eps])
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) { fail(info.Env(), "argument 0 must be a Float32Array"); return info.Env().Undefined(); }
+  const size_t size = info[0].As<Napi::TypedArray>().ElementLength();
+  float* p[7];
+  for (size_t i = 0; i < 7; ++i) if (!float_array(info, i, size, &p[i])) return info.Env().Undefined();
+  if (!info[7].IsArray() || info[7].As<Napi::Array>().Length() != 6) { fail(info.Env(), "Adam needs 6 coefficients"); return info.Env().Undefined(); }
+  double c[6];
+  for (uint32_t i = 0; i < 6; ++i) c[i] = info[7].As<Napi::Array>().Get(i).As<Napi::Number>().DoubleValue();
+  return guarded(info.Env(), [&] {
+    fiveband::adam_update(int64_t(size), p[0], p[1], p[2], p[3], p[4], p[5], p[6], c[0], c[1], c[2], c[3], c[4], c[5]);
+  });
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 1) {
     fail(info.Env(), "threads must be a positive integer");
@@ -225,6 +364,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("pad", Napi::Function::New(env, Pad));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("describe", Napi::Function::New(env, Describe));
   return exports;

@@ -60,3 +60,35 @@ std::string library_version();
 std::string cpu_isa();
 
 }  // namespace fiveband
+
+namespace fiveband {
+
+enum class BinaryOp { add = 0, sub, mul, div, maximum, minimum, squared_difference };
+enum class UnaryOp { relu = 0, leaky_relu, exp, log, neg, sqrt, rsqrt, square, abs };
+enum class ReduceOp { sum = 0, mean, max, min };
+
+/**
+ * out = a ∘ b over an output of `rank` dims (≤ 8), inputs addressed through element strides per output dim
+ * (0 where broadcast).
+ */
+void binary(BinaryOp op, int rank, const int64_t* shape, const int64_t* a_strides, const int64_t* b_strides,
+            const float* a, const float* b, float* out);
+/** out = f(x) elementwise; alpha is LeakyReLU's slope. */
+void unary(UnaryOp op, int64_t size, float alpha, const float* x, float* out);
+/** Reduces x viewed as [outer, length, inner] over its middle axis into [outer, inner] (sums in double). */
+void reduce(ReduceOp op, int64_t outer, int64_t length, int64_t inner, const float* x, float* out);
+/** Copies the block starting at `begin` of extent `size` (rank ≤ 8) out of x (shape `shape`). */
+void slice(int rank, const int64_t* shape, const int64_t* begin, const int64_t* size, const float* x, float* out);
+/** out = x padded by `before` leading elements per dim to `out_shape`, the rest `value`. */
+void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* out_shape, float value, const float* x,
+         float* out);
+/** Softmax over the last axis of rows × length values. */
+void softmax(int64_t rows, int64_t length, const float* x, float* out);
+/** dx = x > 0 ? dy : 0. */
+void relu_grad(int64_t size, const float* dy, const float* x, float* dx);
+/** One Adam step (decoupled from tfjs: the coefficients as fiveband's AdamCoefficients), in double like the cpu kernel. */
+void adam_update(int64_t size, const float* value, const float* grad, const float* m, const float* v, float* value_out,
+                 float* m_out, float* v_out, double beta1, double beta2, double weight_decay, double step_size,
+                 double sqrt_bias2, double eps);
+
+}  // namespace fiveband

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { ADAM_UPDATE, type AdamCoefficients } from './adam-update.js';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAINING } from './batch-norm.js';
+import { RELU_GRAD } from './relu-grad.js';
 
 /**
  * The native backend: tfjs's cpu backend (tensors are plain Float32Arrays, every cpu kernel stays as the
@@ -23,6 +25,14 @@ export interface NativeAddon {
   batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Geometry, eps: number): void;
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Geometry, eps: number, batchStatistics: boolean): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, dims: Geometry): void;
+  slice(x: Float32Array, out: Float32Array, shape: number[], begin: number[], size: number[]): void;
+  pad(x: Float32Array, out: Float32Array, shape: number[], before: number[], outShape: number[], value: number): void;
+  softmax(x: Float32Array, out: Float32Array, dims: Geometry): void;
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
   setThreads(threads: number): void;
   describe(): { library: string; isa: string; threads: number };
 }
@@ -58,7 +68,9 @@ interface KernelArgs {
 
 const values = (backend: MathBackendCPU, info: tf.TensorInfo): Float32Array => {
   if (info.dtype !== 'float32') throw new Error(`native kernel: float32 expected, got ${info.dtype}`);
-  return backend.data.get(info.dataId).values as Float32Array;
+  const data = backend.data.get(info.dataId).values;
+  // Some cpu kernels keep a float32 result in another typed array (a cast from bool stays a Uint8Array).
+  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 };
 
 function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
@@ -100,7 +112,10 @@ function convInfo(inShape: Shape4, filterShape: Shape4, attrs: ConvAttrs): tf.ba
 function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelConfig[] {
   const withFallback = (kernelName: string, covers: (args: KernelArgs) => boolean, run: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig => {
     const fallback = cpuKernel(kernelName);
-    const kernelFunc = ((args: KernelArgs) => (covers(args) ? run(args) : fallback(args as never))) as unknown as tf.KernelFunc;
+    const kernelFunc = ((args: KernelArgs) => {
+      const withAttrs = { ...args, attrs: args.attrs ?? {} };
+      return covers(withAttrs) ? run(withAttrs) : fallback(args as never);
+    }) as unknown as tf.KernelFunc;
     return { kernelName, backendName: 'native', kernelFunc };
   };
   const float32 = (args: KernelArgs) => Object.values(args.inputs).every((t) => t === undefined || t.dtype === 'float32');
@@ -148,6 +163,60 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const info = poolInfo(input.shape as Shape4, attrs);
       return output(backend, input.shape, (dx) => addon().avgPoolBackward(values(backend, dy), dx, poolGeometry(info)));
     }),
+    ...Object.entries(BINARY_OPS).map(([kernelName, op]) => withFallback(kernelName, (args) => float32(args) && broadcastStrides(args) !== undefined, (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { shape, aStrides, bStrides } = broadcastStrides(args)!;
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      return output(args.backend, outShape, (out) => addon().binary(op, values(args.backend, a), values(args.backend, b), out, shape, aStrides, bStrides));
+    })),
+    ...Object.entries(UNARY_OPS).map(([kernelName, op]) => withFallback(kernelName, float32, ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      return output(backend, x.shape, (out) => addon().unary(op, values(backend, x), out, (attrs.alpha as number | undefined) ?? 0));
+    })),
+    ...Object.entries(REDUCE_OPS).map(([kernelName, op]) => withFallback(kernelName, (args) => float32(args) && reduction(args) !== undefined, (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const { outer, length, inner, outShape } = reduction(args)!;
+      return output(args.backend, outShape, (out) => addon().reduce(op, values(args.backend, x), out, [outer, length, inner]));
+    })),
+    withFallback(tf.Slice, (args) => {
+      if (!float32(args)) return false;
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const [begin, size] = tf.slice_util.parseSliceParams(x, args.attrs.begin as number[], args.attrs.size as number[]);
+      // A contiguous slice is a view on the cpu backend (no copy): the fallback is faster.
+      return x.shape.length >= 1 && x.shape.length <= 8 && !tf.slice_util.isSliceContinous(x.shape, begin!, size!);
+    }, ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
+      return output(backend, size!, (out) => addon().slice(values(backend, x), out, x.shape, begin!, size!));
+    }),
+    withFallback(tf.PadV2, (args) => float32(args) && (args.inputs.x as tf.TensorInfo).shape.length >= 1 && (args.inputs.x as tf.TensorInfo).shape.length <= 8, ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const paddings = attrs.paddings as [number, number][];
+      const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+      return output(backend, outShape, (out) => addon().pad(values(backend, x), out, x.shape, paddings.map((p) => p[0]), outShape, attrs.constantValue as number));
+    }),
+    withFallback(tf.Softmax, (args) => {
+      const { logits } = args.inputs as { logits: tf.TensorInfo };
+      const dim = args.attrs.dim as number;
+      return float32(args) && logits.shape.length >= 1 && (dim === -1 || dim === logits.shape.length - 1);
+    }, ({ inputs, backend }) => {
+      const { logits } = inputs as { logits: tf.TensorInfo };
+      const length = logits.shape[logits.shape.length - 1]!;
+      return output(backend, logits.shape, (out) => addon().softmax(values(backend, logits), out, [tf.util.sizeFromShape(logits.shape) / length, length]));
+    }),
+    withFallback(RELU_GRAD, float32, ({ inputs, backend }) => {
+      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      return output(backend, x.shape, (dx) => addon().reluGrad(values(backend, dy), values(backend, x), dx));
+    }),
+    withFallback(ADAM_UPDATE, float32, ({ inputs, backend, attrs }) => {
+      const { value, grad, m, v } = inputs as Record<'value' | 'grad' | 'm' | 'v', tf.TensorInfo>;
+      const c = attrs as unknown as AdamCoefficients;
+      const n = tf.util.sizeFromShape(value.shape);
+      const outs = [0, 1, 2].map(() => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array];
+      addon().adamUpdate(values(backend, value), values(backend, grad), values(backend, m), values(backend, v), ...outs,
+        [c.beta1, c.beta2, c.weightDecay, c.stepSize, c.sqrtBias2, c.eps]);
+      return outs.map((out) => backend.makeTensorInfo(value.shape, 'float32', out));
+    }),
     withFallback(BATCH_NORM_TRAINING, float32, ({ inputs, backend, attrs }) => {
       const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
       const channels = x!.shape[x!.shape.length - 1]!;
@@ -169,6 +238,43 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
         backend.makeTensorInfo([channels], 'float32', dOffset)];
     }),
   ];
+}
+
+/** Operation codes of native/src/kernels.h. */
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 };
+const UNARY_OPS: Record<string, number> = { Relu: 0, LeakyRelu: 1, Exp: 2, Log: 3, Neg: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Abs: 8 };
+const REDUCE_OPS: Record<string, number> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
+
+/** The output shape (rank ≥ 1) and each input's element strides over it, 0 where it broadcasts; rank ≤ 8. */
+function broadcastStrides({ inputs }: KernelArgs): { shape: number[]; aStrides: number[]; bStrides: number[] } | undefined {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  if (out.length > 8 || tf.util.sizeFromShape(out) === 0) return undefined;
+  const shape = out.length === 0 ? [1] : out;
+  const stridesOf = (inShape: number[]) => {
+    const strides = new Array<number>(shape.length).fill(0);
+    let stride = 1;
+    for (let i = inShape.length - 1, d = shape.length - 1; i >= 0; i--, d--) {
+      strides[d] = inShape[i] === 1 ? 0 : stride;
+      stride *= inShape[i]!;
+    }
+    return strides;
+  };
+  return { shape, aStrides: stridesOf(a.shape), bStrides: stridesOf(b.shape) };
+}
+
+/** A reduction over consecutive axes as [outer, length, inner], with its output shape; else undefined (fallback). */
+function reduction({ inputs, attrs }: KernelArgs): { outer: number; length: number; inner: number; outShape: number[] } | undefined {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (x.shape.length === 0 || tf.util.sizeFromShape(x.shape) === 0) return undefined;
+  // Max names its axes reductionIndices; Sum, Mean and Min name them axis.
+  const axis = (attrs.axis ?? attrs.reductionIndices) as number | number[];
+  const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((axis, i) => axis !== axes[0]! + i)) return undefined;
+  const first = axes[0]!, last = axes[axes.length - 1]!;
+  const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+  const outShape = (attrs.keepDims as boolean) ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  return { outer: size(x.shape.slice(0, first)), length: size(x.shape.slice(first, last + 1)), inner: size(x.shape.slice(last + 1)), outShape };
 }
 
 function poolInfo(inShape: Shape4, attrs: Record<string, unknown>): tf.backend_util.Conv2DInfo {

@@ -156,3 +156,34 @@ test('native results do not depend on the run: the same inputs and thread count 
   };
   assert.deepEqual(await run(), await run());
 });
+
+const elementwiseCase = fc.record({
+  shape: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+  broadcastMask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  drop: fc.nat(3),
+  op: fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'squaredDifference'),
+  unary: fc.constantFrom('relu', 'exp', 'neg', 'square', 'abs', 'leakyRelu'),
+  reduce: fc.constantFrom('sum', 'mean', 'max', 'min'),
+  axisFrom: fc.nat(3), axisCount: fc.integer({ min: 1, max: 4 }), keepDims: fc.boolean(),
+});
+
+test('native elementwise, broadcast, reduction, slice, pad and softmax kernels = cpu on random shapes', needsNative, async () => {
+  await fc.assert(fc.asyncProperty(elementwiseCase, async (c) => {
+    const key = JSON.stringify(c);
+    // b: the shape with some dims broadcast (1) and up to `drop` leading dims removed.
+    const bShape = c.shape.map((d, i) => (c.broadcastMask[i] ? 1 : d)).slice(Math.min(c.drop, c.shape.length - 1));
+    const a = randomValues(`${key}/a`, c.shape), b = randomValues(`${key}/b`, bShape).map((v) => (c.op === 'div' ? v + Math.sign(v) * 0.5 : v));
+    const rank = c.shape.length;
+    const first = Math.min(c.axisFrom, rank - 1);
+    const axes = Array.from({ length: Math.min(c.axisCount, rank - first) }, (_, i) => first + i);
+    const begin = c.shape.map((d) => Math.floor(d / 3)), size = c.shape.map((d, i) => d - begin[i]! - (d > 2 ? 1 : 0));
+    await assertMatchesCpu('native', key, () => {
+      const x = tf.tensor(a, c.shape), y = tf.tensor(b, bShape);
+      const z = (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(x, y);
+      const u = c.unary === 'leakyRelu' ? tf.leakyRelu(z, 0.1) : (tf[c.unary] as (p: tf.Tensor) => tf.Tensor)(z);
+      const r = (tf[c.reduce] as (p: tf.Tensor, axis: number[], keep: boolean) => tf.Tensor)(u, axes, c.keepDims);
+      return [z, (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(y, x), u, r, tf.slice(u, begin, size),
+        tf.pad(u, c.shape.map((_, i) => [i % 2, 1] as [number, number]), 0.25), tf.softmax(u)];
+    });
+  }), { numRuns: 60, seed: 20261206 });
+});

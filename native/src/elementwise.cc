@@ -1,0 +1,216 @@
+// Memory-bound kernels of the native backend: on tfjs's cpu backend these are JavaScript loops (broadcasts and
+// strided slices go through per-element index arithmetic), which dominated a native training step.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+
+namespace fiveband {
+
+namespace {
+
+// Below this many elements a parallel region costs more than it saves.
+constexpr int64_t kParallelGrain = 1 << 15;
+
+template <typename F>
+void parallel_rows(int64_t rows, int64_t row_size, F&& body) {
+  const bool parallel = rows > 1 && rows * row_size >= kParallelGrain;
+#pragma omp parallel for if (parallel) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) body(r);
+}
+
+template <typename Op>
+void binary_rows(int rank, const int64_t* shape, const int64_t* as, const int64_t* bs, const float* a, const float* b,
+                 float* out, Op op) {
+  const int64_t inner = shape[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; ++d) rows *= shape[d];
+  const int64_t sa = as[rank - 1], sb = bs[rank - 1];
+  parallel_rows(rows, inner, [&](int64_t r) {
+    // The row's offsets in a and b from its multi-index over the leading dims.
+    int64_t oa = 0, ob = 0, rest = r;
+    for (int d = rank - 2; d >= 0; --d) {
+      const int64_t i = rest % shape[d];
+      rest /= shape[d];
+      oa += i * as[d];
+      ob += i * bs[d];
+    }
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    float* po = out + r * inner;
+    if (sa == 1 && sb == 1)
+      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i], pb[i]);
+    else if (sa == 1 && sb == 0)
+      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i], pb[0]);
+    else if (sa == 0 && sb == 1)
+      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[0], pb[i]);
+    else
+      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, int rank, const int64_t* shape, const int64_t* as, const int64_t* bs, const float* a,
+            const float* b, float* out) {
+  switch (op) {
+    case BinaryOp::add: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return x + y; });
+    case BinaryOp::sub: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return x - y; });
+    case BinaryOp::mul: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return x * y; });
+    case BinaryOp::div: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return x / y; });
+    // NaN propagates as in tfjs (Math.max/Math.min).
+    case BinaryOp::maximum:
+      return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y); });
+    case BinaryOp::minimum:
+      return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y); });
+    case BinaryOp::squared_difference:
+      return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return (x - y) * (x - y); });
+  }
+}
+
+namespace {
+
+template <typename F>
+void map(int64_t size, const float* x, float* out, F f) {
+  const int64_t chunk = kParallelGrain;
+  parallel_rows((size + chunk - 1) / chunk, chunk, [&](int64_t c) {
+    const int64_t end = std::min(size, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) out[i] = f(x[i]);
+  });
+}
+
+}  // namespace
+
+void unary(UnaryOp op, int64_t size, float alpha, const float* x, float* out) {
+  switch (op) {
+    // tfjs's relu keeps NaN (x < 0 ? 0 : x).
+    case UnaryOp::relu: return map(size, x, out, [](float v) { return v < 0.f ? 0.f : v; });
+    case UnaryOp::leaky_relu: return map(size, x, out, [alpha](float v) { return v < 0.f ? alpha * v : v; });
+    case UnaryOp::exp: return map(size, x, out, [](float v) { return std::exp(v); });
+    case UnaryOp::log: return map(size, x, out, [](float v) { return std::log(v); });
+    case UnaryOp::neg: return map(size, x, out, [](float v) { return -v; });
+    case UnaryOp::sqrt: return map(size, x, out, [](float v) { return std::sqrt(v); });
+    case UnaryOp::rsqrt: return map(size, x, out, [](float v) { return 1.f / std::sqrt(v); });
+    case UnaryOp::square: return map(size, x, out, [](float v) { return v * v; });
+    case UnaryOp::abs: return map(size, x, out, [](float v) { return std::fabs(v); });
+  }
+}
+
+void reduce(ReduceOp op, int64_t outer, int64_t length, int64_t inner, const float* x, float* out) {
+  const bool extreme = op == ReduceOp::max || op == ReduceOp::min;
+  parallel_rows(outer, length * inner, [&](int64_t o) {
+    const float* base = x + o * length * inner;
+    float* dst = out + o * inner;
+    if (extreme) {
+      const bool is_max = op == ReduceOp::max;
+      for (int64_t i = 0; i < inner; ++i) dst[i] = base[i];
+      for (int64_t l = 1; l < length; ++l)
+        for (int64_t i = 0; i < inner; ++i) {
+          const float v = base[l * inner + i];
+          if (std::isnan(v) || std::isnan(dst[i])) dst[i] = NAN;
+          else dst[i] = is_max ? std::max(dst[i], v) : std::min(dst[i], v);
+        }
+      return;
+    }
+    std::vector<double> acc(static_cast<size_t>(inner), 0.0);
+    for (int64_t l = 0; l < length; ++l)
+      for (int64_t i = 0; i < inner; ++i) acc[i] += base[l * inner + i];
+    const double scale = op == ReduceOp::mean ? 1.0 / double(length) : 1.0;
+    for (int64_t i = 0; i < inner; ++i) dst[i] = float(acc[i] * scale);
+  });
+}
+
+namespace {
+
+/** Calls copy(out_offset, in_offset, run) for each innermost run of a rank-`rank` block walk. */
+template <typename F>
+void walk_runs(int rank, const int64_t* extent, const int64_t* in_strides, const int64_t* out_strides, F&& copy) {
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; ++d) rows *= extent[d];
+  const int64_t run = extent[rank - 1];
+  parallel_rows(rows, run, [&](int64_t r) {
+    int64_t in = 0, out = 0, rest = r;
+    for (int d = rank - 2; d >= 0; --d) {
+      const int64_t i = rest % extent[d];
+      rest /= extent[d];
+      in += i * in_strides[d];
+      out += i * out_strides[d];
+    }
+    copy(out, in, run);
+  });
+}
+
+std::vector<int64_t> strides_of(int rank, const int64_t* shape) {
+  std::vector<int64_t> s(rank, 1);
+  for (int d = rank - 2; d >= 0; --d) s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+}  // namespace
+
+void slice(int rank, const int64_t* shape, const int64_t* begin, const int64_t* size, const float* x, float* out) {
+  const auto in_strides = strides_of(rank, shape), out_strides = strides_of(rank, size);
+  int64_t start = 0;
+  for (int d = 0; d < rank; ++d) start += begin[d] * in_strides[d];
+  walk_runs(rank, size, in_strides.data(), out_strides.data(), [&](int64_t o, int64_t i, int64_t run) {
+    std::memcpy(out + o, x + start + i, sizeof(float) * run);
+  });
+}
+
+void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* out_shape, float value, const float* x,
+         float* out) {
+  int64_t total = 1;
+  for (int d = 0; d < rank; ++d) total *= out_shape[d];
+  std::fill(out, out + total, value);
+  const auto in_strides = strides_of(rank, shape), out_strides = strides_of(rank, out_shape);
+  int64_t start = 0;
+  for (int d = 0; d < rank; ++d) start += before[d] * out_strides[d];
+  walk_runs(rank, shape, in_strides.data(), out_strides.data(), [&](int64_t o, int64_t i, int64_t run) {
+    std::memcpy(out + start + o, x + i, sizeof(float) * run);
+  });
+}
+
+void softmax(int64_t rows, int64_t length, const float* x, float* out) {
+  parallel_rows(rows, length, [&](int64_t r) {
+    const float* row = x + r * length;
+    float* dst = out + r * length;
+    float top = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < length; ++i) top = std::max(top, row[i]);
+    double sum = 0;
+    for (int64_t i = 0; i < length; ++i) sum += (dst[i] = std::exp(row[i] - top));
+    const float inv = float(1.0 / sum);
+    for (int64_t i = 0; i < length; ++i) dst[i] *= inv;
+  });
+}
+
+void relu_grad(int64_t size, const float* dy, const float* x, float* dx) {
+  const int64_t chunk = kParallelGrain;
+  parallel_rows((size + chunk - 1) / chunk, chunk, [&](int64_t c) {
+    const int64_t end = std::min(size, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+  });
+}
+
+void adam_update(int64_t size, const float* value, const float* grad, const float* m, const float* v, float* value_out,
+                 float* m_out, float* v_out, double beta1, double beta2, double weight_decay, double step_size,
+                 double sqrt_bias2, double eps) {
+  const int64_t chunk = kParallelGrain;
+  parallel_rows((size + chunk - 1) / chunk, chunk, [&](int64_t c) {
+    const int64_t end = std::min(size, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) {
+      const double g = double(grad[i]) + weight_decay * value[i];
+      const float m1 = float(beta1 * m[i] + (1 - beta1) * g);
+      const float v1 = float(beta2 * v[i] + (1 - beta2) * g * g);
+      m_out[i] = m1;
+      v_out[i] = v1;
+      value_out[i] = float(value[i] - (step_size * m1) / (std::sqrt(double(v1)) / sqrt_bias2 + eps));
+    }
+  });
+}
+
+}  // namespace fiveband
