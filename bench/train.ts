@@ -2,8 +2,9 @@
  * `npm run bench:train`: images/s of a training step (forward + backward + Adam, the mab joint loss for
  * SPA), an eval-mode forward pass and an input gradient (d target logit / d input, what attribution
  * methods need), per model, batch 16, at the small profile's input size and width and at 224 (same width),
- * on each backend side by side: native (`--threads` OpenMP threads; when built), wasm (one thread, and the
- * training step data-parallel on `--threads` threads: micro-batches, StepRunner). With PyTorch 1.13 (a python
+ * on each backend side by side: native (`--threads` OpenMP threads; when built), wasm (one thread); and the
+ * training step data-parallel on each: `--threads` micro-batches on as many worker threads (StepRunner), one
+ * thread each. With PyTorch 1.13 (a python
  * with torch, see test/python-torch.ts) the same measurements run on the equivalent torch model
  * (bench/train_torch.py, `--threads` threads), default NCHW and tuned channels-last, and the ratios of the
  * first backend to both are printed.
@@ -62,7 +63,7 @@ function batchFor(spec: ArchSpec): Batch {
   };
 }
 
-/** The rates on the active backend; the data-parallel training step on single-threaded backends only. */
+/** The rates on the active backend; with `dataParallel`, also the training step as micro-batches on THREADS worker threads (one thread each). */
 async function measure(model: Model, batch: Batch, dataParallel: boolean): Promise<OurRates> {
   const hyper = hyperFor(model.spec.arch, 'small');
   const adam = new Adam(model.trainable, { lr: hyper.lr, betas: hyper.betas, weightDecay: hyper.weightDecay });
@@ -114,7 +115,7 @@ process.stdout.write(`backends ${described.join(', ')}; batch ${BATCH}; `
 const f = (v: number | undefined) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
 const first = backends[0]!;
-const header = ['model', 'input', 'width', 'measure', ...backends, ...(backends.includes('wasm') ? [`wasm ${THREADS} threads`] : []),
+const header = ['model', 'input', 'width', 'measure', ...backends, ...backends.map((b) => `${b} ×${THREADS} data-parallel`),
   ...(withTorch ? ['torch', 'torch CL', `${first}/torch`, `${first}/torch CL`] : [])];
 process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
 for (const arch of args.archs.split(',') as Arch[]) {
@@ -126,7 +127,7 @@ for (const arch of args.archs.split(',') as Arch[]) {
       await initBackend(b, { threads: THREADS });
       const model = createModel(spec, 0);
       const batch = batchFor(spec);
-      ours.set(b, await measure(model, batch, b === 'wasm'));
+      ours.set(b, await measure(model, batch, true));
       tf.dispose([batch.x, batch.labels, batch.bands!]);
       model.dispose();
     }
@@ -134,7 +135,7 @@ for (const arch of args.archs.split(',') as Arch[]) {
     const torchCl = withTorch ? torchRates(spec, true) : null;
     for (const measureName of ['train', 'forward', 'inputGrad'] as const) {
       const row = [arch, String(spec.inputSize), String(spec.width), measureName, ...backends.map((b) => f(ours.get(b)![measureName])),
-        ...(backends.includes('wasm') ? [measureName === 'train' ? f(ours.get('wasm')!.trainThreads) : '-'] : [])];
+        ...backends.map((b) => (measureName === 'train' ? f(ours.get(b)!.trainThreads) : '-'))];
       if (withTorch) {
         const mine = ours.get(first)![measureName];
         row.push(f(torch?.[measureName]), f(torchCl?.[measureName]), ratio(mine, torch?.[measureName]), ratio(mine, torchCl?.[measureName]));

@@ -85,7 +85,11 @@ size_t input_size(const ConvGeometry& g) { return g.n * g.ih * g.iw * g.ic; }
 size_t output_size(const ConvGeometry& g) { return g.n * g.oh * g.ow * g.oc; }
 size_t filter_size(const ConvGeometry& g) { return g.kh * g.kw * g.ic * g.oc; }
 
-// conv2d(x, w, bias | null, relu, y, geometry)
+int64_t filter_id(const Napi::CallbackInfo& info, size_t index) {
+  return info[index].IsNumber() ? info[index].As<Napi::Number>().Int64Value() : 0;
+}
+
+// conv2d(x, w, bias | null, relu, y, geometry, filterId)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   ConvGeometry g;
   float *x, *w, *bias, *y;
@@ -93,17 +97,25 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
       !float_array(info, 2, g.oc, &bias, true) || !float_array(info, 4, output_size(g), &y))
     return info.Env().Undefined();
   const bool relu = info[3].ToBoolean();
-  return guarded(info.Env(), [&] { fiveband::conv2d_forward(g, x, w, bias, relu, y); });
+  const int64_t id = filter_id(info, 6);
+  return guarded(info.Env(), [&] { fiveband::conv2d_forward(g, x, w, id, bias, relu, y); });
 }
 
-// conv2dBackwardData(dy, w, dx, geometry)
+// conv2dBackwardData(dy, w, dx, geometry, filterId)
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   ConvGeometry g;
   float *dy, *w, *dx;
   if (!conv_geometry(info, 3, &g) || !float_array(info, 0, output_size(g), &dy) || !float_array(info, 1, filter_size(g), &w) ||
       !float_array(info, 2, input_size(g), &dx))
     return info.Env().Undefined();
-  return guarded(info.Env(), [&] { fiveband::conv2d_backward_data(g, dy, w, dx); });
+  const int64_t id = filter_id(info, 4);
+  return guarded(info.Env(), [&] { fiveband::conv2d_backward_data(g, dy, w, id, dx); });
+}
+
+// releaseFilter(filterId)
+Napi::Value ReleaseFilter(const Napi::CallbackInfo& info) {
+  fiveband::release_filter(filter_id(info, 0));
+  return info.Env().Undefined();
 }
 
 // conv2dBackwardWeights(x, dy, dw, geometry)
@@ -364,6 +376,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("releaseFilter", Napi::Function::New(env, ReleaseFilter));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));

@@ -89,13 +89,43 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool bi
 struct ConvForward {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
-  memory weights;  // the filter in the primitive's layout
+  memory weights;  // the filter in the primitive's layout (uncached calls)
 };
 struct ConvBackwardData {
   dnnl::convolution_backward_data::primitive_desc pd;
   dnnl::convolution_backward_data prim;
   memory weights;
 };
+
+// Filters already reordered into a primitive's layout, by filter id and layout: the same weights serve every
+// forward and backward pass of an attribution method (and the forward and input gradient of a training step).
+// Per thread, like the primitives; released when tfjs disposes the filter tensor.
+using LayoutKey = std::pair<int64_t, std::string>;
+struct LayoutHash {
+  size_t operator()(const LayoutKey& k) const { return std::hash<int64_t>()(k.first) * 31 + std::hash<std::string>()(k.second); }
+};
+std::unordered_map<LayoutKey, memory, LayoutHash>& filter_cache() {
+  thread_local std::unordered_map<LayoutKey, memory, LayoutHash> entries;
+  return entries;
+}
+
+std::string layout_name(const memory::desc& md) {
+  // The desc's bytes identify its layout (dims, strides or blocking) exactly.
+  const auto& c = md.data;
+  return std::string(reinterpret_cast<const char*>(&c), sizeof(c));
+}
+
+/** The filter in `wanted`'s layout: the cached copy for filter_id, a new reorder (cached), or the user's memory. */
+memory filter_in(const memory& user, const memory::desc& wanted, int64_t filter_id, memory& scratch) {
+  if (user.get_desc() == wanted) return user;
+  if (filter_id == 0) return to_layout(user, wanted, scratch);
+  auto& cached = filter_cache()[{filter_id, layout_name(wanted)}];
+  if (!cached) {
+    cached = memory(wanted, cpu_engine());
+    dnnl::reorder(user, cached).execute(thread_stream(), const_cast<memory&>(user), cached);
+  }
+  return cached;
+}
 struct ConvBackwardWeights {
   dnnl::convolution_backward_weights::primitive_desc pd;
   dnnl::convolution_backward_weights prim;
@@ -113,14 +143,20 @@ std::unordered_map<std::string, std::unique_ptr<Entry>>& cache() {
 
 }  // namespace
 
-void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu, float* y) {
+void release_filter(int64_t filter_id) {
+  auto& entries = filter_cache();
+  for (auto it = entries.begin(); it != entries.end();) it = it->first.first == filter_id ? entries.erase(it) : std::next(it);
+}
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, int64_t filter_id, const float* bias, bool relu,
+                    float* y) {
   const ConvDescs d = conv_descs(g);
   auto& entry = cache<ConvForward>()[conv_key("f", g, (bias != nullptr) * 2 + relu)];
   if (!entry) {
     auto pd = forward_pd(d, bias != nullptr, relu);
     entry.reset(new ConvForward{pd, dnnl::convolution_forward(pd), memory()});
   }
-  memory weights = to_layout(user_memory(d.weights_user, w), entry->pd.weights_desc(), entry->weights);
+  memory weights = filter_in(user_memory(d.weights_user, w), entry->pd.weights_desc(), filter_id, entry->weights);
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, user_memory(d.src, x)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, user_memory(d.dst, y)}};
   if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, user_memory(d.bias, bias));
@@ -128,7 +164,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
   thread_stream().wait();
 }
 
-void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, int64_t filter_id, float* dx) {
   const ConvDescs d = conv_descs(g);
   auto& entry = cache<ConvBackwardData>()[conv_key("d", g, 0)];
   if (!entry) {
@@ -137,7 +173,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w
     dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), forward_pd(d, false, false));
     entry.reset(new ConvBackwardData{pd, dnnl::convolution_backward_data(pd), memory()});
   }
-  memory weights = to_layout(user_memory(d.weights_user, w), entry->pd.weights_desc(), entry->weights);
+  memory weights = filter_in(user_memory(d.weights_user, w), entry->pd.weights_desc(), filter_id, entry->weights);
   entry->prim.execute(thread_stream(), {{DNNL_ARG_DIFF_DST, user_memory(d.dst, dy)},
                                         {DNNL_ARG_WEIGHTS, weights},
                                         {DNNL_ARG_DIFF_SRC, user_memory(d.src, dx)}});
@@ -277,25 +313,31 @@ namespace {
 // order never depends on the thread count.
 constexpr int64_t kRowBlock = 256;
 
-void channel_sums(int64_t rows, int64_t c, const float* a, const float* b, double* sum_a, double* sum_ab) {
+void channel_sums(int64_t rows, int64_t c, const float* __restrict a, const float* __restrict b, double* sum_a,
+                  double* sum_ab) {
   const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   std::vector<double> partial(static_cast<size_t>(blocks * c * 2), 0.0);
 #pragma omp parallel for
   for (int64_t blk = 0; blk < blocks; ++blk) {
-    double* pa = partial.data() + blk * c * 2;
-    double* pab = pa + c;
-    for (int64_t r = blk * kRowBlock; r < std::min(rows, (blk + 1) * kRowBlock); ++r)
+    double* __restrict pa = partial.data() + blk * c * 2;
+    double* __restrict pab = pa + c;
+    const int64_t end = std::min(rows, (blk + 1) * kRowBlock);
+    for (int64_t r = blk * kRowBlock; r < end; ++r) {
+      const float* __restrict ra = a + r * c;
+      const float* __restrict rb = b + r * c;
+      // Channels innermost and independent: vectorised.
       for (int64_t ch = 0; ch < c; ++ch) {
-        pa[ch] += a[r * c + ch];
-        if (b != nullptr) pab[ch] += double(a[r * c + ch]) * b[r * c + ch];
+        pa[ch] += ra[ch];
+        pab[ch] += double(ra[ch]) * rb[ch];
       }
+    }
   }
   std::fill(sum_a, sum_a + c, 0.0);
-  if (sum_ab != nullptr) std::fill(sum_ab, sum_ab + c, 0.0);
+  std::fill(sum_ab, sum_ab + c, 0.0);
   for (int64_t blk = 0; blk < blocks; ++blk)
     for (int64_t ch = 0; ch < c; ++ch) {
       sum_a[ch] += partial[blk * c * 2 + ch];
-      if (sum_ab != nullptr) sum_ab[ch] += partial[blk * c * 2 + c + ch];
+      sum_ab[ch] += partial[blk * c * 2 + c + ch];
     }
 }
 
@@ -314,9 +356,14 @@ void batch_norm_forward(int64_t rows, int64_t c, float eps, const float* x, cons
     scale[ch] = float(gamma[ch] / std::sqrt(var + eps));
     shift[ch] = float(beta[ch] - mu * scale[ch]);
   }
+  const float* __restrict sc = scale.data();
+  const float* __restrict sh = shift.data();
 #pragma omp parallel for
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t ch = 0; ch < c; ++ch) y[r * c + ch] = x[r * c + ch] * scale[ch] + shift[ch];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict in = x + r * c;
+    float* __restrict out = y + r * c;
+    for (int64_t ch = 0; ch < c; ++ch) out[ch] = in[ch] * sc[ch] + sh[ch];
+  }
 }
 
 void batch_norm_backward(int64_t rows, int64_t c, float eps, bool batch_statistics, const float* x, const float* dy,
@@ -337,9 +384,16 @@ void batch_norm_backward(int64_t rows, int64_t c, float eps, bool batch_statisti
     b[ch] = batch_statistics ? float(k * inv_std * dy_xhat / rows) : 0.f;
     d[ch] = batch_statistics ? float(-k * sum_dy[ch] / rows + k * inv_std * dy_xhat / rows * mean[ch]) : 0.f;
   }
+  const float* __restrict pa = a.data();
+  const float* __restrict pb = b.data();
+  const float* __restrict pd = d.data();
 #pragma omp parallel for
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t ch = 0; ch < c; ++ch) dx[r * c + ch] = a[ch] * dy[r * c + ch] - b[ch] * x[r * c + ch] + d[ch];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict gy = dy + r * c;
+    const float* __restrict in = x + r * c;
+    float* __restrict out = dx + r * c;
+    for (int64_t ch = 0; ch < c; ++ch) out[ch] = pa[ch] * gy[ch] - pb[ch] * in[ch] + pd[ch];
+  }
 }
 
 void set_threads(int threads) { omp_set_num_threads(threads); }

@@ -16,10 +16,17 @@ struct PoolGeometry {
   int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, pad_top, pad_left, pad_bottom, pad_right;
 };
 
-/** y = conv(x, w) (+ bias) (then ReLU if relu). bias may be null. */
-void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, bool relu, float* y);
+/**
+ * y = conv(x, w) (+ bias) (then ReLU if relu). bias may be null. `filter_id` names the filter's contents (tfjs
+ * tensors are immutable): its reorder into the primitive's layout is kept for the next call with the same id
+ * until release_filter(id); 0 = not cached.
+ */
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, int64_t filter_id, const float* bias, bool relu,
+                    float* y);
 /** dx = the convolution's input gradient (also the forward pass of a transposed convolution). */
-void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, int64_t filter_id, float* dx);
+/** Frees the reordered copies of a filter (its tensor was disposed). */
+void release_filter(int64_t filter_id);
 /** dw = the convolution's filter gradient, HWIO. */
 void conv2d_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 

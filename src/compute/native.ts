@@ -14,8 +14,9 @@ import { RELU_GRAD } from './relu-grad.js';
 type Geometry = number[];
 
 export interface NativeAddon {
-  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array, g: Geometry): void;
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Geometry): void;
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, relu: boolean, y: Float32Array, g: Geometry, filterId: number): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Geometry, filterId: number): void;
+  releaseFilter(filterId: number): void;
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Geometry): void;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, dims: Geometry): void;
   maxPool(x: Float32Array, y: Float32Array, g: Geometry): void;
@@ -60,10 +61,47 @@ function addon(): NativeAddon {
   return state.addon;
 }
 
+/**
+ * The cpu backend plus ids for convolution filters: tfjs tensors are immutable, so a filter's dataId names its
+ * contents and the addon keeps its reorder into oneDNN's layout across calls (an attribution method runs the same
+ * weights forward and backward many times); released when tfjs frees the tensor.
+ */
+class NativeBackend extends MathBackendCPU {
+  private readonly filterIds = new WeakMap<object, number>();
+  private nextFilterId = 1;
+
+  filterId(info: tf.TensorInfo): number {
+    let id = this.filterIds.get(info.dataId);
+    if (id === undefined) {
+      id = this.nextFilterId++;
+      this.filterIds.set(info.dataId, id);
+    }
+    return id;
+  }
+
+  override disposeData(dataId: object, force?: boolean): boolean {
+    const freed = super.disposeData(dataId, force);
+    const id = this.filterIds.get(dataId);
+    if (id !== undefined && !this.data.has(dataId)) {
+      addon().releaseFilter(id);
+      this.filterIds.delete(dataId);
+    }
+    return freed;
+  }
+}
+
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
-  backend: MathBackendCPU;
+  backend: NativeBackend;
   attrs: Record<string, unknown>;
+}
+
+/**
+ * A float32 array for a kernel's output, not zero-filled (every native kernel writes all of it): calloc's
+ * zeroing was a full extra pass over every activation.
+ */
+function uninitialised(size: number): Float32Array {
+  return new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
 }
 
 const values = (backend: MathBackendCPU, info: tf.TensorInfo): Float32Array => {
@@ -74,7 +112,7 @@ const values = (backend: MathBackendCPU, info: tf.TensorInfo): Float32Array => {
 };
 
 function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
-  const out = new Float32Array(tf.util.sizeFromShape(shape));
+  const out = uninitialised(tf.util.sizeFromShape(shape));
   fill(out);
   return backend.makeTensorInfo(shape, 'float32', out);
 }
@@ -124,13 +162,13 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
     withFallback(tf.Conv2D, convCovers, ({ inputs, backend, attrs }) => {
       const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
       const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs as ConvAttrs);
-      return output(backend, info.outShape, (y) => addon().conv2d(values(backend, x), values(backend, filter), null, false, y, convGeometry(info)));
+      return output(backend, info.outShape, (y) => addon().conv2d(values(backend, x), values(backend, filter), null, false, y, convGeometry(info), backend.filterId(filter)));
     }),
     withFallback(tf.Conv2DBackpropInput, convCovers, ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
       const { inputShape } = attrs as { inputShape: Shape4 };
       const info = convInfo(inputShape, filter.shape as Shape4, attrs as ConvAttrs);
-      return output(backend, inputShape, (dx) => addon().conv2dBackwardData(values(backend, dy), values(backend, filter), dx, convGeometry(info)));
+      return output(backend, inputShape, (dx) => addon().conv2dBackwardData(values(backend, dy), values(backend, filter), dx, convGeometry(info), backend.filterId(filter)));
     }),
     withFallback(tf.Conv2DBackpropFilter, convCovers, ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -212,7 +250,7 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { value, grad, m, v } = inputs as Record<'value' | 'grad' | 'm' | 'v', tf.TensorInfo>;
       const c = attrs as unknown as AdamCoefficients;
       const n = tf.util.sizeFromShape(value.shape);
-      const outs = [0, 1, 2].map(() => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array];
+      const outs = [0, 1, 2].map(() => uninitialised(n)) as [Float32Array, Float32Array, Float32Array];
       addon().adamUpdate(values(backend, value), values(backend, grad), values(backend, m), values(backend, v), ...outs,
         [c.beta1, c.beta2, c.weightDecay, c.stepSize, c.sqrtBias2, c.eps]);
       return outs.map((out) => backend.makeTensorInfo(value.shape, 'float32', out));
@@ -221,7 +259,7 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
       const channels = x!.shape[x!.shape.length - 1]!;
       const rows = tf.util.sizeFromShape(x!.shape) / channels;
-      const y = new Float32Array(rows * channels), mean = new Float32Array(channels), variance = new Float32Array(channels);
+      const y = uninitialised(rows * channels), mean = new Float32Array(channels), variance = new Float32Array(channels);
       addon().batchNormForward(values(backend, x!), values(backend, scale!), values(backend, offset!), y, mean, variance, [rows, channels],
         attrs.varianceEpsilon as number);
       return [backend.makeTensorInfo(x!.shape, 'float32', y), backend.makeTensorInfo([channels], 'float32', mean),
@@ -231,7 +269,7 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { dy, x, mean, variance, scale } = inputs as Record<string, tf.TensorInfo>;
       const channels = x!.shape[x!.shape.length - 1]!;
       const rows = tf.util.sizeFromShape(x!.shape) / channels;
-      const dx = new Float32Array(rows * channels), dScale = new Float32Array(channels), dOffset = new Float32Array(channels);
+      const dx = uninitialised(rows * channels), dScale = new Float32Array(channels), dOffset = new Float32Array(channels);
       addon().batchNormBackward(values(backend, x!), values(backend, dy!), values(backend, scale!), values(backend, mean!), values(backend, variance!),
         dx, dScale, dOffset, [rows, channels], attrs.varianceEpsilon as number, attrs.batchStatistics as boolean);
       return [backend.makeTensorInfo(x!.shape, 'float32', dx), backend.makeTensorInfo([channels], 'float32', dScale),
@@ -309,7 +347,7 @@ let registered = false;
 export function registerNativeBackend(): void {
   if (registered) return;
   addon();
-  tf.registerBackend(NATIVE, () => new MathBackendCPU(), 0);
+  tf.registerBackend(NATIVE, () => new NativeBackend(), 0);
   const cpu = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
   for (const config of cpu.values()) tf.registerKernel({ ...config, backendName: NATIVE });
   const cpuKernel = (name: string): tf.KernelFunc => {
