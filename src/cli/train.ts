@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--base-epochs <n>', 'branches mode: epochs of the base model', parseCount('--base-epochs', 1))
     .option('--batch <n>', 'batch size', parseCount('--batch', 1))
     .option('--micro-batches <k>', 'split each batch into k micro-batches whose gradients add up (BatchNorm per micro-batch); threads compute them in parallel (default: the profile\'s)', parseCount('--micro-batches', 1))
-    .option('--threads <n>', 'threads: branches trained at once (branches mode) or threads computing the micro-batches (default: as many as branches or micro-batches, at most the CPUs); results do not depend on it on wasm and cpu (on native they follow its OpenMP thread count: all cores in one thread, one per worker thread)', parseCount('--threads', 1))
+    .option('--threads <n>', 'threads: branches trained at once (branches mode) or threads computing the micro-batches (default: as many as branches or micro-batches, at most the CPUs); results do not depend on it', parseCount('--threads', 1))
     .option('--lr <x>', 'Adam learning rate', parsePositive('--lr'))
     .option('--lr-decay-epoch <n>', 'divide the learning rate by 10 from this epoch on (0-based; default: the profile\'s, kept as many epochs before the end when --epochs or --base-epochs change the run\'s length)', parseCount('--lr-decay-epoch', 0))
     .option('--lr-warmup <n>', 'raise the learning rate linearly over the first n steps of the run (default: 0, none)', parseCount('--lr-warmup', 0))

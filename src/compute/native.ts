@@ -242,6 +242,39 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const length = logits.shape[logits.shape.length - 1]!;
       return output(backend, logits.shape, (out) => addon().softmax(values(backend, logits), out, [tf.util.sizeFromShape(logits.shape) / length, length]));
     }),
+    // Row gathers and their gradient (IntegratedGradients, the SHAP methods): the cpu backend's per-element index
+    // arithmetic made these the bulk of an attribution; here whole rows are copied or added.
+    withFallback(tf.GatherV2, (args) => gatherRows(args) !== undefined, (args) => {
+      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { outer, dim, inner, outShape } = gatherRows(args)!;
+      const xv = values(args.backend, x), ids = args.backend.data.get(indices.dataId).values as Int32Array;
+      return output(args.backend, outShape, (out) => {
+        for (let o = 0, at = 0; o < outer; o++) {
+          for (const id of ids) {
+            out.set(xv.subarray((o * dim + id) * inner, (o * dim + id + 1) * inner), at);
+            at += inner;
+          }
+        }
+      });
+    }),
+    withFallback(tf.UnsortedSegmentSum, (args) => {
+      const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      return x.dtype === 'float32' && segmentIds.dtype === 'int32';
+    }, ({ inputs, backend, attrs }) => {
+      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const segments = attrs.numSegments as number;
+      const ids = backend.data.get(segmentIds.dataId).values as Int32Array;
+      const inner = ids.length === 0 ? 0 : tf.util.sizeFromShape(x.shape) / ids.length;
+      const xv = values(backend, x);
+      return output(backend, [segments, ...x.shape.slice(segmentIds.shape.length)], (out) => {
+        out.fill(0);
+        // TensorFlow's rule: ids outside [0, numSegments) are dropped.
+        ids.forEach((s, i) => {
+          if (s < 0 || s >= segments) return;
+          for (let j = 0; j < inner; j++) out[s * inner + j]! += xv[i * inner + j]!;
+        });
+      });
+    }),
     withFallback(RELU_GRAD, float32, ({ inputs, backend }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
       return output(backend, x.shape, (dx) => addon().reluGrad(values(backend, dy), values(backend, x), dx));
@@ -318,6 +351,18 @@ function reduction({ inputs, attrs }: KernelArgs): { outer: number; length: numb
 function poolInfo(inShape: Shape4, attrs: Record<string, unknown>): tf.backend_util.Conv2DInfo {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: ConvAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
   return tf.backend_util.computePool2DInfo(inShape, filterSize, strides, 1, pad, dimRoundingMode);
+}
+
+/** A GatherV2 without batch dims, float32 values, int32 indices all in range, as outer × dim × inner; else undefined. */
+function gatherRows({ inputs, attrs, backend }: KernelArgs): { outer: number; dim: number; inner: number; outShape: number[] } | undefined {
+  const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  if (x.dtype !== 'float32' || indices.dtype !== 'int32' || ((attrs.batchDims as number | undefined) ?? 0) !== 0) return undefined;
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0]!;
+  const dim = x.shape[axis]!;
+  const ids = backend.data.get(indices.dataId).values as Int32Array;
+  if (ids.some((id) => id < 0 || id >= dim)) return undefined; // the cpu kernel reports it
+  const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+  return { outer: size(x.shape.slice(0, axis)), dim, inner: size(x.shape.slice(axis + 1)), outShape: [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)] };
 }
 
 /** The flattened batch counts of a BatchMatMul the addon runs: equal outer dims, or one side's all 1. */

@@ -97,7 +97,9 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
 async function trainInto(
   options: TrainRunOptions, spec: ArchSpec, hyper: Hyper, mode: Mode, seed: number, checkpointEvery: number, data: ReturnType<typeof trainingDataOf>,
 ): Promise<TrainRunResult> {
-  await initBackend(options.backend ?? 'wasm');
+  // Micro-batches and branches are computed on one thread each, the main one included, so that results do not
+  // depend on --threads on the native backend either (its OpenMP thread count changes its sums' order).
+  await initBackend(options.backend ?? 'wasm', hyper.microBatches > 1 || mode === 'branches' ? { threads: 1 } : {});
 
   const t0 = Date.now();
   // Threads go to concurrent branches in branches mode, else to a step's micro-batches.

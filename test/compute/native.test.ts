@@ -187,3 +187,16 @@ test('native elementwise, broadcast, reduction, slice, pad and softmax kernels =
     });
   }), { numRuns: 60, seed: 20261206 });
 });
+
+test('native row gathers and their gradient (unsorted segment sums) = cpu, repeated and unused rows included', needsNative, async () => {
+  for (const [shape, axis] of [[[5, 3, 4], 0], [[2, 6, 3], 1], [[4, 7], 1]] as const) {
+    const dim = shape[axis]!;
+    const ids = Int32Array.from([dim - 1, 0, 2 % dim, 0, 1 % dim]);
+    const x = randomValues(`gather${shape}/x`, [...shape]);
+    await assertMatchesCpu('native', `gather ${shape} axis ${axis}`, () => {
+      const indices = tf.tensor1d(ids, 'int32');
+      const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, indices, axis))))(tf.tensor(x, [...shape]));
+      return [tf.gather(tf.tensor(x, [...shape]), indices, axis), value, grad];
+    });
+  }
+});

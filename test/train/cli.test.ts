@@ -63,7 +63,7 @@ describe('fiveband train / eval-model', () => {
     const run = (threads: string) => {
       const out = join(root, `micro-${threads}`);
       const r = fiveband('train', '--arch', 'alexnet', '--data', data, '--out', out, '--size', '64', '--width', '0.1', '--epochs', '1',
-        '--batch', '4', '--micro-batches', '2', '--threads', threads, '--backend', 'wasm');
+        '--batch', '4', '--micro-batches', '2', '--threads', threads);
       assert.equal(r.code, 0, r.stderr);
       return readFile(join(out, 'weights.safetensors'));
     };
