@@ -1,13 +1,15 @@
 import { spawnSync } from 'node:child_process';
 
-const imports = (python: string, modules: string) => spawnSync(python, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0;
+/** Whether `python` has the modules, found without importing them (importing torch takes seconds, and every test file checks). */
+const has = (python: string, modules: string[]) => spawnSync(python, ['-c',
+  `import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ${JSON.stringify(modules)}) else 1)`], { stdio: 'ignore' }).status === 0;
 
 /**
- * The Python that has PyTorch and numpy: $FIVEBAND_PYTHON, else the first python3 on PATH that imports them, else
- * the system's (Debian's python3-torch lives there while a pyenv or venv python3 may come first on PATH).
+ * The Python that has PyTorch and numpy: $FIVEBAND_PYTHON, else the system's (Debian's python3-torch, the reference
+ * the twins are written for), else the python3 on PATH (a pyenv shim there costs a second per test file to ask).
  */
-export const torchPython: string | null = [process.env.FIVEBAND_PYTHON, 'python3', '/usr/bin/python3']
-  .find((p): p is string => p !== undefined && p !== '' && imports(p, 'torch, numpy')) ?? null;
+export const torchPython: string | null = [process.env.FIVEBAND_PYTHON, '/usr/bin/python3', 'python3']
+  .find((p): p is string => p !== undefined && p !== '' && has(p, ['torch', 'numpy'])) ?? null;
 
 /** Whether a python with torch and numpy is there (the PyTorch comparison tests need both). */
 export const torchAvailable = torchPython !== null;

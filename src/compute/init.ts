@@ -122,7 +122,8 @@ export interface BackendOptions {
 /**
  * Makes `name` the active tfjs backend, with tfjs-core's gradients and fiveband's kernel and gradient patches
  * installed first (idempotent; calls are serialised, so concurrent callers see a consistent backend). Returns the active name.
- * The native backend also runs its self-test against the cpu backend, once per thread; a failure rejects.
+ * The native backend also runs its self-test against the cpu backend, once per process (on the main thread); a
+ * failure rejects.
  * Models and training never name a backend: the CLI calls this (through chooseBackend) once, tests switch.
  */
 export function initBackend(name: BackendName, options: BackendOptions = {}): Promise<BackendName> {
@@ -140,9 +141,12 @@ export function initBackend(name: BackendName, options: BackendOptions = {}): Pr
       if ('error' in addon) throw new UserError(`native backend: ${addon.error}`);
       registerNativeBackend();
       addon.addon.setThreads(options.threads ?? (isMainThread ? availableParallelism() : 1));
-      nativeSelfTest ??= compareWithCpu(activate, NATIVE);
-      const failure = await nativeSelfTest;
-      if (failure !== null) throw new Error(`native backend self-test failed: ${failure}`);
+      // Once per process: worker threads are started with the backend their main thread chose and tested.
+      if (isMainThread) {
+        nativeSelfTest ??= compareWithCpu(activate, NATIVE);
+        const failure = await nativeSelfTest;
+        if (failure !== null) throw new Error(`native backend self-test failed: ${failure}`);
+      }
     }
     await activate(name);
     return tf.getBackend() as BackendName;
