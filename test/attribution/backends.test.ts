@@ -38,11 +38,12 @@ test(`every method gives the same attributions on the ${compared.join(' and ')} 
   await initBackend('cpu');
   for (const spec of SMALL) {
     const model = createModel(spec, 3);
-    const x = randomImages(2, spec.inputSize, 11);
+    // One image: the comparison is per pixel, and the cpu maps are the test's cost.
+    const x = randomImages(1, spec.inputSize, 11);
     const methods = resolveMethods('all', model);
     assert.equal(methods.includes(getMethod('mab')), spec.arch === 'spa');
     const half = spec.inputSize / 2;
-    const options = { seed: 1, sampleKeys: ['s0', 's1'], steps: 8, ntSamples: 2, occlusionWindow: half, occlusionStride: half };
+    const options = { seed: 1, sampleKeys: ['s0'], steps: 8, ntSamples: 2, occlusionWindow: half, occlusionStride: half };
     const run = (): Attribution[] => methods.map((m) => m.attribute(model, x, undefined, options));
     await initBackend('cpu');
     const cpu = run();
