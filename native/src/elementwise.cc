@@ -24,22 +24,32 @@ void parallel_rows(int64_t rows, int64_t row_size, F&& body) {
   for (int64_t r = 0; r < rows; ++r) body(r);
 }
 
+/**
+ * Calls body(row, offset_a, offset_b) for each row (every index over all dims but the last) of a rank-`rank`
+ * walk over `extent`, with two operands' element offsets of the row's start from their strides.
+ */
+template <typename F>
+void walk_rows(int rank, const int64_t* extent, const int64_t* a_strides, const int64_t* b_strides, F&& body) {
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; ++d) rows *= extent[d];
+  parallel_rows(rows, extent[rank - 1], [&](int64_t r) {
+    int64_t oa = 0, ob = 0, rest = r;
+    for (int d = rank - 2; d >= 0; --d) {
+      const int64_t i = rest % extent[d];
+      rest /= extent[d];
+      oa += i * a_strides[d];
+      ob += i * b_strides[d];
+    }
+    body(r, oa, ob);
+  });
+}
+
 template <typename Op>
 void binary_rows(int rank, const int64_t* shape, const int64_t* as, const int64_t* bs, const float* a, const float* b,
                  float* out, Op op) {
   const int64_t inner = shape[rank - 1];
-  int64_t rows = 1;
-  for (int d = 0; d < rank - 1; ++d) rows *= shape[d];
   const int64_t sa = as[rank - 1], sb = bs[rank - 1];
-  parallel_rows(rows, inner, [&](int64_t r) {
-    // The row's offsets in a and b from its multi-index over the leading dims.
-    int64_t oa = 0, ob = 0, rest = r;
-    for (int d = rank - 2; d >= 0; --d) {
-      const int64_t i = rest % shape[d];
-      rest /= shape[d];
-      oa += i * as[d];
-      ob += i * bs[d];
-    }
+  walk_rows(rank, shape, as, bs, [&](int64_t r, int64_t oa, int64_t ob) {
     const float* pa = a + oa;
     const float* pb = b + ob;
     float* po = out + r * inner;
@@ -127,24 +137,6 @@ void reduce(ReduceOp op, int64_t outer, int64_t length, int64_t inner, const flo
 
 namespace {
 
-/** Calls copy(out_offset, in_offset, run) for each innermost run of a rank-`rank` block walk. */
-template <typename F>
-void walk_runs(int rank, const int64_t* extent, const int64_t* in_strides, const int64_t* out_strides, F&& copy) {
-  int64_t rows = 1;
-  for (int d = 0; d < rank - 1; ++d) rows *= extent[d];
-  const int64_t run = extent[rank - 1];
-  parallel_rows(rows, run, [&](int64_t r) {
-    int64_t in = 0, out = 0, rest = r;
-    for (int d = rank - 2; d >= 0; --d) {
-      const int64_t i = rest % extent[d];
-      rest /= extent[d];
-      in += i * in_strides[d];
-      out += i * out_strides[d];
-    }
-    copy(out, in, run);
-  });
-}
-
 std::vector<int64_t> strides_of(int rank, const int64_t* shape) {
   std::vector<int64_t> s(rank, 1);
   for (int d = rank - 2; d >= 0; --d) s[d] = s[d + 1] * shape[d + 1];
@@ -157,8 +149,8 @@ void slice(int rank, const int64_t* shape, const int64_t* begin, const int64_t* 
   const auto in_strides = strides_of(rank, shape), out_strides = strides_of(rank, size);
   int64_t start = 0;
   for (int d = 0; d < rank; ++d) start += begin[d] * in_strides[d];
-  walk_runs(rank, size, in_strides.data(), out_strides.data(), [&](int64_t o, int64_t i, int64_t run) {
-    std::memcpy(out + o, x + start + i, sizeof(float) * run);
+  walk_rows(rank, size, in_strides.data(), out_strides.data(), [&](int64_t, int64_t i, int64_t o) {
+    std::memcpy(out + o, x + start + i, sizeof(float) * size[rank - 1]);
   });
 }
 
@@ -170,8 +162,8 @@ void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* o
   const auto in_strides = strides_of(rank, shape), out_strides = strides_of(rank, out_shape);
   int64_t start = 0;
   for (int d = 0; d < rank; ++d) start += before[d] * out_strides[d];
-  walk_runs(rank, shape, in_strides.data(), out_strides.data(), [&](int64_t o, int64_t i, int64_t run) {
-    std::memcpy(out + start + o, x + i, sizeof(float) * run);
+  walk_rows(rank, shape, in_strides.data(), out_strides.data(), [&](int64_t, int64_t i, int64_t o) {
+    std::memcpy(out + start + o, x + i, sizeof(float) * shape[rank - 1]);
   });
 }
 

@@ -230,21 +230,33 @@ Window window(const PoolGeometry& g, int64_t oy, int64_t ox) {
 
 }  // namespace
 
-void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
+namespace {
+
+/** Max (padding never wins) or average (over the window's input positions only, as tfjs) pooling. */
+template <bool kMax>
+void pool_forward(const PoolGeometry& g, const float* x, float* y) {
 #pragma omp parallel for collapse(2)
   for (int64_t b = 0; b < g.n; ++b)
     for (int64_t oy = 0; oy < g.oh; ++oy)
       for (int64_t ox = 0; ox < g.ow; ++ox) {
         const Window win = window(g, oy, ox);
         float* out = y + ((b * g.oh + oy) * g.ow + ox) * g.c;
-        std::fill(out, out + g.c, -std::numeric_limits<float>::infinity());
+        std::fill(out, out + g.c, kMax ? -std::numeric_limits<float>::infinity() : 0.f);
         for (int64_t r = win.r0; r < win.r1; ++r)
           for (int64_t col = win.c0; col < win.c1; ++col) {
             const float* in = x + ((b * g.ih + r) * g.iw + col) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) out[ch] = std::max(out[ch], in[ch]);
+            for (int64_t ch = 0; ch < g.c; ++ch) out[ch] = kMax ? std::max(out[ch], in[ch]) : out[ch] + in[ch];
           }
+        if (!kMax) {
+          const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
+          for (int64_t ch = 0; ch < g.c; ++ch) out[ch] *= scale;
+        }
       }
 }
+
+}  // namespace
+
+void max_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<true>(g, x, y); }
 
 void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx) {
   std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
@@ -272,23 +284,7 @@ void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, f
   }
 }
 
-void avg_pool_forward(const PoolGeometry& g, const float* x, float* y) {
-#pragma omp parallel for collapse(2)
-  for (int64_t b = 0; b < g.n; ++b)
-    for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const Window win = window(g, oy, ox);
-        float* out = y + ((b * g.oh + oy) * g.ow + ox) * g.c;
-        std::fill(out, out + g.c, 0.f);
-        for (int64_t r = win.r0; r < win.r1; ++r)
-          for (int64_t col = win.c0; col < win.c1; ++col) {
-            const float* in = x + ((b * g.ih + r) * g.iw + col) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) out[ch] += in[ch];
-          }
-        const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
-        for (int64_t ch = 0; ch < g.c; ++ch) out[ch] *= scale;
-      }
-}
+void avg_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<false>(g, x, y); }
 
 void avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx) {
   std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
