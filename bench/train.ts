@@ -10,6 +10,11 @@
  * first backend to both are printed.
  *
  *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backends native,wasm --seconds 3 --threads 2]
+ *
+ * `--memory-steps n` measures memory instead: the process's resident set after each of n training steps of the
+ * first arch at the first size on each backend (a leak grows it step after step; a steady state stays flat).
+ *
+ *   npm run bench:train -- --memory-steps 60 --archs resnet34 --sizes 224
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -31,6 +36,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     torch: { type: 'boolean', default: true },
+    /** Instead of the rates: resident memory over this many training steps of the first arch at the first size. */
+    'memory-steps': { type: 'string' },
   },
 });
 const BATCH = Number(args.batch);
@@ -103,6 +110,36 @@ function torchRates(spec: ArchSpec, channelsLast: boolean): Rates | null {
 }
 
 const backends = args.backends.split(',').filter((b) => b !== 'native' || !('error' in loadNativeAddon())) as BackendName[];
+
+if (args['memory-steps'] !== undefined) {
+  const steps = Number(args['memory-steps']);
+  const arch = args.archs.split(',')[0] as Arch;
+  const small = hyperFor(arch, 'small');
+  const size = args.sizes.split(',')[0]!;
+  const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  process.stdout.write(`resident memory (MB) over ${steps} training steps of ${arch} at ${spec.inputSize}, width ${spec.width}, batch ${BATCH}\n`);
+  process.stdout.write('| backend | after step 1 | after 25 % | after 50 % | after 75 % | last | max | growth over the second half |\n|---|---|---|---|---|---|---|---|\n');
+  for (const b of backends) {
+    await initBackend(b, { threads: THREADS });
+    const model = createModel(spec, 0);
+    const batch = batchFor(spec);
+    const hyper = hyperFor(arch, 'small');
+    const adam = new Adam(model.trainable, { lr: hyper.lr, betas: hyper.betas, weightDecay: hyper.weightDecay });
+    const rss: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      trainStep(model, adam, batch, i, arch === 'spa' ? hyper.lambda : undefined);
+      rss.push(process.memoryUsage.rss());
+    }
+    const at = (q: number) => rss[Math.min(steps - 1, Math.floor(q * (steps - 1)))]!;
+    process.stdout.write(`| ${b} | ${mb(rss[0]!)} | ${mb(at(0.25))} | ${mb(at(0.5))} | ${mb(at(0.75))} | ${mb(rss[steps - 1]!)} | ${mb(Math.max(...rss))} | ${mb(rss[steps - 1]! - at(0.5))} |\n`);
+    adam.dispose();
+    tf.dispose([batch.x, batch.labels, batch.bands!]);
+    model.dispose();
+  }
+  process.exit(0);
+}
+
 const withTorch = torchAvailable();
 const described: string[] = [];
 for (const b of backends) {
