@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createProgress } from './progress.js';
-import { startBackend } from './parse.js';
+import { backendLine, startBackend } from './parse.js';
 import { modelCheckFlags, type ModelCheckFlags } from './sanity.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
@@ -38,6 +38,7 @@ export function register(program: Command): void {
         ? `scores dominated by rounding (more than a quarter of the samples move): ${result.dominated.join(', ')}`
         : 'no method\'s scores are dominated by rounding (at most a quarter of the samples move)');
       lines.push(`written to ${opts.out}/conditioning.csv, conditioning.json`);
+      lines.push(await backendLine());
       process.stdout.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SPLITS, type Split } from '../data/splits.js';
 import type { BackendChoice } from '../nn/names.js';
-import { backendOption, parseChoice, parseCount, startBackend } from './parse.js';
+import { backendLine, backendOption, parseChoice, parseCount, startBackend } from './parse.js';
 
 /** The confusion matrix as aligned text: rows true class, columns predicted class. */
 export function formatConfusion(confusion: number[][]): string {
@@ -25,6 +25,6 @@ export function register(program: Command): void {
       const backend = await startBackend(opts.backend);
       const result = await evaluateModel({ modelDir: opts.model, dataDir: opts.data, split: opts.split, batch: opts.batch, backend, out: opts.out });
       process.stdout.write(`${opts.split} accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.total}) of ${result.spec.arch} on ${opts.data}\n`
-        + `${formatConfusion(result.confusion)}\nwritten to ${result.out}\n`);
+        + `${formatConfusion(result.confusion)}\nwritten to ${result.out}\n${await backendLine()}\n`);
     });
 }

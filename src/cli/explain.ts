@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ExplainResult } from '../attribution/index.js';
 import { SPLITS, type Split } from '../data/splits.js';
 import type { BackendChoice } from '../nn/names.js';
-import { backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
+import { backendLine, backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 interface ExplainFlags {
@@ -77,7 +77,8 @@ export function register(program: Command): void {
       }
       process.stdout.write(
         `attributions ${flags.out}/attributions: ${result.methods.join(', ')} on ${flags.split}${flags.limit === undefined ? '' : ` (first ${result.samples} samples)`}; ` +
-          `wrote ${result.computed.length} files, kept ${result.skipped.length} verified files in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+          `wrote ${result.computed.length} files, kept ${result.skipped.length} verified files in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+          `${await backendLine(workers > 1 && result.computed.length > 1 ? workers : undefined)}\n`,
       );
       if (!flags.score) return;
       const scoring = createProgress('score');

@@ -45,3 +45,15 @@ export async function startBackend(choice: BackendChoice | undefined): Promise<B
   const { chooseBackend } = await import('../compute/index.js');
   return chooseBackend(choice ?? ((fromEnv || 'auto') as BackendChoice));
 }
+
+/**
+ * The backend in use, for a command's closing lines: "backend: native (oneDNN 2.6.3, avx512_core, 2 threads)";
+ * with `workers`, the work ran on that many worker threads of one thread each.
+ */
+export async function backendLine(workers?: number): Promise<string> {
+  const { backendInfo } = await import('../compute/index.js');
+  const info = await backendInfo();
+  const threads = workers === undefined ? `${info.threads} thread${info.threads === 1 ? '' : 's'}` : `${workers} worker thread${workers === 1 ? '' : 's'} of 1 thread`;
+  const detail = [info.library, info.isa, info.simd ? 'SIMD' : undefined, threads];
+  return `backend: ${info.name} (${detail.filter((d) => d !== undefined).join(', ')})`;
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SPLITS, type Split } from '../data/splits.js';
 import type { BackendChoice } from '../nn/names.js';
-import { backendOption, parseChoice, parseCount, startBackend } from './parse.js';
+import { backendLine, backendOption, parseChoice, parseCount, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 const cell = (v: number | null) => (v === null ? '-' : v.toFixed(3));
@@ -64,6 +64,7 @@ export function register(program: Command): void {
         ? `insensitive to the model (Spearman |map| >= 0.5 with every layer random): ${result.insensitive.join(', ')}`
         : 'every method\'s maps change when the model is random (Spearman |map| < 0.5 with every layer random)');
       lines.push(`written to ${opts.out}/sanity.csv, sanity.json`);
+      lines.push(await backendLine());
       process.stdout.write(`${lines.map((l) => l.trimEnd()).join('\n')}\n`);
     });
 }

@@ -47,7 +47,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
   }
   const stageText = [...stages].map(([kind, s]) => `${kind} ${s.seconds.toFixed(1)} s (${s.tasks})`).join(', ');
   process.stdout.write(
-    `study ${result.manifest.config.profile} in ${opts.out}: ${result.ran.length} tasks run, ${result.skipped.length} verified and kept, ${result.wallSeconds.toFixed(1)} s\n` +
+    `study ${result.manifest.config.profile} in ${opts.out} (backend ${result.manifest.config.backend}): ${result.ran.length} tasks run, ${result.skipped.length} verified and kept, ${result.wallSeconds.toFixed(1)} s\n` +
       (stageText ? `task time by stage (summed over threads): ${stageText}\n` : '') +
       `report: ${result.reportIndex}\n`,
   );

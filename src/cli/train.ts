@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { BlockInit } from '../nn/index.js';
 import { ARCHS, type Arch, type BackendChoice } from '../nn/names.js';
 import type { Mode, Profile, TrainProgress } from '../train/index.js';
-import { backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
+import { backendLine, backendOption, parseChoice, parseCount, parsePositive, startBackend } from './parse.js';
 import { createProgress } from './progress.js';
 
 const MODES: readonly Mode[] = ['continuous', 'branches', 'mab'];
@@ -68,6 +68,6 @@ export function register(program: Command): void {
       } finally {
         progress.stop();
       }
-      process.stdout.write(`${result.lines.join('\n')}\n`);
+      process.stdout.write(`${result.lines.join('\n')}\n${await backendLine()}\n`);
     });
 }

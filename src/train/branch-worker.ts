@@ -13,10 +13,10 @@ tf.env().set('PROD', true); // no tfjs console banner from each thread
 const setup = workerData as BranchWorkerData;
 const post = (message: BranchWorkerMessage) => parentPort!.postMessage(message);
 try {
-  await initBackend(setup.backend as BackendName);
+  const backend = await initBackend(setup.backend as BackendName);
   const data = trainingDataOf(await openDataset(setup.dataDir));
   const summary = await trainBranchOnThisThread(setup.task, {
-    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: modelStore,
+    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: modelStore, backend,
     ...(setup.checkpointEvery === undefined ? {} : { checkpointEvery: setup.checkpointEvery }),
     onProgress: (...progress) => post({ progress }),
   });

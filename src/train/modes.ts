@@ -38,6 +38,8 @@ export interface RunOptions {
   /** Threads computing each step's micro-batches (default 1); results do not depend on it. */
   threads?: number;
   onProgress?: TrainProgress;
+  /** The backend computing the run (its name only: training never depends on it), recorded in summary.json. */
+  backend?: string;
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
@@ -68,6 +70,8 @@ export interface ContinuousSummary {
   finalAverageLoss: number | null;
   /** Trained on permuted labels (withShuffledLabels), the random-label sanity check's model. */
   shuffledLabels?: true;
+  /** The backend that computed it (absent in summaries written before the native backend). */
+  backend?: string;
 }
 
 /**
@@ -103,6 +107,7 @@ export async function trainContinuous(model: Model, options: RunOptions): Promis
   const summary: ContinuousSummary = {
     mode: 'continuous', spec: model.spec, seed: options.seed, hyper, iterations: result.iteration, epochs: result.epochs,
     finalAverageLoss: hooks.state.curve.at(-1)?.[1] ?? null, ...(options.data.shuffledLabels ? { shuffledLabels: true as const } : {}),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   };
   await options.store.save(out, model, { training: summary });
   await writeCsv(join(out, 'curves.csv'), ['iteration', 'average_loss'], hooks.state.curve);
@@ -127,6 +132,8 @@ export interface BranchSummary {
   startIteration: number;
   iterations: number;
   epochs: number;
+  /** The backend that computed it (absent in summaries written before the native backend). */
+  backend?: string;
 }
 
 interface BranchState {
@@ -191,6 +198,7 @@ export async function trainBranch(model: Model, branch: number, startIteration: 
     mode: 'branch', branch, seed, totalValidationAccuracy: total.accuracy, targetAccuracy: hyper.target,
     bestAccuracy: s.early.bestAccuracy, earlyStopping: s.stop, earlyStoppingMessage: s.stop ? messages[s.stop] : 'ran all epochs',
     reachedTarget: s.stop === 'S1', startIteration, iterations: result.iteration, epochs: result.epochs,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   };
   await writeCsv(join(out, 'curves.csv'),
     ['iteration', 'average_loss', 'validation_shard', 'validation_accuracy', 'best_accuracy', 'n_early'], s.curve);
@@ -300,6 +308,8 @@ export interface MabSummary {
   epochs: number;
   iterations: number;
   stoppedAtTarget: boolean;
+  /** The backend that computed it (absent in summaries written before the native backend). */
+  backend?: string;
 }
 
 interface MabState {
@@ -350,6 +360,7 @@ export async function trainMab(model: Model, options: RunOptions): Promise<MabSu
   const summary: MabSummary = {
     mode: 'mab', spec: model.spec, seed: options.seed, hyper, bestAccuracy: s.bestAccuracy, bestEpoch: s.bestEpoch,
     epochs: result.epochs, iterations: result.iteration, stoppedAtTarget: result.stopped,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   };
   await writeCsv(join(out, 'curves.csv'), ['iteration', 'loss', 'ce_loss', 'mab_loss'], s.curve);
   await writeCsv(join(out, 'validation.csv'), ['epoch', 'validation_accuracy'], s.validation);

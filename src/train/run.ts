@@ -99,12 +99,12 @@ async function trainInto(
 ): Promise<TrainRunResult> {
   // Micro-batches and branches are computed on one thread each, the main one included, so that results do not
   // depend on --threads on the native backend either (its OpenMP thread count changes its sums' order).
-  await initBackend(options.backend ?? 'wasm', hyper.microBatches > 1 || mode === 'branches' ? { threads: 1 } : {});
+  const backend = await initBackend(options.backend ?? 'wasm', hyper.microBatches > 1 || mode === 'branches' ? { threads: 1 } : {});
 
   const t0 = Date.now();
   // Threads go to concurrent branches in branches mode, else to a step's micro-batches.
   const threads = options.threads ?? Math.min(mode === 'branches' ? hyper.branches : hyper.microBatches, availableParallelism());
-  const common = { data, hyper, seed, out: options.out, store: modelStore, checkpointEvery, threads, onProgress: options.onProgress };
+  const common = { data, hyper, seed, out: options.out, store: modelStore, checkpointEvery, threads, onProgress: options.onProgress, backend };
   let summary: TrainRunResult['summary'];
   let report: string[];
   if (mode === 'branches') {

@@ -45,9 +45,15 @@ describe('fiveband train / eval-model', () => {
     for (const f of ['weights.safetensors', 'arch.json', 'curves.csv', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
     assert.ok(!existsSync(join(out, 'checkpoint.safetensors')));
     // the small profile's decay (its last 2 of 10 epochs) stays at the end of a 2-epoch run
-    assert.equal(JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).hyper.lrDecayEpoch, 0);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.hyper.lrDecayEpoch, 0);
+    // The backend in use (auto's choice) is printed and recorded.
+    const printed = /^backend: (native|wasm|cpu) \(.*threads?\)$/m.exec(t.stdout);
+    assert.ok(printed, t.stdout);
+    assert.equal(summary.backend, printed[1]);
     const e = fiveband('eval-model', '--model', out, '--data', data, '--backend', 'cpu');
     assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^backend: cpu \(1 thread\)$/m);
     const result = JSON.parse(await readFile(join(out, 'eval-test.json'), 'utf8'));
     assert.equal(result.total, 6);
     assert.equal(result.confusion.flat().reduce((a: number, b: number) => a + b, 0), 6);
