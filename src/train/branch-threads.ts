@@ -10,6 +10,8 @@ export interface BranchThreadSetup {
   dataDir: string;
   hyper: Hyper;
   checkpointEvery?: number;
+  /** The backend name the caller's run records in summaries (RunOptions.backend), if any. */
+  recordedBackend?: string;
 }
 
 export interface BranchWorkerData extends BranchThreadSetup {

@@ -13,10 +13,11 @@ tf.env().set('PROD', true); // no tfjs console banner from each thread
 const setup = workerData as BranchWorkerData;
 const post = (message: BranchWorkerMessage) => parentPort!.postMessage(message);
 try {
-  const backend = await initBackend(setup.backend as BackendName);
+  await initBackend(setup.backend as BackendName);
   const data = trainingDataOf(await openDataset(setup.dataDir));
   const summary = await trainBranchOnThisThread(setup.task, {
-    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: modelStore, backend,
+    data, hyper: setup.hyper, seed: setup.task.seed, out: setup.task.out, store: modelStore,
+    ...(setup.recordedBackend === undefined ? {} : { backend: setup.recordedBackend }),
     ...(setup.checkpointEvery === undefined ? {} : { checkpointEvery: setup.checkpointEvery }),
     onProgress: (...progress) => post({ progress }),
   });

@@ -110,7 +110,7 @@ async function trainInto(
   if (mode === 'branches') {
     const result = await trainBranches(() => createModel(spec, seed), {
       ...common, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }), concurrentBranches: threads,
-      ...(threads > 1 ? { runBranch: branchesOnThreads({ dataDir: options.dataDir, hyper, checkpointEvery }) } : {}),
+      ...(threads > 1 ? { runBranch: branchesOnThreads({ dataDir: options.dataDir, hyper, checkpointEvery, recordedBackend: backend }) } : {}),
     });
     summary = { mode, result };
     report = result.branches.map((b) => `  branch ${b.branch}: total validation ${(100 * b.totalValidationAccuracy).toFixed(2)}%, best ${(100 * b.bestAccuracy).toFixed(2)}%, ${b.earlyStoppingMessage}${b.earlyStopping ? ` (${b.earlyStopping})` : ''} at iteration ${b.iterations}`);
