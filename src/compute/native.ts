@@ -148,14 +148,19 @@ function convInfo(inShape: Shape4, filterShape: Shape4, attrs: ConvAttrs): tf.ba
 
 /** Each native kernel, with the cpu kernel it replaces as the fallback for what it does not cover (NCHW, int dtypes). */
 function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelConfig[] {
-  const withFallback = (kernelName: string, covers: (args: KernelArgs) => boolean, run: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig => {
+  type Run<P> = (args: KernelArgs, plan: P) => tf.TensorInfo | tf.TensorInfo[];
+  /** A kernel whose `plan` (undefined: not covered, the cpu kernel runs) is computed once and handed to `run`. */
+  const withPlan = <P>(kernelName: string, plan: (args: KernelArgs) => P | undefined, run: Run<P>): tf.KernelConfig => {
     const fallback = cpuKernel(kernelName);
     const kernelFunc = ((args: KernelArgs) => {
       const withAttrs = { ...args, attrs: args.attrs ?? {} };
-      return covers(withAttrs) ? run(withAttrs) : fallback(args as never);
+      const planned = plan(withAttrs);
+      return planned === undefined ? fallback(args as never) : run(withAttrs, planned);
     }) as unknown as tf.KernelFunc;
     return { kernelName, backendName: 'native', kernelFunc };
   };
+  const withFallback = (kernelName: string, covers: (args: KernelArgs) => boolean, run: Run<true>): tf.KernelConfig =>
+    withPlan(kernelName, (args) => (covers(args) ? true : undefined), run);
   const float32 = (args: KernelArgs) => Object.values(args.inputs).every((t) => t === undefined || t.dtype === 'float32');
   const convCovers = (args: KernelArgs) => float32(args) && channelsLast(args.attrs);
   return [
@@ -176,10 +181,9 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const info = convInfo(x.shape as Shape4, filterShape, attrs as ConvAttrs);
       return output(backend, filterShape, (dw) => addon().conv2dBackwardWeights(values(backend, x), values(backend, dy), dw, convGeometry(info)));
     }),
-    withFallback(tf.BatchMatMul, (args) => float32(args) && matmulBatches(args) !== undefined, (args) => {
+    withPlan(tf.BatchMatMul, (args) => (float32(args) ? matmulBatches(args) : undefined), (args, { batchA, batchB, outer }) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-      const { batchA, batchB, outer } = matmulBatches(args)!;
       const m = a.shape[a.shape.length - (transposeA ? 1 : 2)]!, k = a.shape[a.shape.length - (transposeA ? 2 : 1)]!;
       const n = b.shape[b.shape.length - (transposeB ? 2 : 1)]!;
       return output(args.backend, [...outer, m, n], (out) =>
@@ -201,31 +205,27 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const info = poolInfo(input.shape as Shape4, attrs);
       return output(backend, input.shape, (dx) => addon().avgPoolBackward(values(backend, dy), dx, poolGeometry(info)));
     }),
-    ...Object.entries(BINARY_OPS).map(([kernelName, op]) => withFallback(kernelName, (args) => float32(args) && broadcastStrides(args) !== undefined, (args) => {
+    ...Object.entries(BINARY_OPS).map(([kernelName, op]) => withPlan(kernelName, (args) => (float32(args) ? broadcastStrides(args) : undefined), (args, { outShape, shape, aStrides, bStrides }) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { shape, aStrides, bStrides } = broadcastStrides(args)!;
-      const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       return output(args.backend, outShape, (out) => addon().binary(op, values(args.backend, a), values(args.backend, b), out, shape, aStrides, bStrides));
     })),
     ...Object.entries(UNARY_OPS).map(([kernelName, op]) => withFallback(kernelName, float32, ({ inputs, backend, attrs }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       return output(backend, x.shape, (out) => addon().unary(op, values(backend, x), out, (attrs.alpha as number | undefined) ?? 0));
     })),
-    ...Object.entries(REDUCE_OPS).map(([kernelName, op]) => withFallback(kernelName, (args) => float32(args) && reduction(args) !== undefined, (args) => {
+    ...Object.entries(REDUCE_OPS).map(([kernelName, op]) => withPlan(kernelName, (args) => (float32(args) ? reduction(args) : undefined), (args, { outer, length, inner, outShape }) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
-      const { outer, length, inner, outShape } = reduction(args)!;
       return output(args.backend, outShape, (out) => addon().reduce(op, values(args.backend, x), out, [outer, length, inner]));
     })),
-    withFallback(tf.Slice, (args) => {
-      if (!float32(args)) return false;
+    withPlan(tf.Slice, (args) => {
+      if (!float32(args)) return undefined;
       const { x } = args.inputs as { x: tf.TensorInfo };
-      const [begin, size] = tf.slice_util.parseSliceParams(x, args.attrs.begin as number[], args.attrs.size as number[]);
+      const [begin, size] = tf.slice_util.parseSliceParams(x, args.attrs.begin as number[], args.attrs.size as number[]) as [number[], number[]];
       // A contiguous slice is a view on the cpu backend (no copy): the fallback is faster.
-      return x.shape.length >= 1 && x.shape.length <= 8 && !tf.slice_util.isSliceContinous(x.shape, begin!, size!);
-    }, ({ inputs, backend, attrs }) => {
+      return x.shape.length >= 1 && x.shape.length <= 8 && !tf.slice_util.isSliceContinous(x.shape, begin, size) ? { begin, size } : undefined;
+    }, ({ inputs, backend }, { begin, size }) => {
       const { x } = inputs as { x: tf.TensorInfo };
-      const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
-      return output(backend, size!, (out) => addon().slice(values(backend, x), out, x.shape, begin!, size!));
+      return output(backend, size, (out) => addon().slice(values(backend, x), out, x.shape, begin, size));
     }),
     withFallback(tf.PadV2, (args) => float32(args) && (args.inputs.x as tf.TensorInfo).shape.length >= 1 && (args.inputs.x as tf.TensorInfo).shape.length <= 8, ({ inputs, backend, attrs }) => {
       const { x } = inputs as { x: tf.TensorInfo };
@@ -244,9 +244,8 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
     }),
     // Row gathers and their gradient (IntegratedGradients, the SHAP methods): the cpu backend's per-element index
     // arithmetic made these the bulk of an attribution; here whole rows are copied or added.
-    withFallback(tf.GatherV2, (args) => gatherRows(args) !== undefined, (args) => {
+    withPlan(tf.GatherV2, gatherRows, (args, { outer, dim, inner, outShape }) => {
       const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-      const { outer, dim, inner, outShape } = gatherRows(args)!;
       const xv = values(args.backend, x), ids = args.backend.data.get(indices.dataId).values as Int32Array;
       return output(args.backend, outShape, (out) => {
         for (let o = 0, at = 0; o < outer; o++) {
@@ -316,8 +315,8 @@ const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDi
 const UNARY_OPS: Record<string, number> = { Relu: 0, LeakyRelu: 1, Exp: 2, Log: 3, Neg: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Abs: 8 };
 const REDUCE_OPS: Record<string, number> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
 
-/** The output shape (rank ≥ 1) and each input's element strides over it, 0 where it broadcasts; rank ≤ 8. */
-function broadcastStrides({ inputs }: KernelArgs): { shape: number[]; aStrides: number[]; bStrides: number[] } | undefined {
+/** The output shape, the walked shape (rank ≥ 1) and each input's element strides over it, 0 where it broadcasts; rank ≤ 8. */
+function broadcastStrides({ inputs }: KernelArgs): { outShape: number[]; shape: number[]; aStrides: number[]; bStrides: number[] } | undefined {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (out.length > 8 || tf.util.sizeFromShape(out) === 0) return undefined;
@@ -331,7 +330,7 @@ function broadcastStrides({ inputs }: KernelArgs): { shape: number[]; aStrides: 
     }
     return strides;
   };
-  return { shape, aStrides: stridesOf(a.shape), bStrides: stridesOf(b.shape) };
+  return { outShape: out, shape, aStrides: stridesOf(a.shape), bStrides: stridesOf(b.shape) };
 }
 
 /** A reduction over consecutive axes as [outer, length, inner], with its output shape; else undefined (fallback). */
