@@ -12,6 +12,7 @@ import { register as score } from './score.js';
 import { register as show } from './show.js';
 import { register as start } from './start.js';
 import { register as study, registerPack as packWeights } from './study.js';
+import { register as queue } from './queue.js';
 import { register as train } from './train.js';
 
 /**
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .description('Measure how good saliency heatmaps really are (five-band scoring on synthetic cells).')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fiveband: ')) });
-  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, sanity, conditioning, report, doctor];
+  const commands: Array<(p: Command) => void> = [generate, show, start, study, packWeights, models, train, evalModel, score, explain, sanity, conditioning, report, queue, doctor];
   for (const register of commands) register(program);
   // An empty value is never meant (an unset shell variable): `--out ""` would otherwise mean the current folder.
   program.hook('preAction', (_program, command) => {

@@ -22,6 +22,8 @@ export interface PageHeader {
   /** Label → value rows of the run's description (config, version, backend, seed, wall time). */
   facts: Array<[string, string]>;
   warnings: string[];
+  /** Every task of a study run with who ran it and its wall time, shown folded under the facts. */
+  tasks?: Extract<Block, { kind: 'table' }>;
 }
 
 function cellHtml(cell: Cell, tag: 'td' | 'th' = 'td'): string {
@@ -142,8 +144,9 @@ export function renderPage(header: PageHeader, figures: PlacedFigure[]): string 
 <header>
 <h1>${escapeHtml(header.title)}</h1>
 <dl class="facts">${facts}</dl>
+${header.tasks ? `<details><summary>Wall time of each task (${header.tasks.rows.length})</summary>${blockHtml(header.tasks)}</details>` : ''}
 ${warnings}
-<p class="note">Every number on this page is in <a href="data.json">data.json</a>; charts link their SVG and PNG files.</p>
+<p class="note">Every number of the figures and tables below is in <a href="data.json">data.json</a> (the run's times are in its study.json); charts link their SVG and PNG files.</p>
 </header>
 <nav><h2>Contents</h2><ol>
 ${toc}

@@ -11,6 +11,7 @@ export interface StudyManifest {
   version?: string;
   machine?: { cores?: number; cpu?: string };
   startedAt?: string;
+  sessions?: Array<{ workers?: number; queue?: string }>;
   tasks?: Record<string, StudyTask>;
   models?: StudyModel[];
 }
@@ -20,6 +21,9 @@ export interface StudyTask {
   wallSeconds?: number;
   finishedAt?: string;
   outputs?: Record<string, string>;
+  attempts?: number;
+  /** The queue worker (`host:pid`) that ran it; absent for the local scheduler. */
+  worker?: string;
 }
 
 export interface TrainSettings {

@@ -125,8 +125,19 @@ async function headerOf(run: RunFolder): Promise<{ header: PageHeader; warnings:
     const elapsed = finished.length > 0 && Number.isFinite(started) ? (Math.max(...finished) - started) / 1000 : null;
     facts.push(['wall time', `${elapsed === null ? '' : `${formatDuration(elapsed)} from start to the last task; `}${formatDuration(total)} summed over ${tasks.length} tasks`]);
   }
+  const queueWorkers = new Set(tasks.map((t) => t.worker).filter((w) => typeof w === 'string'));
+  const threads = (study.sessions ?? []).map((s) => s.workers).filter((w): w is number => typeof w === 'number' && w > 0);
+  const ranBy = [
+    ...(queueWorkers.size > 0 ? [`${queueWorkers.size} queue workers (${[...new Set((study.sessions ?? []).map((s) => s.queue).filter((q) => q !== undefined))].join(', ')})`] : []),
+    ...(threads.length > 0 ? [`local scheduler with ${[...new Set(threads)].join(' / ')} worker threads`] : []),
+  ];
+  if (ranBy.length > 0) facts.push(['ran by', ranBy.join('; ')]);
+  const taskRows = Object.entries(study.tasks ?? {}).map(([id, t]) => [id, t.kind ?? null, t.worker ?? 'local', t.attempts ?? 1, typeof t.wallSeconds === 'number' ? t.wallSeconds : null]);
   return {
-    header: { title: `fiveband study report — ${basename(resolve(run.dir))}`, facts, warnings },
+    header: {
+      title: `fiveband study report — ${basename(resolve(run.dir))}`, facts, warnings,
+      ...(taskRows.length > 0 ? { tasks: { kind: 'table' as const, sortable: true, columns: ['task', 'kind', 'worker', 'attempts', 'wall seconds'], rows: taskRows } } : {}),
+    },
     warnings,
     data: { kind: 'study', format: study.format, version: study.version ?? null, config },
   };

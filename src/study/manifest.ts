@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { canonicalJson, LOCK_FILE, UserError, writeFileAtomic } from '../io/index.js';
+import { canonicalJson, LOCK_FILE, UserError, sha256, sha256File, writeFileAtomic } from '../io/index.js';
+import type { StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
+import { outputFiles } from './tasks.js';
 
 export const STUDY_FILE = 'study.json';
 
@@ -16,6 +18,8 @@ export interface TaskRecord {
   outputs: Record<string, string>;
   /** Runs it took when more than one (killed attempts resume; `wallSeconds` adds up all of them). */
   attempts?: number;
+  /** The queue worker that ran it (`host:pid`); absent when the local scheduler did. */
+  worker?: string;
 }
 
 /** A task started but not finished: the time its attempts ran (updated while one runs) and how many there were. */
@@ -31,8 +35,11 @@ export interface StudyManifest {
   version: string;
   machine: { cores: number; cpu: string };
   startedAt: string;
-  /** Worker counts of every invocation that worked on the run, and the config fields an `--extend` changed. */
-  sessions: Array<{ startedAt: string; workers: number; extended?: string[] }>;
+  /**
+   * Every invocation that worked on the run: its worker threads (0 for a queue run, whose workers are recorded per
+   * task), the queue it ran on, and the config fields an `--extend` changed.
+   */
+  sessions: Array<{ startedAt: string; workers: number; extended?: string[]; queue?: string }>;
   tasks: Record<string, TaskRecord>;
   /** Tasks started and not finished (killed, failed, or running now), so a resumed task's time counts every attempt. */
   unfinished?: Record<string, UnfinishedTask>;
@@ -103,4 +110,29 @@ export async function saveManifest(runDir: string, manifest: StudyManifest): Pro
   await writeFileAtomic(join(runDir, STUDY_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
 }
 
+/** Digest of the dependencies' outputs and the task's own settings: the identity of a task's inputs. */
+export function inputsDigest(task: StudyTask, records: Record<string, TaskRecord>): string {
+  const deps = task.deps.map((d) => [d, records[d]?.outputs ?? null]);
+  return sha256(JSON.stringify(task.settings === undefined ? deps : [deps, canonicalJson(task.settings)]));
+}
 
+/** Whether a recorded task's inputs are unchanged and every output it wrote is on disk with its checksum. */
+export async function verified(runDir: string, task: StudyTask, manifest: StudyManifest): Promise<boolean> {
+  const record = manifest.tasks[task.id];
+  if (!record || record.inputs !== inputsDigest(task, manifest.tasks)) return false;
+  const listed = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+  const recorded = Object.keys(record.outputs).sort();
+  if (listed.length !== recorded.length || listed.some((f, i) => f !== recorded[i])) return false;
+  for (const [file, expected] of Object.entries(record.outputs)) {
+    if ((await sha256File(join(runDir, file)).catch(() => null)) !== expected) return false;
+  }
+  return true;
+}
+
+/** The sha256 of every file a task's declared outputs hold now, by path relative to the run folder. */
+export async function hashOutputs(runDir: string, task: StudyTask): Promise<Record<string, string>> {
+  const files = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+  const outputs: Record<string, string> = {};
+  for (const file of files) outputs[file] = await sha256File(join(runDir, file));
+  return outputs;
+}

@@ -3,11 +3,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { UserError, canonicalJson, ensure, lockFolder, makeFolder, sha256, sha256File } from '../io/index.js';
-import { openManifest, saveManifest, type StudyManifest, type TaskRecord } from './manifest.js';
+import { UserError, ensure, lockFolder, makeFolder } from '../io/index.js';
+import { hashOutputs, inputsDigest, openManifest, saveManifest, verified, type StudyManifest } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
-import { executeTask, outputFiles } from './tasks.js';
+import { executeTask } from './tasks.js';
 import type { WorkerReply, WorkerRequest } from './task-worker.js';
 
 /** The whole study's progress: cost units done of total, tasks finished of all, and the tasks running now. */
@@ -41,25 +41,6 @@ export interface StudyResult {
 
 /** How often a running task's time is written to the manifest (a kill loses at most this much of it). */
 const HEARTBEAT_MS = 5000;
-
-/** Digest of the dependencies' outputs and the task's own settings: the identity of a task's inputs. */
-function inputsDigest(task: StudyTask, records: Record<string, TaskRecord>): string {
-  const deps = task.deps.map((d) => [d, records[d]?.outputs ?? null]);
-  return sha256(JSON.stringify(task.settings === undefined ? deps : [deps, canonicalJson(task.settings)]));
-}
-
-/** Whether a recorded task's inputs are unchanged and every output it wrote is on disk with its checksum. */
-async function verified(runDir: string, task: StudyTask, manifest: StudyManifest): Promise<boolean> {
-  const record = manifest.tasks[task.id];
-  if (!record || record.inputs !== inputsDigest(task, manifest.tasks)) return false;
-  const listed = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
-  const recorded = Object.keys(record.outputs).sort();
-  if (listed.length !== recorded.length || listed.some((f, i) => f !== recorded[i])) return false;
-  for (const [file, expected] of Object.entries(record.outputs)) {
-    if ((await sha256File(join(runDir, file)).catch(() => null)) !== expected) return false;
-  }
-  return true;
-}
 
 /**
  * Runs a study: plans its tasks, skips those whose outputs verify against the run manifest, and runs the
@@ -113,11 +94,8 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
       return manifestWrites;
     };
     const record = async (task: StudyTask, wallSeconds: number, attempts: number) => {
-      const files = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
-      const outputs: Record<string, string> = {};
-      for (const file of files) outputs[file] = await sha256File(join(runDir, file));
       manifest.tasks[task.id] = {
-        kind: task.kind, wallSeconds, finishedAt: new Date().toISOString(), inputs: inputsDigest(task, manifest.tasks), outputs,
+        kind: task.kind, wallSeconds, finishedAt: new Date().toISOString(), inputs: inputsDigest(task, manifest.tasks), outputs: await hashOutputs(runDir, task),
         ...(attempts > 1 ? { attempts } : {}),
       };
       delete manifest.unfinished?.[task.id];
