@@ -2,7 +2,7 @@ import { readdir, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { Job, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Piscina } from 'piscina';
 import { UserError, ensure, lockFolder, makeFolder, sha256 } from '../io/index.js';
@@ -316,8 +316,9 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ ran
     } finally {
       port1.close();
     }
-    // Bad input does not get better by trying again.
-    if (!reply.ok) throw reply.user ? new UnrecoverableError(reply.message) : new Error(reply.message);
+    // Every failure is retried, one-line errors too: a task's folder lock held by a worker whose lease lapsed (Redis
+    // away longer than --lease) clears when that worker finishes.
+    if (!reply.ok) throw new Error(reply.message);
     const outputs = await hashOutputs(runDir, task);
     return { outputs, seconds: (Date.now() - started) / 1000, worker: name };
   }, {

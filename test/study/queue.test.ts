@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { planStudy, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest } from '../../src/study/index.js';
+import { filesUnder, hashesOf } from '../helpers/files.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
+const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+// CI installs redis-server and sets FIVEBAND_REDIS=required: there a missing server fails instead of skipping.
+const needsRedis: { skip?: string } = redisServer || process.env.FIVEBAND_REDIS === 'required' ? {} : { skip: 'redis-server not installed (apt-get install redis-server)' };
+
+function fiveband(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One small AlexNet and its branch, two methods on two test shards: ten tasks, seconds each. */
+function tinyConfig(): StudyConfig {
+  const config = studyProfile('quick', 7, 'wasm');
+  config.archs = ['alexnet'];
+  config.methods = ['Saliency', 'NullUniform'];
+  delete config.sanity;
+  delete config.conditioning;
+  config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 2 }, perShard: 6 };
+  config.branches = 1;
+  config.pretrained = null;
+  const tiny = { inputSize: 64, width: 0.0625, epochs: 1, branchEpochs: 1, lrDecayEpoch: null, lrWarmup: 0, batchSize: 4 };
+  config.hyper = { alexnet: tiny };
+  return config;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A process with its output collected and a way to wait for a line. */
+class Proc {
+  text = '';
+  readonly exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => (this.text += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.text += d.toString()));
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  }
+  async waitFor(pattern: RegExp, ms = 60_000): Promise<void> {
+    const t0 = Date.now();
+    while (!pattern.test(this.text)) {
+      assert.ok(Date.now() - t0 < ms, `no ${pattern} in:\n${this.text}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+const cli = (...args: string[]) => new Proc(spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+
+let root: string;
+let port: number;
+let redis: Proc | null = null;
+const url = () => `redis://127.0.0.1:${port}`;
+/** Redis with an append-only file, so that a restart keeps the queue (as a production Redis should). */
+async function startRedis(): Promise<void> {
+  redis = new Proc(spawn(redisServer || 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', root], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await redis.waitFor(/Ready to accept connections/, 10_000);
+}
+async function stopRedis(): Promise<void> {
+  redis?.child.kill('SIGTERM');
+  await redis?.exited;
+  redis = null;
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fiveband-queue-'));
+  port = await freePort();
+});
+after(async () => {
+  await stopRedis();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, () => {
+  it('three workers, one killed mid-task, Redis restarted mid-run, a second coordinator attaching: the local run\'s bytes', async () => {
+    const configFile = join(root, 'tiny.json');
+    await writeFile(configFile, JSON.stringify(tinyConfig()));
+    const local = fiveband('study', '--config', configFile, '--out', join(root, 'local'), '--workers', '2');
+    assert.equal(local.code, 0, local.stderr);
+
+    await startRedis();
+    const run = join(root, 'queued');
+    const workers = [0, 1, 2].map(() => cli('worker', '--queue', url(), '--lease', '2'));
+    const first = cli('study', '--config', configFile, '--out', run, '--queue', url());
+    // The worker that starts training first is killed in the middle of it; its task goes back to the queue.
+    await Promise.race(workers.map((w) => w.waitFor(/start train\/alexnet\/base/)));
+    const victim = workers.find((w) => /start train\/alexnet\/base/.test(w.text))!;
+    await new Promise((r) => setTimeout(r, 300));
+    victim.child.kill('SIGKILL');
+    const second = cli('study', '--config', configFile, '--out', run, '--queue', url());
+    await second.waitFor(/being run by another `study --queue`; following its progress/);
+    // Redis goes away for a second while the branch trains (the base's retry finished) and comes back.
+    await Promise.race(workers.filter((w) => w !== victim).map((w) => w.waitFor(/done train\/alexnet\/base/)));
+    await stopRedis();
+    await new Promise((r) => setTimeout(r, 1000));
+    await startRedis();
+
+    assert.equal(await first.exited, 0, first.text);
+    assert.match(first.text, /study quick in .* \(backend wasm, queue redis:\/\/127\.0\.0\.1:\d+\/?, \d workers\): 10 tasks run, 0 verified and kept/);
+    assert.equal(await second.exited, 0, second.text);
+    assert.match(second.text, /10\/10 tasks|10 tasks run/);
+
+    const deterministic = (f: string) => /\.(csv|safetensors)$/.test(f) || f.startsWith('eval/') || f === 'report/data.json' || /scores\/.*summary\.json$/.test(f);
+    const expected = await hashesOf(join(root, 'local'), deterministic);
+    assert.ok(Object.keys(expected).length > 10, `${Object.keys(expected).length} files`);
+    assert.deepEqual(await hashesOf(run, deterministic), expected);
+    assert.deepEqual((await filesUnder(run)).filter((f) => /\.tmp-|\.fiveband\.lock/.test(f)), [], 'no temp file or lock outlives the kill');
+    const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
+    assert.deepEqual(Object.keys(manifest.tasks).sort(), planStudy(tinyConfig()).map((t) => t.id).sort());
+    const victimName = `:${victim.child.pid}`;
+    assert.ok(!manifest.tasks['train/alexnet/base']!.worker!.endsWith(victimName), 'the killed worker\'s task was finished by another');
+    assert.ok(Object.values(manifest.tasks).every((t) => typeof t.worker === 'string'));
+    const report = await readFile(join(run, 'report/index.html'), 'utf8');
+    assert.match(report, /ran by<\/dt><dd>[23] queue workers/);
+    assert.match(report, /Wall time of each task \(9\)/);
+
+    // One job per task: the attached coordinator and the restart added none twice.
+    const status = fiveband('queue', 'status', '--queue', url(), '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const counts = (JSON.parse(status.stdout) as { counts: Record<string, number> }).counts;
+    assert.equal(counts.completed, 10, status.stdout);
+    assert.equal(counts.failed, 0);
+
+    // Cancel stops the queue; a study on it runs again (here: everything verifies, nothing is added).
+    const cancel = fiveband('queue', 'cancel', '--queue', url());
+    assert.match(cancel.stdout, /^queue: cancelled; 0 waiting tasks removed\n$/);
+    assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue cancelled \(paused\): .*completed 10, failed 0/);
+    const again = fiveband('study', '--config', configFile, '--out', run, '--queue', url());
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /: 0 tasks run, 10 verified and kept/);
+    assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue running/);
+    assert.match(fiveband('queue', 'retry', '--queue', url()).stdout, /^queue: 0 failed tasks back on the queue\n$/);
+
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers.filter((x) => x !== victim)) {
+      assert.equal(await w.exited, 0, w.text);
+      assert.match(w.text, /worker: stopped; \d+ tasks done/);
+    }
+  });
+
+  it('bad queue input is one line and exit 2', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['worker', '--queue', 'http://localhost:6379'], /^fiveband: --queue must be a redis:\/\/host:port URL, got "http:\/\/localhost:6379"\n$/],
+      [['queue', 'status', '--queue', `redis://127.0.0.1:${port + 1}`], /^fiveband: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/? \(connect ECONNREFUSED .*\)\n$/],
+      [['study', '--profile', 'quick', '--out', join(root, 'x'), '--queue', url(), '--workers', '2'], /^fiveband: --workers is the local scheduler's; with --queue, start `fiveband worker --queue …` processes instead\n$/],
+      [['study', '--profile', 'quick', '--out', join(root, 'x'), '--task-timeout', '5'], /^fiveband: --task-timeout applies to a run on a queue \(--queue\)\n$/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = fiveband(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+    }
+  });
+});
