@@ -138,7 +138,8 @@ try {
     const paperTasks = planStudy(paper);
     const missing = new Set<string>();
     const seconds = (t: StudyTask) => {
-      const u = perUnit.get(key(t)) ?? perUnit.get(`${t.kind}/alexnet`);
+      // A random-label model is its classifier's base recipe on shuffled labels: timed as that base.
+      const u = perUnit.get(key(t)) ?? (t.kind === 'train-random-labels' ? perUnit.get(`train-base/${t.model!.arch}`) : undefined) ?? perUnit.get(`${t.kind}/alexnet`);
       if (!u) {
         missing.add(key(t));
         return 0;

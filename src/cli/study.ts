@@ -16,9 +16,9 @@ const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) =
 
 /** Runs a study with one progress display and prints where its report is. */
 export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> {
-  const { readStudyConfig, runStudy, runStudyOnQueue, studyConfig } = await import('../study/index.js');
   if (opts.queue !== undefined && opts.workers !== undefined) throw new UserError('--workers is the local scheduler\'s; with --queue, start `fiveband worker --queue …` processes instead');
   if (opts.queue === undefined && opts.taskTimeout !== undefined) throw new UserError('--task-timeout applies to a run on a queue (--queue)');
+  const { readStudyConfig, runStudy, runStudyOnQueue, studyConfig } = await import('../study/index.js');
   const overrides: StudyOverrides = {
     ...(opts.archs ? { archs: list(opts.archs).map((a) => parseChoice('--archs', STUDY_ARCHS)(a) as StudyArch) } : {}),
     ...(opts.methods ? { methods: list(opts.methods) } : {}),

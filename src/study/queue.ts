@@ -5,7 +5,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Job, Queue, QueueEvents, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Piscina } from 'piscina';
-import { UserError, ensure, lockFolder, makeFolder, sha256 } from '../io/index.js';
+import { UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256 } from '../io/index.js';
 import { hashOutputs, inputsDigest, openManifest, saveManifest, verified, type StudyManifest } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
@@ -186,6 +186,9 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
         }
       }
       if (release !== null) {
+        // What killed workers left half-written, as the local scheduler clears it; only while none of this run's
+        // tasks runs (a temp file names its writer's pid, which says nothing about a process on another machine).
+        if (!(await queue.getActive()).some((job) => job.data.runDir === runDir)) await removeStaleTemps(runDir, 6);
         manifest.sessions.push({ startedAt: new Date().toISOString(), workers: 0, queue: shownUrl(options.queue) });
         await saveManifest(runDir, manifest);
       }

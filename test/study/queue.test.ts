@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -140,9 +141,14 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     const cancel = fiveband('queue', 'cancel', '--queue', url());
     assert.match(cancel.stdout, /^queue: cancelled; 0 waiting tasks removed\n$/);
     assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue cancelled \(paused\): .*completed 10, failed 0/);
+    // A file a dead worker left half-written deep in the run goes when a coordinator starts with no task running.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const stale = join(run, 'explain/alexnet/branch-1/attributions/Saliency', `shard-0000.safetensors.tmp-${dead}-0123abcd`);
+    await writeFile(stale, 'half');
     const again = fiveband('study', '--config', configFile, '--out', run, '--queue', url());
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /: 0 tasks run, 10 verified and kept/);
+    assert.ok(!existsSync(stale), 'the stale temp file is removed');
     assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue running/);
     assert.match(fiveband('queue', 'retry', '--queue', url()).stdout, /^queue: 0 failed tasks back on the queue\n$/);
 
