@@ -1,4 +1,3 @@
-import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -62,10 +61,9 @@ let gradientsRegistered: Promise<void> | undefined;
  */
 function registerGradients(): Promise<void> {
   gradientsRegistered ??= (async () => {
-    register(new URL('./tfjs-core-esm-hooks.js', import.meta.url));
-    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-    // Chained methods (t.reshape(...)); some of tfjs-core's gradients call them.
-    await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
+    // tfjs-core's gradients and chained methods (t.reshape(...), which some of them call), bundled at build time
+    // (tfjs-core-gradients.entry.mjs).
+    await import(new URL('./tfjs-core-gradients.js', import.meta.url).href);
     for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS, reluGradConfig]) tf.registerGradient(config);
     for (const config of [avgPoolGradConfig('cpu'), ...resizeGradConfigs('cpu')]) {
       tf.unregisterKernel(config.kernelName, 'cpu');

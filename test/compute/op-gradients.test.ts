@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+// The chained methods' types (initBackend registers the methods themselves).
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { assertClose, randomValues, runOn } from './compare.js';
 
 type T4 = tf.Tensor4D;

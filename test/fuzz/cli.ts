@@ -38,12 +38,16 @@ export const BASE_ARGV: Record<string, string[]> = {
   conditioning: ['--model', 'model', '--data', 'data', '--out', 'out', '--methods', 'Saliency', '--limit', '2'],
   report: ['scored', '--out', 'rep'],
   doctor: [],
+  // No Redis listens on port 1: every valid case ends in the one-line "cannot reach Redis" (exit 2).
+  worker: ['--queue', 'redis://127.0.0.1:1', '--concurrency', '1'],
+  queue: ['status', '--queue', 'redis://127.0.0.1:1'],
 };
 
 /** Values that keep a run valid and short, by flag name; flags not listed take their choices or small numbers. */
 const GOOD: Record<string, string[]> = {
   out: ['out', 'out2/nested'], data: ['data'], model: ['model'], heatmaps: ['heat.npy', 'Saliency=heat.npy'], truth: ['truth.npy'],
-  labels: ['labels.csv'], ids: ['ids.txt'], config: ['study.json'], arch: ['resnet34', 'spa', 'alexnet'], profile: ['small', 'quick'],
+  labels: ['labels.csv'], ids: ['ids.txt'], config: ['study.json'], queue: ['redis://127.0.0.1:1', 'redis://127.0.0.1:1/2'], lease: ['1', '30'],
+  'task-timeout': ['60'], arch: ['resnet34', 'spa', 'alexnet'], profile: ['small', 'quick'],
   size: ['64'], width: ['0.0625', '0.25'], shards: ['1/1/1', '0/0/1'], 'per-shard': ['1', '2'], split: ['test', 'val'],
   methods: ['Saliency', 'Saliency,InputXGradient', 'Deconvolution'], archs: ['resnet34'], 'test-samples': ['1', '2'],
   lr: ['0.001', '1e-4'], start: ['-0.5,-0.3,0.3,0.5'], clamp: ['-0.1,0.1'], step: ['0.05'], steps: ['2', '3'],
@@ -63,9 +67,10 @@ function optionName(option: Option): string {
   return (option.long ?? option.short ?? '').replace(/^--?/, '');
 }
 
-/** The flags of a command (help excluded), as commander declares them. */
+/** The flags of a command (help excluded), as commander declares them; of its sub-command BASE_ARGV names first, if it has some. */
 function flagsOf(command: string): Option[] {
-  const cmd = buildProgram().commands.find((c) => c.name() === command);
+  const top = buildProgram().commands.find((c) => c.name() === command);
+  const cmd = top && top.commands.length > 0 ? top.commands.find((c) => c.name() === BASE_ARGV[command]![0]) : top;
   if (!cmd) throw new Error(`no command ${command}`);
   return cmd.options.filter((o) => o.long !== '--help');
 }
