@@ -46,7 +46,7 @@ export async function studyCommand(opts: StudyCliOptions): Promise<StudyResult> 
         onNotice: (line) => process.stderr.write(`fiveband: ${line}\n`),
       });
       result = queued;
-      queueText = `, queue ${opts.queue}, ${queued.workers} workers${queued.attached ? ', followed' : ''}`;
+      queueText = `, queue ${opts.queue}, ${queued.workers} worker${queued.workers === 1 ? '' : 's'}${queued.attached ? ', followed' : ''}`;
     } else {
       result = await runStudy({ out: opts.out, config, extend: opts.extend === true, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress });
     }
