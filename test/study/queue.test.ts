@@ -61,6 +61,17 @@ class Proc {
   }
 }
 
+/** The first of `procs` to print `pattern` (one poll for all: a losing wait must not linger). */
+async function firstToPrint(procs: Proc[], pattern: RegExp, ms = 60_000): Promise<Proc> {
+  const t0 = Date.now();
+  for (;;) {
+    const found = procs.find((p) => pattern.test(p.text));
+    if (found) return found;
+    assert.ok(Date.now() - t0 < ms, `no ${pattern} from any of ${procs.length} processes`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const cli = (...args: string[]) => new Proc(spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
 
 let root: string;
@@ -99,14 +110,13 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     const workers = [0, 1, 2].map(() => cli('worker', '--queue', url(), '--lease', '2'));
     const first = cli('study', '--config', configFile, '--out', run, '--queue', url());
     // The worker that starts training first is killed in the middle of it; its task goes back to the queue.
-    await Promise.race(workers.map((w) => w.waitFor(/start train\/alexnet\/base/)));
-    const victim = workers.find((w) => /start train\/alexnet\/base/.test(w.text))!;
+    const victim = await firstToPrint(workers, /start train\/alexnet\/base/);
     await new Promise((r) => setTimeout(r, 300));
     victim.child.kill('SIGKILL');
     const second = cli('study', '--config', configFile, '--out', run, '--queue', url());
     await second.waitFor(/being run by another `study --queue`; following its progress/);
     // Redis goes away for a second while the branch trains (the base's retry finished) and comes back.
-    await Promise.race(workers.filter((w) => w !== victim).map((w) => w.waitFor(/done train\/alexnet\/base/)));
+    await firstToPrint(workers.filter((w) => w !== victim), /done train\/alexnet\/base/);
     await stopRedis();
     await new Promise((r) => setTimeout(r, 1000));
     await startRedis();
@@ -137,10 +147,16 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     assert.equal(counts.completed, 10, status.stdout);
     assert.equal(counts.failed, 0);
 
+    // A task past --task-timeout is stopped and retried with backoff; after the last attempt the run stops with its error line.
+    const late = fiveband('study', '--config', configFile, '--out', join(root, 'late'), '--queue', url(), '--task-timeout', '0.001');
+    assert.equal(late.code, 1, late.stderr);
+    assert.match(late.stderr.trimEnd().split('\n').at(-1)!, /^fiveband: generate failed after 3 attempts: generate: stopped after the task timeout of 0\.001 s; fix the cause, then `fiveband queue retry --queue redis:\/\/127\.0\.0\.1:\d+\/?` and run this command again$/);
+    assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^failed generate \(3 attempts, .*late\): generate: stopped after the task timeout of 0\.001 s$/m);
+
     // Cancel stops the queue; a study on it runs again (here: everything verifies, nothing is added).
     const cancel = fiveband('queue', 'cancel', '--queue', url());
     assert.match(cancel.stdout, /^queue: cancelled; 0 waiting tasks removed\n$/);
-    assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue cancelled \(paused\): .*completed 10, failed 0/);
+    assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue cancelled \(paused\): .*completed 10, failed 1/);
     // A file a dead worker left half-written deep in the run goes when a coordinator starts with no task running.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     const stale = join(run, 'explain/alexnet/branch-1/attributions/Saliency', `shard-0000.safetensors.tmp-${dead}-0123abcd`);
@@ -150,7 +166,7 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     assert.match(again.stdout, /: 0 tasks run, 10 verified and kept/);
     assert.ok(!existsSync(stale), 'the stale temp file is removed');
     assert.match(fiveband('queue', 'status', '--queue', url()).stdout, /^queue running/);
-    assert.match(fiveband('queue', 'retry', '--queue', url()).stdout, /^queue: 0 failed tasks back on the queue\n$/);
+    assert.match(fiveband('queue', 'retry', '--queue', url()).stdout, /^queue: 1 failed tasks back on the queue\n$/);
 
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers.filter((x) => x !== victim)) {
