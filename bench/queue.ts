@@ -1,29 +1,21 @@
 // The study on a BullMQ queue against the local scheduler, side by side on this machine, and what many machines buy.
-//   npm run bench:queue                       per-task queue overhead on a tiny study (1 worker, tasks one at a time)
+//   npm run bench:queue                       per-task queue overhead on a tiny study (10 tasks one at a time)
 //   npm run bench:queue -- --profile quick    + the quick study: local scheduler vs 1 and 2 queue workers
 //   npm run bench:queue -- --estimate RUN     + the paper profile's wall time on 1, 4 and 16 machines, from RUN's
 //                                               measured task times (a finished study run, e.g. the small profile)
 // Starts its own redis-server (apt-get install redis-server) on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort, tinyQueueStudy } from '../test/helpers/queue.js';
 import { hyperOf, planStudy, studyConfig, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest, type StudyTask } from '../src/study/index.js';
 
 const { values: args } = parseArgs({ options: { profile: { type: 'string' }, estimate: { type: 'string' } } });
 const BIN = resolve('bin/fiveband.js');
 const scratch = resolve('.bench-tmp', 'queue');
 const cores = availableParallelism();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
 
@@ -44,20 +36,6 @@ async function timeStudy(configFile: string, out: string, engine: { queue: strin
   const manifest = JSON.parse(await readFile(join(out, STUDY_FILE), 'utf8')) as StudyManifest;
   const records = Object.values(manifest.tasks);
   return { wall, taskSeconds: records.reduce((s, t) => s + t.wallSeconds, 0), tasks: records.length };
-}
-
-/** A tiny study (one small AlexNet, its branch, two methods on four shards): task overhead dominates. */
-function tinyConfig(): StudyConfig {
-  const config = studyProfile('quick', 3, 'wasm');
-  config.archs = ['alexnet'];
-  config.methods = ['Saliency', 'NullUniform'];
-  delete config.sanity;
-  delete config.conditioning;
-  config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 4 }, perShard: 6 };
-  config.branches = 1;
-  config.pretrained = null;
-  config.hyper = { alexnet: { inputSize: 64, width: 0.0625, epochs: 1, branchEpochs: 1, lrDecayEpoch: null, lrWarmup: 0, batchSize: 4 } };
-  return config;
 }
 
 /**
@@ -101,7 +79,7 @@ try {
   const tinyFile = join(scratch, 'tiny.json');
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
-  await writeFile(tinyFile, JSON.stringify(tinyConfig()));
+  await writeFile(tinyFile, JSON.stringify(tinyQueueStudy()));
   console.log('tiny study (tasks one at a time)   tasks  wall s  task s  overhead per task ms');
   for (const [name, engine] of [['local scheduler, 1 thread', { local: 1 }], ['queue, 1 worker', { queue, workers: 1 }]] as const) {
     const r = await timeStudy(tinyFile, join(scratch, 'tiny'), engine);

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { planStudy, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest } from '../../src/study/index.js';
+import { planStudy, STUDY_FILE, type StudyManifest } from '../../src/study/index.js';
 import { filesUnder, hashesOf } from '../helpers/files.js';
+import { freePort, tinyQueueStudy } from '../helpers/queue.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
@@ -18,29 +18,6 @@ const needsRedis: { skip?: string } = redisServer || process.env.FIVEBAND_REDIS 
 function fiveband(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One small AlexNet and its branch, two methods on two test shards: ten tasks, seconds each. */
-function tinyConfig(): StudyConfig {
-  const config = studyProfile('quick', 7, 'wasm');
-  config.archs = ['alexnet'];
-  config.methods = ['Saliency', 'NullUniform'];
-  delete config.sanity;
-  delete config.conditioning;
-  config.dataset = { size: 64, classes: 10, shards: { train: 2, val: 1, test: 2 }, perShard: 6 };
-  config.branches = 1;
-  config.pretrained = null;
-  const tiny = { inputSize: 64, width: 0.0625, epochs: 1, branchEpochs: 1, lrDecayEpoch: null, lrWarmup: 0, batchSize: 4 };
-  config.hyper = { alexnet: tiny };
-  return config;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** A process with its output collected and a way to wait for a line. */
@@ -101,7 +78,7 @@ after(async () => {
 describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, () => {
   it('three workers, one killed mid-task, Redis restarted mid-run, a second coordinator attaching: the local run\'s bytes', async () => {
     const configFile = join(root, 'tiny.json');
-    await writeFile(configFile, JSON.stringify(tinyConfig()));
+    await writeFile(configFile, JSON.stringify(tinyQueueStudy()));
     const local = fiveband('study', '--config', configFile, '--out', join(root, 'local'), '--workers', '2');
     assert.equal(local.code, 0, local.stderr);
 
@@ -132,7 +109,7 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     assert.deepEqual(await hashesOf(run, deterministic), expected);
     assert.deepEqual((await filesUnder(run)).filter((f) => /\.tmp-|\.fiveband\.lock/.test(f)), [], 'no temp file or lock outlives the kill');
     const manifest = JSON.parse(await readFile(join(run, STUDY_FILE), 'utf8')) as StudyManifest;
-    assert.deepEqual(Object.keys(manifest.tasks).sort(), planStudy(tinyConfig()).map((t) => t.id).sort());
+    assert.deepEqual(Object.keys(manifest.tasks).sort(), planStudy(tinyQueueStudy()).map((t) => t.id).sort());
     const victimName = `:${victim.child.pid}`;
     assert.ok(!manifest.tasks['train/alexnet/base']!.worker!.endsWith(victimName), 'the killed worker\'s task was finished by another');
     assert.ok(Object.values(manifest.tasks).every((t) => typeof t.worker === 'string'));
