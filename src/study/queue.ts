@@ -299,9 +299,15 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ ran
   });
   let ran = 0;
   let failed = 0;
+  // Task threads trust the backend their main thread tested: the native self-test runs here, before the first native task.
+  let nativeTested: Promise<unknown> | undefined;
   const worker = new Worker<QueueJobData, QueueJobResult>(QUEUE_NAME, async (job) => {
     const { runDir, config, task, timeoutSeconds } = job.data;
     const started = Date.now();
+    if (config.backend === 'native') {
+      nativeTested ??= import('../compute/index.js').then(({ initBackend }) => initBackend('native'));
+      await nativeTested;
+    }
     log(`start ${task.id} (${resolve(runDir)}, attempt ${job.attemptsMade + 1})`);
     const { port1, port2 } = new MessageChannel();
     let lastReport = 0;
