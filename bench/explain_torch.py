@@ -248,9 +248,28 @@ def make_methods(model, first_conv, steps=50, cam_layer=None):
     }
 
 
+def setup(model_dir, layer, cam_layer, steps, methods_arg):
+    """The model of model_dir (logits) and the methods named by methods_arg on it."""
+    inner = load(model_dir)
+    model = Logits(inner).eval()
+    first_conv = inner.get_submodule(layer) if layer else next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
+    cam = inner.get_submodule(cam_layer) if cam_layer else [m for m in inner.modules() if isinstance(m, nn.Conv2d)][-1]
+    methods = make_methods(model, first_conv, steps, cam)
+    names = list(methods) if methods_arg == "all" else [m for m in methods_arg.split(",") if m in methods]
+    return model, methods, names
+
+
+def attribute(methods, names, inputs, targets, out_dir):
+    """Each method's attributions of the inputs for the targets (npy files), saved as out_dir/<method>.npy."""
+    x = torch.from_numpy(np.load(inputs))
+    t = torch.from_numpy(np.load(targets)).long()
+    for name in names:
+        np.save(os.path.join(out_dir, name + ".npy"), methods[name](x, t).detach().numpy())
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("model_dir")
+    parser.add_argument("model_dir", nargs="?")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
@@ -259,21 +278,20 @@ def main():
     parser.add_argument("--layer", help="GuidedGradCam layer (module path, e.g. backbone.features.0); default the first Conv2d")
     parser.add_argument("--cam-layer", help="GradCam layer (module path); default the last Conv2d")
     parser.add_argument("--attribute", nargs=3, metavar=("INPUTS", "TARGETS", "OUT_DIR"))
+    parser.add_argument("--jobs", help="JSON file: a list of {model_dir, layer, cam_layer, inputs, targets, out_dir}, "
+                        "each attributed like --attribute (one process for many models: torch loads once)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.jobs:
+        for job in json.load(open(args.jobs)):
+            torch.manual_seed(0)
+            model, methods, names = setup(job["model_dir"], job.get("layer"), job.get("cam_layer"), args.steps, args.methods)
+            attribute(methods, names, job["inputs"], job["targets"], job["out_dir"])
+        return
     torch.manual_seed(0)
-    inner = load(args.model_dir)
-    model = Logits(inner).eval()
-    first_conv = inner.get_submodule(args.layer) if args.layer else next(m for m in inner.modules() if isinstance(m, nn.Conv2d))
-    cam_layer = inner.get_submodule(args.cam_layer) if args.cam_layer else [m for m in inner.modules() if isinstance(m, nn.Conv2d)][-1]
-    methods = make_methods(model, first_conv, args.steps, cam_layer)
-    names = list(methods) if args.methods == "all" else [m for m in args.methods.split(",") if m in methods]
+    model, methods, names = setup(args.model_dir, args.layer, args.cam_layer, args.steps, args.methods)
     if args.attribute:
-        inputs, targets, out_dir = args.attribute
-        x = torch.from_numpy(np.load(inputs))
-        t = torch.from_numpy(np.load(targets)).long()
-        for name in names:
-            np.save(os.path.join(out_dir, name + ".npy"), methods[name](x, t).detach().numpy())
+        attribute(methods, names, *args.attribute)
         return
     size = json.load(open(os.path.join(args.model_dir, "arch.json")))["spec"]["inputSize"]
     x = torch.rand(args.batch, 3, size, size)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,18 +27,25 @@ test('our methods equal PyTorch twins of Captum\'s methods on every small archit
   await useCpu();
   const root = await mkdtemp(join(tmpdir(), 'fiveband-attr-torch-'));
   try {
-    for (const [i, spec] of SMALL.entries()) {
-      const dir = join(root, `${spec.arch}-${i}`);
+    // Every model's inputs first, then one python process for all of them (torch loads once).
+    const cases = SMALL.map((spec, i) => {
       const model = createModel(spec, 30 + i);
-      await saveModel(dir, model);
       const x = randomImages(1, spec.inputSize, 40 + i);
-      const targets = predictedClasses(model, x);
+      return { spec, model, x, targets: predictedClasses(model, x), dir: join(root, `${spec.arch}-${i}`) };
+    });
+    for (const { spec, model, x, targets, dir } of cases) {
+      await saveModel(dir, model);
       const inputs = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
       await writeNpy(join(dir, 'inputs.npy'), inputs, [1, 3, spec.inputSize, spec.inputSize]);
       await writeNpy(join(dir, 'targets.npy'), Int32Array.from(targets), [1]);
-      const r = spawnSync(torchPython!, [script, dir, '--threads', '1', '--steps', '8', '--layer', model.firstConv, '--cam-layer', lastSpatialConv(model), '--methods', DETERMINISTIC, '--attribute',
-        join(dir, 'inputs.npy'), join(dir, 'targets.npy'), dir], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
+    }
+    const jobs = cases.map(({ model, dir }) => ({
+      model_dir: dir, layer: model.firstConv, cam_layer: lastSpatialConv(model), inputs: join(dir, 'inputs.npy'), targets: join(dir, 'targets.npy'), out_dir: dir,
+    }));
+    await writeFile(join(root, 'jobs.json'), JSON.stringify(jobs));
+    const r = spawnSync(torchPython!, [script, '--jobs', join(root, 'jobs.json'), '--threads', '1', '--steps', '8', '--methods', DETERMINISTIC], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const { spec, model, x, targets, dir } of cases) {
       for (const method of resolveMethods('all', model).filter((m) => DETERMINISTIC.split(',').includes(m.name))) { // LRP: not on SPA
         const ours = method.attribute(model, x, targets, { internalBatchSize: 16, steps: 8 });
         const theirs = await readNpy(join(dir, `${method.name}.npy`));
