@@ -181,6 +181,7 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
           finished.add(task.id);
           skipped.push(task.id);
           delete manifest.unfinished?.[task.id];
+          ran.delete(task.id);
         } else {
           delete manifest.tasks[task.id];
         }
@@ -193,8 +194,9 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
         await saveManifest(runDir, manifest);
       }
     };
+    // Recorded by this coordinator; a task it recorded while following and verified when it took over counts as kept.
+    const ran = new Set<string>();
     await load();
-    const ran: string[] = [];
     for (;;) {
       if (release === null && (release = await tryLock()) !== null) await load(); // the writer is gone: take over
       const partial = new Map<string, number>();
@@ -227,7 +229,7 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
               };
               delete manifest.unfinished?.[task.id];
               finished.add(task.id);
-              ran.push(task.id);
+              ran.add(task.id);
               changed = true;
             } else if (release !== null) {
               await job.remove(); // its files changed or went since: run it again
@@ -253,7 +255,12 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
       }
       const done = tasks.filter((t) => finished.has(t.id)).reduce((s, t) => s + t.cost, 0) + [...partial.values()].reduce((a, b) => a + b, 0);
       options.onProgress?.({ done, total, finishedTasks: finished.size, totalTasks: tasks.length, running: [...partial.keys()] });
-      if (finished.has('report')) break;
+      if (finished.has('report')) {
+        // A follower whose writer died before recording the last tasks records them itself.
+        if (release !== null || (release = await tryLock()) === null) break;
+        await load();
+        continue;
+      }
       await new Promise<void>((r) => {
         const timer = setTimeout(r, POLL_MS);
         wake = () => {
@@ -265,7 +272,7 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
     }
     const workers = new Set(Object.values(manifest.tasks).map((t) => t.worker).filter((w) => w !== undefined)).size;
     return {
-      manifest, ran, skipped, reportIndex: join(runDir, REPORT_DIR, 'index.html'), wallSeconds: (Date.now() - t0) / 1000,
+      manifest, ran: [...ran], skipped, reportIndex: join(runDir, REPORT_DIR, 'index.html'), wallSeconds: (Date.now() - t0) / 1000,
       workers, attached: attachedAtStart && release === null,
     };
   } finally {
