@@ -116,11 +116,16 @@ export function inputsDigest(task: StudyTask, records: Record<string, TaskRecord
   return sha256(JSON.stringify(task.settings === undefined ? deps : [deps, canonicalJson(task.settings)]));
 }
 
+/** The files a task's declared outputs hold now, relative to the run folder (each output's sorted). */
+export async function listOutputs(runDir: string, task: StudyTask): Promise<string[]> {
+  return (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+}
+
 /** Whether a recorded task's inputs are unchanged and every output it wrote is on disk with its checksum. */
 export async function verified(runDir: string, task: StudyTask, manifest: StudyManifest): Promise<boolean> {
   const record = manifest.tasks[task.id];
   if (!record || record.inputs !== inputsDigest(task, manifest.tasks)) return false;
-  const listed = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
+  const listed = await listOutputs(runDir, task);
   const recorded = Object.keys(record.outputs).sort();
   if (listed.length !== recorded.length || listed.some((f, i) => f !== recorded[i])) return false;
   for (const [file, expected] of Object.entries(record.outputs)) {
@@ -129,10 +134,26 @@ export async function verified(runDir: string, task: StudyTask, manifest: StudyM
   return true;
 }
 
+/**
+ * The tasks whose records verify, in plan order (so dependencies are judged first); the records of the others are
+ * dropped from the manifest, and the kept ones leave its `unfinished` list. Both engines start a run with this.
+ */
+export async function keepVerified(runDir: string, tasks: readonly StudyTask[], manifest: StudyManifest): Promise<StudyTask[]> {
+  const kept = new Set<string>();
+  for (const task of tasks) {
+    if (task.deps.every((d) => kept.has(d)) && (await verified(runDir, task, manifest))) {
+      kept.add(task.id);
+      delete manifest.unfinished?.[task.id];
+    } else {
+      delete manifest.tasks[task.id];
+    }
+  }
+  return tasks.filter((t) => kept.has(t.id));
+}
+
 /** The sha256 of every file a task's declared outputs hold now, by path relative to the run folder. */
 export async function hashOutputs(runDir: string, task: StudyTask): Promise<Record<string, string>> {
-  const files = (await Promise.all(task.outputs.map((o) => outputFiles(runDir, o)))).flat();
   const outputs: Record<string, string> = {};
-  for (const file of files) outputs[file] = await sha256File(join(runDir, file));
+  for (const file of await listOutputs(runDir, task)) outputs[file] = await sha256File(join(runDir, file));
   return outputs;
 }

@@ -6,7 +6,7 @@ import { Job, Queue, QueueEvents, Worker, type ConnectionOptions, type JobsOptio
 import { Redis, type RedisOptions } from 'ioredis';
 import { Piscina } from 'piscina';
 import { UserError, ensure, lockFolder, makeFolder, removeStaleTemps, sha256 } from '../io/index.js';
-import { hashOutputs, inputsDigest, openManifest, saveManifest, verified, type StudyManifest } from './manifest.js';
+import { hashOutputs, inputsDigest, keepVerified, listOutputs, openManifest, saveManifest, type StudyManifest } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
 import type { StudyProgress, StudyResult } from './scheduler.js';
@@ -99,10 +99,13 @@ function jobId(runKey: string, task: StudyTask, inputs: string): string {
   return `${runKey}/${task.id}/${inputs.slice(0, 16)}`;
 }
 
-/** Whether every output a job reported is on disk with its checksum, and nothing else is in its declared outputs. */
-async function outputsVerify(runDir: string, task: StudyTask, result: QueueJobResult): Promise<boolean> {
-  const now = await hashOutputs(runDir, task).catch(() => null);
-  return now !== null && JSON.stringify(Object.entries(now).sort()) === JSON.stringify(Object.entries(result.outputs).sort());
+/**
+ * Whether the files a finished job reported are the ones its declared outputs hold now (a folder deleted or emptied
+ * since makes it run again). Their checksums were taken by the worker; the next start verifies them like any record.
+ */
+async function outputsPresent(runDir: string, task: StudyTask, result: QueueJobResult): Promise<boolean> {
+  const now = await listOutputs(runDir, task).catch(() => null);
+  return now !== null && JSON.stringify(now) === JSON.stringify(Object.keys(result.outputs));
 }
 
 export interface QueueStudyOptions {
@@ -173,24 +176,18 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
     const total = tasks.reduce((s, t) => s + t.cost, 0);
     // (Re)reads the manifest and verifies its records, as the local scheduler does; the writer records its session.
     const load = async () => {
-      ({ manifest } = await openManifest(runDir, options.config, await readdir(runDir), options.extend));
-      finished = new Set();
-      skipped = [];
-      for (const task of tasks) {
-        if (task.deps.every((d) => finished.has(d)) && (await verified(runDir, task, manifest))) {
-          finished.add(task.id);
-          skipped.push(task.id);
-          delete manifest.unfinished?.[task.id];
-          ran.delete(task.id);
-        } else {
-          delete manifest.tasks[task.id];
-        }
-      }
+      const opened = await openManifest(runDir, options.config, await readdir(runDir), options.extend);
+      manifest = opened.manifest;
+      skipped = (await keepVerified(runDir, tasks, manifest)).map((t) => t.id);
+      finished = new Set(skipped);
+      for (const id of skipped) ran.delete(id);
       if (release !== null) {
         // What killed workers left half-written, as the local scheduler clears it; only while none of this run's
         // tasks runs (a temp file names its writer's pid, which says nothing about a process on another machine).
         if (!(await queue.getActive()).some((job) => job.data.runDir === runDir)) await removeStaleTemps(runDir, 6);
-        manifest.sessions.push({ startedAt: new Date().toISOString(), workers: 0, queue: shownUrl(options.queue) });
+        manifest.sessions.push({
+          startedAt: new Date().toISOString(), workers: 0, queue: shownUrl(options.queue), ...(opened.extended.length > 0 ? { extended: opened.extended } : {}),
+        });
         await saveManifest(runDir, manifest);
       }
     };
@@ -222,7 +219,7 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
           const state = await job.getState();
           if (state === 'completed') {
             const result = job.returnvalue;
-            if (await outputsVerify(runDir, task, result)) {
+            if (await outputsPresent(runDir, task, result)) {
               manifest.tasks[task.id] = {
                 kind: task.kind, wallSeconds: result.seconds, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(), inputs, outputs: result.outputs,
                 ...(job.attemptsMade > 1 ? { attempts: job.attemptsMade } : {}), worker: result.worker,

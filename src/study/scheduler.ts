@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { UserError, ensure, lockFolder, makeFolder } from '../io/index.js';
-import { hashOutputs, inputsDigest, openManifest, saveManifest, verified, type StudyManifest } from './manifest.js';
+import { hashOutputs, inputsDigest, keepVerified, openManifest, saveManifest, type StudyManifest } from './manifest.js';
 import { planStudy, REPORT_DIR, type StudyTask } from './plan.js';
 import type { StudyConfig } from './profiles.js';
 import { executeTask } from './tasks.js';
@@ -74,17 +74,11 @@ export async function runStudy(options: RunStudyOptions): Promise<StudyResult> {
       finishedTasks: finished.size, totalTasks: tasks.length, running: [...partial.keys()],
     });
 
-    // Tasks whose outputs already verify (in plan order, so dependencies are judged first).
-    for (const task of tasks) {
-      if (task.deps.every((d) => finished.has(d)) && (await verified(runDir, task, manifest))) {
-        finished.add(task.id);
-        skipped.push(task.id);
-        delete manifest.unfinished?.[task.id];
-        doneCost += task.cost;
-        options.onTask?.(task.id, 'skipped', 0);
-      } else {
-        delete manifest.tasks[task.id];
-      }
+    for (const task of await keepVerified(runDir, tasks, manifest)) {
+      finished.add(task.id);
+      skipped.push(task.id);
+      doneCost += task.cost;
+      options.onTask?.(task.id, 'skipped', 0);
     }
     report();
 
