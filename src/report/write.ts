@@ -128,7 +128,7 @@ async function headerOf(run: RunFolder): Promise<{ header: PageHeader; warnings:
   const queueWorkers = new Set(tasks.map((t) => t.worker).filter((w) => typeof w === 'string'));
   const threads = (study.sessions ?? []).map((s) => s.workers).filter((w): w is number => typeof w === 'number' && w > 0);
   const ranBy = [
-    ...(queueWorkers.size > 0 ? [`${queueWorkers.size} queue workers (${[...new Set((study.sessions ?? []).map((s) => s.queue).filter((q) => q !== undefined))].join(', ')})`] : []),
+    ...(queueWorkers.size > 0 ? [`${queueWorkers.size} queue worker${queueWorkers.size === 1 ? '' : 's'} (${[...new Set((study.sessions ?? []).map((s) => s.queue).filter((q) => q !== undefined))].join(', ')})`] : []),
     ...(threads.length > 0 ? [`local scheduler with ${[...new Set(threads)].join(' / ')} worker threads`] : []),
   ];
   if (ranBy.length > 0) facts.push(['ran by', ranBy.join('; ')]);
