@@ -298,6 +298,25 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::slice(int(shape.size()), shape.data(), begin.data(), size.data(), x, out); });
 }
 
+// transpose(x, out, shape, perm)
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> shape, perm;
+  float *x, *out;
+  if (!int_list(info, 2, &shape) || !int_list(info, 3, &perm)) return info.Env().Undefined();
+  std::vector<bool> seen(shape.size(), false);
+  bool permutation = perm.size() == shape.size();
+  for (size_t d = 0; permutation && d < perm.size(); ++d) {
+    permutation = perm[d] < int64_t(shape.size()) && !seen[perm[d]];
+    if (permutation) seen[perm[d]] = true;
+  }
+  if (!permutation) {
+    fail(info.Env(), "perm is not a permutation of the dims");
+    return info.Env().Undefined();
+  }
+  if (!float_array(info, 0, product(shape), &x) || !float_array(info, 1, product(shape), &out)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] { fiveband::transpose(int(shape.size()), shape.data(), perm.data(), x, out); });
+}
+
 // pad(x, out, shape, before, outShape, value)
 Napi::Value Pad(const Napi::CallbackInfo& info) {
   std::vector<int64_t> shape, before, out_shape;
@@ -381,6 +400,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));

@@ -154,6 +154,22 @@ void slice(int rank, const int64_t* shape, const int64_t* begin, const int64_t* 
   });
 }
 
+void transpose(int rank, const int64_t* shape, const int64_t* perm, const float* x, float* out) {
+  const auto in_strides = strides_of(rank, shape);
+  std::vector<int64_t> out_shape(rank), read_strides(rank);
+  for (int d = 0; d < rank; ++d) {
+    out_shape[d] = shape[perm[d]];
+    read_strides[d] = in_strides[perm[d]];
+  }
+  const auto out_strides = strides_of(rank, out_shape.data());
+  const int64_t inner = out_shape[rank - 1], step = read_strides[rank - 1];
+  walk_rows(rank, out_shape.data(), read_strides.data(), out_strides.data(), [&](int64_t, int64_t i, int64_t o) {
+    const float* src = x + i;
+    float* dst = out + o;
+    for (int64_t k = 0; k < inner; ++k) dst[k] = src[k * step];
+  });
+}
+
 void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* out_shape, float value, const float* x,
          float* out) {
   int64_t total = 1;

@@ -86,6 +86,8 @@ void unary(UnaryOp op, int64_t size, float alpha, const float* x, float* out);
 void reduce(ReduceOp op, int64_t outer, int64_t length, int64_t inner, const float* x, float* out);
 /** Copies the block starting at `begin` of extent `size` (rank ≤ 8) out of x (shape `shape`). */
 void slice(int rank, const int64_t* shape, const int64_t* begin, const int64_t* size, const float* x, float* out);
+/** out[i] = x at the index whose dim perm[d] is out's dim d (rank ≤ 8): tfjs's Transpose. */
+void transpose(int rank, const int64_t* shape, const int64_t* perm, const float* x, float* out);
 /** out = x padded by `before` leading elements per dim to `out_shape`, the rest `value`. */
 void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* out_shape, float value, const float* x,
          float* out);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
-import { checkInputs, internalBatchSize, chunks } from './common.js';
+import { checkInputs, internalBatchSize, chunks, readTidy } from './common.js';
 import type { AttributionMethod } from './types.js';
 
 /** The heatmap values of the three bands (reference: 0, 0.4, 0.9). */
@@ -20,10 +20,10 @@ export const mab: AttributionMethod = {
     const size = model.spec.inputSize;
     const data = new Float32Array(n * size * size);
     for (const [start, end] of chunks(n, internalBatchSize(undefined, model))) {
-      const logits = tf.tidy(() => {
+      const logits = readTidy(() => {
         const heatmap = model.forward(tf.slice(inputs, [start], [end - start])).heatmapLogits;
         if (!heatmap) throw new UserError('mab needs a model with a heatmap head (SPA)');
-        return heatmap.dataSync() as Float32Array;
+        return heatmap;
       });
       decodeBands(logits, data.subarray(start * size * size, end * size * size));
     }

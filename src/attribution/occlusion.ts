@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensure } from '../io/index.js';
-import { checkInputs, chunks, internalBatchSize, resolveTargets } from './common.js';
+import { checkInputs, chunks, internalBatchSize, readTidy, resolveTargets } from './common.js';
 import type { AttributionMethod } from './types.js';
 
 /** Window positions along one side: 0, s, 2s, … while the window fits (Captum's sliding windows). */
@@ -34,7 +34,7 @@ export const occlusion: AttributionMethod = {
     const plane = size * size;
     const pixels = inputs.dataSync() as Float32Array;
     const data = new Float32Array(n * 3 * plane);
-    const clean = tf.tidy(() => model.forward(inputs).logits.dataSync() as Float32Array);
+    const clean = readTidy(() => model.forward(inputs).logits);
     const classes = model.spec.numClasses;
     for (let i = 0; i < n; i++) {
       const sums = new Float64Array(plane);
@@ -48,7 +48,7 @@ export const occlusion: AttributionMethod = {
           const [y0, x0] = positions[k]!;
           for (let y = y0; y < y0 + window; y++) row.fill(0, 3 * (y * size + x0), 3 * (y * size + x0 + window));
         }
-        const logits = tf.tidy(() => model.forward(tf.tensor4d(batch, [end - start, size, size, 3])).logits.dataSync() as Float32Array);
+        const logits = readTidy(() => model.forward(tf.tensor4d(batch, [end - start, size, size, 3])).logits);
         for (let k = start; k < end; k++) {
           const drop = full - logits[(k - start) * classes + targets[i]!]!;
           const [y0, x0] = positions[k]!;

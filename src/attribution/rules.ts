@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NonlinearityKind, NonlinearityRule } from '../nn/index.js';
+import { readTidy } from './common.js';
 
 /**
  * Nonlinearity rules: how ReLU, LeakyReLU, max-pooling and softmax behave in the backward pass.
@@ -151,12 +152,12 @@ export interface PoolGeometry {
  * (−∞) padding without the model having to describe them.
  */
 export function probePoolGeometry(height: number, width: number, forward: (t: tf.Tensor) => tf.Tensor): PoolGeometry {
-  const [last, first, outHeight, outWidth] = tf.tidy(() => {
-    const ramp = tf.reshape(tf.range(1, height * width + 1, 1, 'float32'), [1, height, width, 1]);
-    const hi = forward(ramp);
-    const lo = forward(tf.neg(ramp));
-    return [hi.dataSync(), lo.dataSync(), hi.shape[1]!, hi.shape[2]!] as const;
-  });
+  const ramp = (sign: number) => forward(tf.reshape(tf.range(sign, sign * (height * width + 1), sign, 'float32'), [1, height, width, 1]));
+  const hi = tf.tidy(() => ramp(1));
+  const [outHeight, outWidth] = [hi.shape[1]!, hi.shape[2]!];
+  const last = hi.dataSync();
+  hi.dispose();
+  const first = readTidy(() => ramp(-1));
   const geometry: PoolGeometry = {
     rowStart: new Int32Array(outHeight), rowEnd: new Int32Array(outHeight),
     colStart: new Int32Array(outWidth), colEnd: new Int32Array(outWidth),

@@ -30,6 +30,7 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, dims: Geometry): void;
   slice(x: Float32Array, out: Float32Array, shape: number[], begin: number[], size: number[]): void;
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
   pad(x: Float32Array, out: Float32Array, shape: number[], before: number[], outShape: number[], value: number): void;
   softmax(x: Float32Array, out: Float32Array, dims: Geometry): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
@@ -226,6 +227,14 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
     }, ({ inputs, backend }, { begin, size }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       return output(backend, size, (out) => addon().slice(values(backend, x), out, x.shape, begin, size));
+    }),
+    withFallback(tf.Transpose, (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      return float32(args) && x.shape.length >= 1 && x.shape.length <= 8 && tf.util.sizeFromShape(x.shape) > 0;
+    }, ({ inputs, backend, attrs }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const perm = attrs.perm as number[];
+      return output(backend, perm.map((p) => x.shape[p]!), (out) => addon().transpose(values(backend, x), out, x.shape, perm));
     }),
     withFallback(tf.PadV2, (args) => float32(args) && (args.inputs.x as tf.TensorInfo).shape.length >= 1 && (args.inputs.x as tf.TensorInfo).shape.length <= 8, ({ inputs, backend, attrs }) => {
       const { x } = inputs as { x: tf.TensorInfo };

@@ -165,9 +165,10 @@ const elementwiseCase = fc.record({
   unary: fc.constantFrom('relu', 'exp', 'neg', 'square', 'abs', 'leakyRelu'),
   reduce: fc.constantFrom('sum', 'mean', 'max', 'min'),
   axisFrom: fc.nat(3), axisCount: fc.integer({ min: 1, max: 4 }), keepDims: fc.boolean(),
+  permKeys: fc.array(fc.nat(9), { minLength: 4, maxLength: 4 }),
 });
 
-test('native elementwise, broadcast, reduction, slice, pad and softmax kernels = cpu on random shapes', needsNative, async () => {
+test('native elementwise, broadcast, reduction, slice, transpose, pad and softmax kernels = cpu on random shapes', needsNative, async () => {
   await fc.assert(fc.asyncProperty(elementwiseCase, async (c) => {
     const key = JSON.stringify(c);
     // b: the shape with some dims broadcast (1) and up to `drop` leading dims removed.
@@ -176,6 +177,7 @@ test('native elementwise, broadcast, reduction, slice, pad and softmax kernels =
     const rank = c.shape.length;
     const first = Math.min(c.axisFrom, rank - 1);
     const axes = Array.from({ length: Math.min(c.axisCount, rank - first) }, (_, i) => first + i);
+    const perm = c.shape.map((_, i) => i).sort((p, q) => c.permKeys[p]! - c.permKeys[q]!);
     const begin = c.shape.map((d) => Math.floor(d / 3)), size = c.shape.map((d, i) => d - begin[i]! - (d > 2 ? 1 : 0));
     await assertMatchesCpu('native', key, () => {
       const x = tf.tensor(a, c.shape), y = tf.tensor(b, bShape);
@@ -183,7 +185,7 @@ test('native elementwise, broadcast, reduction, slice, pad and softmax kernels =
       const u = c.unary === 'leakyRelu' ? tf.leakyRelu(z, 0.1) : (tf[c.unary] as (p: tf.Tensor) => tf.Tensor)(z);
       const r = (tf[c.reduce] as (p: tf.Tensor, axis: number[], keep: boolean) => tf.Tensor)(u, axes, c.keepDims);
       return [z, (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(y, x), u, r, tf.slice(u, begin, size),
-        tf.pad(u, c.shape.map((_, i) => [i % 2, 1] as [number, number]), 0.25), tf.softmax(u)];
+        tf.transpose(u, perm), tf.pad(u, c.shape.map((_, i) => [i % 2, 1] as [number, number]), 0.25), tf.softmax(u)];
     });
   }), { numRuns: 60, seed: 20261206 });
 });
