@@ -241,22 +241,47 @@ bool op_code(const Napi::CallbackInfo& info, size_t index, int count, int* out) 
   return true;
 }
 
-// binary(op, a, b, out, shape, aStrides, bStrides)
-Napi::Value Binary(const Napi::CallbackInfo& info) {
+/** The shared arguments of binary and compare: op code, operands, the walked shape and both operands' strides. */
+struct BroadcastArgs {
   int op;
   std::vector<int64_t> shape, as, bs;
-  float *a, *b, *out;
-  if (!op_code(info, 0, 7, &op) || !int_list(info, 4, &shape) || !int_list(info, 5, &as) || !int_list(info, 6, &bs))
-    return info.Env().Undefined();
-  if (as.size() != shape.size() || bs.size() != shape.size()) {
-    fail(info.Env(), "strides must match the output rank");
+  float *a, *b;
+};
+
+bool broadcast_args(const Napi::CallbackInfo& info, int op_count, BroadcastArgs* args) {
+  if (!op_code(info, 0, op_count, &args->op) || !int_list(info, 4, &args->shape) || !int_list(info, 5, &args->as) ||
+      !int_list(info, 6, &args->bs))
+    return false;
+  if (args->as.size() != args->shape.size() || args->bs.size() != args->shape.size())
+    return fail(info.Env(), "strides must match the output rank");
+  return float_array(info, 1, span(args->shape, args->as), &args->a) && float_array(info, 2, span(args->shape, args->bs), &args->b);
+}
+
+// binary(op, a, b, out, shape, aStrides, bStrides)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  BroadcastArgs args;
+  float* out;
+  if (!broadcast_args(info, 7, &args) || !float_array(info, 3, product(args.shape), &out)) return info.Env().Undefined();
+  return guarded(info.Env(), [&] {
+    fiveband::binary(static_cast<fiveband::BinaryOp>(args.op), int(args.shape.size()), args.shape.data(), args.as.data(),
+                     args.bs.data(), args.a, args.b, out);
+  });
+}
+
+// compare(op, a, b, out: Uint8Array, shape, aStrides, bStrides)
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  BroadcastArgs args;
+  if (!broadcast_args(info, 6, &args)) return info.Env().Undefined();
+  Napi::Value value = info[3];
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      int64_t(value.As<Napi::Uint8Array>().ElementLength()) != product(args.shape)) {
+    fail(info.Env(), "argument 3 must be a Uint8Array of the output's size");
     return info.Env().Undefined();
   }
-  if (!float_array(info, 1, span(shape, as), &a) || !float_array(info, 2, span(shape, bs), &b) ||
-      !float_array(info, 3, product(shape), &out))
-    return info.Env().Undefined();
+  uint8_t* out = value.As<Napi::Uint8Array>().Data();
   return guarded(info.Env(), [&] {
-    fiveband::binary(static_cast<fiveband::BinaryOp>(op), int(shape.size()), shape.data(), as.data(), bs.data(), a, b, out);
+    fiveband::compare(static_cast<fiveband::CompareOp>(args.op), int(args.shape.size()), args.shape.data(), args.as.data(),
+                      args.bs.data(), args.a, args.b, out);
   });
 }
 
@@ -399,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("compare", Napi::Function::New(env, Compare));
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("pad", Napi::Function::New(env, Pad));

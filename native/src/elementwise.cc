@@ -44,15 +44,15 @@ void walk_rows(int rank, const int64_t* extent, const int64_t* a_strides, const 
   });
 }
 
-template <typename Op>
+template <typename Out, typename Op>
 void binary_rows(int rank, const int64_t* shape, const int64_t* as, const int64_t* bs, const float* a, const float* b,
-                 float* out, Op op) {
+                 Out* out, Op op) {
   const int64_t inner = shape[rank - 1];
   const int64_t sa = as[rank - 1], sb = bs[rank - 1];
   walk_rows(rank, shape, as, bs, [&](int64_t r, int64_t oa, int64_t ob) {
     const float* pa = a + oa;
     const float* pb = b + ob;
-    float* po = out + r * inner;
+    Out* po = out + r * inner;
     if (sa == 1 && sb == 1)
       for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i], pb[i]);
     else if (sa == 1 && sb == 0)
@@ -80,6 +80,18 @@ void binary(BinaryOp op, int rank, const int64_t* shape, const int64_t* as, cons
       return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y); });
     case BinaryOp::squared_difference:
       return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) { return (x - y) * (x - y); });
+  }
+}
+
+void compare(CompareOp op, int rank, const int64_t* shape, const int64_t* as, const int64_t* bs, const float* a,
+             const float* b, uint8_t* out) {
+  switch (op) {
+    case CompareOp::less: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x < y; });
+    case CompareOp::less_equal: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x <= y; });
+    case CompareOp::greater: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x > y; });
+    case CompareOp::greater_equal: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x >= y; });
+    case CompareOp::equal: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x == y; });
+    case CompareOp::not_equal: return binary_rows(rank, shape, as, bs, a, b, out, [](float x, float y) -> uint8_t { return x != y; });
   }
 }
 

@@ -71,6 +71,7 @@ std::string cpu_isa();
 namespace fiveband {
 
 enum class BinaryOp { add = 0, sub, mul, div, maximum, minimum, squared_difference };
+enum class CompareOp { less = 0, less_equal, greater, greater_equal, equal, not_equal };
 enum class UnaryOp { relu = 0, leaky_relu, exp, log, neg, sqrt, rsqrt, square, abs };
 enum class ReduceOp { sum = 0, mean, max, min };
 
@@ -80,6 +81,9 @@ enum class ReduceOp { sum = 0, mean, max, min };
  */
 void binary(BinaryOp op, int rank, const int64_t* shape, const int64_t* a_strides, const int64_t* b_strides,
             const float* a, const float* b, float* out);
+/** out = a op b ? 1 : 0 (tfjs's bool tensors), broadcast as `binary`; NaN compares false except not_equal. */
+void compare(CompareOp op, int rank, const int64_t* shape, const int64_t* a_strides, const int64_t* b_strides,
+             const float* a, const float* b, uint8_t* out);
 /** out = f(x) elementwise; alpha is LeakyReLU's slope. */
 void unary(UnaryOp op, int64_t size, float alpha, const float* x, float* out);
 /** Reduces x viewed as [outer, length, inner] over its middle axis into [outer, inner] (sums in double). */

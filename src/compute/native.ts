@@ -27,6 +27,7 @@ export interface NativeAddon {
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Geometry, eps: number, batchStatistics: boolean): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
+  compare(op: number, a: Float32Array, b: Float32Array, out: Uint8Array, shape: number[], aStrides: number[], bStrides: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, dims: Geometry): void;
   slice(x: Float32Array, out: Float32Array, shape: number[], begin: number[], size: number[]): void;
@@ -210,6 +211,12 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       return output(args.backend, outShape, (out) => addon().binary(op, values(args.backend, a), values(args.backend, b), out, shape, aStrides, bStrides));
     })),
+    ...Object.entries(COMPARE_OPS).map(([kernelName, op]) => withPlan(kernelName, (args) => (float32(args) ? broadcastStrides(args) : undefined), (args, { outShape, shape, aStrides, bStrides }) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const out = new Uint8Array(Buffer.allocUnsafeSlow(tf.util.sizeFromShape(outShape)).buffer, 0, tf.util.sizeFromShape(outShape));
+      addon().compare(op, values(args.backend, a), values(args.backend, b), out, shape, aStrides, bStrides);
+      return args.backend.makeTensorInfo(outShape, 'bool', out);
+    })),
     ...Object.entries(UNARY_OPS).map(([kernelName, op]) => withFallback(kernelName, float32, ({ inputs, backend, attrs }) => {
       const { x } = inputs as { x: tf.TensorInfo };
       return output(backend, x.shape, (out) => addon().unary(op, values(backend, x), out, (attrs.alpha as number | undefined) ?? 0));
@@ -321,6 +328,7 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
 
 /** Operation codes of native/src/kernels.h. */
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 };
+const COMPARE_OPS: Record<string, number> = { Less: 0, LessEqual: 1, Greater: 2, GreaterEqual: 3, Equal: 4, NotEqual: 5 };
 const UNARY_OPS: Record<string, number> = { Relu: 0, LeakyRelu: 1, Exp: 2, Log: 3, Neg: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Abs: 8 };
 const REDUCE_OPS: Record<string, number> = { Sum: 0, Mean: 1, Max: 2, Min: 3 };
 

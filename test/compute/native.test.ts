@@ -162,13 +162,14 @@ const elementwiseCase = fc.record({
   broadcastMask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
   drop: fc.nat(3),
   op: fc.constantFrom('add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'squaredDifference'),
+  compare: fc.constantFrom('less', 'lessEqual', 'greater', 'greaterEqual', 'equal', 'notEqual'),
   unary: fc.constantFrom('relu', 'exp', 'neg', 'square', 'abs', 'leakyRelu'),
   reduce: fc.constantFrom('sum', 'mean', 'max', 'min'),
   axisFrom: fc.nat(3), axisCount: fc.integer({ min: 1, max: 4 }), keepDims: fc.boolean(),
   permKeys: fc.array(fc.nat(9), { minLength: 4, maxLength: 4 }),
 });
 
-test('native elementwise, broadcast, reduction, slice, transpose, pad and softmax kernels = cpu on random shapes', needsNative, async () => {
+test('native elementwise, broadcast, comparison, reduction, slice, transpose, pad and softmax kernels = cpu on random shapes', needsNative, async () => {
   await fc.assert(fc.asyncProperty(elementwiseCase, async (c) => {
     const key = JSON.stringify(c);
     // b: the shape with some dims broadcast (1) and up to `drop` leading dims removed.
@@ -184,7 +185,9 @@ test('native elementwise, broadcast, reduction, slice, transpose, pad and softma
       const z = (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(x, y);
       const u = c.unary === 'leakyRelu' ? tf.leakyRelu(z, 0.1) : (tf[c.unary] as (p: tf.Tensor) => tf.Tensor)(z);
       const r = (tf[c.reduce] as (p: tf.Tensor, axis: number[], keep: boolean) => tf.Tensor)(u, axes, c.keepDims);
-      return [z, (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(y, x), u, r, tf.slice(u, begin, size),
+      const compare = tf[c.compare] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor;
+      // (z, u) share the values where the unary op kept them (relu, abs on positives): equal and not-equal both occur.
+      return [z, (tf[c.op] as (p: tf.Tensor, q: tf.Tensor) => tf.Tensor)(y, x), u, compare(x, y), compare(u, z), r, tf.slice(u, begin, size),
         tf.transpose(u, perm), tf.pad(u, c.shape.map((_, i) => [i % 2, 1] as [number, number]), 0.25), tf.softmax(u)];
     });
   }), { numRuns: 60, seed: 20261206 });
