@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NonlinearityKind, NonlinearityRule } from '../nn/index.js';
+import { deepLiftRescaleOp } from '../compute/index.js';
 import { readTidy } from './common.js';
 
 /**
@@ -77,31 +78,16 @@ export class DeepLiftRescaleRule implements NonlinearityRule {
     return op(x);
   }
 
-  /** Δin and Δout of each row against its partner row in the other half, repeated for both halves. */
-  private deltas(inp: tf.Tensor, out: tf.Tensor): [tf.Tensor, tf.Tensor] {
-    const [x, r] = tf.split(inp, 2, 0) as [tf.Tensor, tf.Tensor];
-    const [y, yr] = tf.split(out, 2, 0) as [tf.Tensor, tf.Tensor];
-    const dIn = tf.sub(x, r);
-    const dOut = tf.sub(y, yr);
-    return [tf.concat([dIn, dIn], 0), tf.concat([dOut, dOut], 0)];
-  }
-
-  private rescaled(dy: tf.Tensor, inp: tf.Tensor, out: tf.Tensor, plain: tf.Tensor): tf.Tensor {
-    const [dIn, dOut] = this.deltas(inp, out);
-    return tf.where(tf.less(tf.abs(dIn), this.eps), plain, tf.div(tf.mul(dy, dOut), dIn));
-  }
-
   private rescale(dy: tf.Tensor, inp: tf.Tensor, out: tf.Tensor, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
     // Plain gradient of ReLU / LeakyReLU, as PyTorch: 1 where x > 0, else the negative slope (= −f(−1)).
-    const negativeSlope = tf.neg(forward(tf.scalar(-1)));
-    const plain = tf.mul(dy, tf.where(tf.greater(inp, 0), tf.onesLike(inp), tf.mul(tf.onesLike(inp), negativeSlope)));
-    return this.rescaled(dy, inp, out, plain);
+    const slope = -readTidy(() => forward(tf.scalar(-1)))[0]!;
+    return deepLiftRescaleOp(dy, inp, out, this.eps, { slope });
   }
 
   private softmax(dy: tf.Tensor, inp: tf.Tensor, out: tf.Tensor): tf.Tensor {
     const lastAxis = inp.rank - 1;
     const plain = tf.mul(out, tf.sub(dy, tf.sum(tf.mul(dy, out), lastAxis, true)));
-    const unnormalised = this.rescaled(dy, inp, out, plain);
+    const unnormalised = deepLiftRescaleOp(dy, inp, out, this.eps, plain);
     const grouped = tf.reshape(unnormalised, [2, this.groups, -1]);
     const perGroupCount = 2 * grouped.shape[2]!;
     const normalised = tf.sub(grouped, tf.div(tf.sum(grouped, [0, 2], true), perGroupCount));

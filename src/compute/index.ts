@@ -6,5 +6,6 @@ export { BATCH_NORM_GRAD, BATCH_NORM_TRAINING, batchNormTrainingOp } from './bat
 export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
 export type { AdamCoefficients } from './adam-update.js';
 export { RELU_GRAD } from './relu-grad.js';
+export { DEEPLIFT_RESCALE, deepLiftRescaleOp } from './deeplift-rescale.js';
 export { diagnoseBackends } from './diagnose.js';
 export type { BackendDiagnosis, BackendStatus } from './diagnose.js';

@@ -16,6 +16,7 @@ import { identityConfig } from './identity.js';
 import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { meanConfig, sumConfig } from './reduce-leading.js';
 import { reluGradConfig, reluGradKernelConfigs } from './relu-grad.js';
+import { deepLiftRescaleKernelConfigs } from './deeplift-rescale.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -70,7 +71,7 @@ function registerGradients(): Promise<void> {
       tf.registerKernel(config);
     }
     // fiveband's own kernels (not patches: no stock version), on both backends.
-    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend), ...adamUpdateKernelConfigs(backend)]) {
+    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend), ...adamUpdateKernelConfigs(backend), ...deepLiftRescaleKernelConfigs(backend)]) {
         tf.registerKernel(config);
       }
   })();
