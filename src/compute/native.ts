@@ -63,14 +63,29 @@ function addon(): NativeAddon {
   return state.addon;
 }
 
+/** Most bytes of freed kernel outputs kept for reuse. */
+const POOL_LIMIT_BYTES = 256 * 2 ** 20;
+
 /**
- * The cpu backend plus ids for convolution filters: tfjs tensors are immutable, so a filter's dataId names its
- * contents and the addon keeps its reorder into oneDNN's layout across calls (an attribution method runs the same
- * weights forward and backward many times); released when tfjs frees the tensor.
+ * The cpu backend plus two things. Ids for convolution filters: tfjs tensors are immutable, so a filter's dataId
+ * names its contents and the addon keeps its reorder into oneDNN's layout across calls (an attribution method runs
+ * the same weights forward and backward many times); released when tfjs frees the tensor.
+ * And a pool of the native kernels' outputs: a freed output's array is handed to the next output of its size. Every
+ * new array is external memory to V8, which answered a few hundred MB of them a second with a scavenge every few
+ * milliseconds (a fifth of an LRP call). An array is reused only if nothing else can still see it: one that was read
+ * out (dataSync, data) or that another tensor views (the cpu backend's contiguous slices are subarrays) is left to the
+ * garbage collector.
  */
 class NativeBackend extends MathBackendCPU {
   private readonly filterIds = new WeakMap<object, number>();
   private nextFilterId = 1;
+  private readonly free = new Map<number, Float32Array[]>();
+  private freeBytes = 0;
+  /** Every array the pool made; those in `seen` were read out or viewed and never come back. */
+  private readonly pooled = new WeakSet<ArrayBuffer>();
+  private readonly seen = new WeakSet<ArrayBuffer>();
+  private readonly owners = new WeakMap<object, Float32Array>();
+  private adopting: Float32Array | null = null;
 
   filterId(info: tf.TensorInfo): number {
     let id = this.filterIds.get(info.dataId);
@@ -81,12 +96,58 @@ class NativeBackend extends MathBackendCPU {
     return id;
   }
 
+  /**
+   * A float32 array for a kernel's output, not zero-filled (every native kernel writes all of it: calloc's zeroing
+   * was a full extra pass over every activation); a freed output of the same size when there is one.
+   */
+  uninitialised(size: number): Float32Array {
+    const reused = this.free.get(size)?.pop();
+    if (reused !== undefined) {
+      this.freeBytes -= reused.byteLength;
+      return reused;
+    }
+    const fresh = new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
+    this.pooled.add(fresh.buffer);
+    return fresh;
+  }
+
+  /** A tensor over an array from `uninitialised`, returned to the pool when the tensor is freed. */
+  adopt(shape: number[], values: Float32Array): tf.TensorInfo {
+    this.adopting = values;
+    const info = this.makeTensorInfo(shape, 'float32', values);
+    this.adopting = null;
+    this.owners.set(info.dataId, values);
+    return info;
+  }
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): object {
+    if (ArrayBuffer.isView(values) && values !== this.adopting && this.pooled.has(values.buffer as ArrayBuffer)) this.seen.add(values.buffer as ArrayBuffer);
+    return super.write(values, shape, dtype);
+  }
+
+  override readSync(dataId: object): tf.backend_util.BackendValues {
+    const values = this.data.get(dataId)?.values;
+    if (ArrayBuffer.isView(values)) this.seen.add(values.buffer as ArrayBuffer);
+    return super.readSync(dataId);
+  }
+
   override disposeData(dataId: object, force?: boolean): boolean {
     const freed = super.disposeData(dataId, force);
+    if (this.data.has(dataId)) return freed;
     const id = this.filterIds.get(dataId);
-    if (id !== undefined && !this.data.has(dataId)) {
+    if (id !== undefined) {
       addon().releaseFilter(id);
       this.filterIds.delete(dataId);
+    }
+    const values = this.owners.get(dataId);
+    if (values !== undefined) {
+      this.owners.delete(dataId);
+      if (!this.seen.has(values.buffer as ArrayBuffer) && this.freeBytes + values.byteLength <= POOL_LIMIT_BYTES) {
+        const list = this.free.get(values.length);
+        if (list === undefined) this.free.set(values.length, [values]);
+        else list.push(values);
+        this.freeBytes += values.byteLength;
+      }
     }
     return freed;
   }
@@ -98,14 +159,6 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-/**
- * A float32 array for a kernel's output, not zero-filled (every native kernel writes all of it): calloc's
- * zeroing was a full extra pass over every activation.
- */
-function uninitialised(size: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
-}
-
 const values = (backend: MathBackendCPU, info: tf.TensorInfo): Float32Array => {
   if (info.dtype !== 'float32') throw new Error(`native kernel: float32 expected, got ${info.dtype}`);
   const data = backend.data.get(info.dataId).values;
@@ -113,10 +166,10 @@ const values = (backend: MathBackendCPU, info: tf.TensorInfo): Float32Array => {
   return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 };
 
-function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
-  const out = uninitialised(tf.util.sizeFromShape(shape));
+function output(backend: NativeBackend, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
+  const out = backend.uninitialised(tf.util.sizeFromShape(shape));
   fill(out);
-  return backend.makeTensorInfo(shape, 'float32', out);
+  return backend.adopt(shape, out);
 }
 
 type Shape4 = [number, number, number, number];
@@ -298,29 +351,29 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { value, grad, m, v } = inputs as Record<'value' | 'grad' | 'm' | 'v', tf.TensorInfo>;
       const c = attrs as unknown as AdamCoefficients;
       const n = tf.util.sizeFromShape(value.shape);
-      const outs = [0, 1, 2].map(() => uninitialised(n)) as [Float32Array, Float32Array, Float32Array];
+      const outs = [0, 1, 2].map(() => backend.uninitialised(n)) as [Float32Array, Float32Array, Float32Array];
       addon().adamUpdate(values(backend, value), values(backend, grad), values(backend, m), values(backend, v), ...outs,
         [c.beta1, c.beta2, c.weightDecay, c.stepSize, c.sqrtBias2, c.eps]);
-      return outs.map((out) => backend.makeTensorInfo(value.shape, 'float32', out));
+      return outs.map((out) => backend.adopt(value.shape, out));
     }),
     withFallback(BATCH_NORM_TRAINING, float32, ({ inputs, backend, attrs }) => {
       const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
       const channels = x!.shape[x!.shape.length - 1]!;
       const rows = tf.util.sizeFromShape(x!.shape) / channels;
-      const y = uninitialised(rows * channels), mean = new Float32Array(channels), variance = new Float32Array(channels);
+      const y = backend.uninitialised(rows * channels), mean = new Float32Array(channels), variance = new Float32Array(channels);
       addon().batchNormForward(values(backend, x!), values(backend, scale!), values(backend, offset!), y, mean, variance, [rows, channels],
         attrs.varianceEpsilon as number);
-      return [backend.makeTensorInfo(x!.shape, 'float32', y), backend.makeTensorInfo([channels], 'float32', mean),
+      return [backend.adopt(x!.shape, y), backend.makeTensorInfo([channels], 'float32', mean),
         backend.makeTensorInfo([channels], 'float32', variance)];
     }),
     withFallback(BATCH_NORM_GRAD, float32, ({ inputs, backend, attrs }) => {
       const { dy, x, mean, variance, scale } = inputs as Record<string, tf.TensorInfo>;
       const channels = x!.shape[x!.shape.length - 1]!;
       const rows = tf.util.sizeFromShape(x!.shape) / channels;
-      const dx = uninitialised(rows * channels), dScale = new Float32Array(channels), dOffset = new Float32Array(channels);
+      const dx = backend.uninitialised(rows * channels), dScale = new Float32Array(channels), dOffset = new Float32Array(channels);
       addon().batchNormBackward(values(backend, x!), values(backend, dy!), values(backend, scale!), values(backend, mean!), values(backend, variance!),
         dx, dScale, dOffset, [rows, channels], attrs.varianceEpsilon as number, attrs.batchStatistics as boolean);
-      return [backend.makeTensorInfo(x!.shape, 'float32', dx), backend.makeTensorInfo([channels], 'float32', dScale),
+      return [backend.adopt(x!.shape, dx), backend.makeTensorInfo([channels], 'float32', dScale),
         backend.makeTensorInfo([channels], 'float32', dOffset)];
     }),
   ];

@@ -205,3 +205,22 @@ test('native row gathers and their gradient (unsorted segment sums) = cpu, repea
     });
   }
 });
+
+test('native output pool: arrays read out or viewed by a live tensor are never handed to a later output', needsNative, async () => {
+  await initBackend('native', { threads: 2 });
+  const xv = randomValues('pool/x', [8, 64]);
+  const x = tf.tensor2d(xv, [8, 64]);
+  const fresh = () => tf.relu(tf.add(x, 1)); // native outputs of one size, over and over
+  const expected = xv.map((v) => Math.max(0, Math.fround(v + 1)));
+  const read = fresh();
+  const readValues = read.dataSync();
+  const parent = fresh();
+  const view = tf.slice(parent, [0, 0], [2, 64]); // contiguous: the cpu backend's slice is a subarray of parent's array
+  read.dispose();
+  parent.dispose();
+  const later = Array.from({ length: 6 }, () => tf.neg(fresh())); // would reuse both arrays if they were pooled
+  assert.deepEqual(readValues, expected, 'values read before dispose are intact');
+  assert.deepEqual(view.dataSync(), expected.subarray(0, 128), 'a view outlives its parent intact');
+  for (const t of later) assert.deepEqual(t.dataSync(), expected.map((v) => -v));
+  tf.dispose([x, view, ...later]);
+});
