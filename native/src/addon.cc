@@ -189,6 +189,19 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::batch_norm_forward(rows, c, eps, x, gamma, beta, y, mean, variance); });
 }
 
+// batchNormInference(x, mean, variance, gamma, beta, y, [rows, channels], eps)
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 2> v;
+  float *x, *mean, *variance, *gamma, *beta, *y;
+  if (!integers(info, 6, &v)) return info.Env().Undefined();
+  const auto [rows, c] = v;
+  if (!float_array(info, 0, rows * c, &x) || !float_array(info, 1, c, &mean) || !float_array(info, 2, c, &variance) ||
+      !float_array(info, 3, c, &gamma) || !float_array(info, 4, c, &beta) || !float_array(info, 5, rows * c, &y))
+    return info.Env().Undefined();
+  const double eps = info[7].As<Napi::Number>().DoubleValue();
+  return guarded(info.Env(), [&] { fiveband::batch_norm_inference(rows, c, eps, x, mean, variance, gamma, beta, y); });
+}
+
 // batchNormBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, [rows, channels], eps, batchStatistics)
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   std::array<int64_t, 2> v;
@@ -420,6 +433,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("batchNormInference", Napi::Function::New(env, BatchNormInference));
   exports.Set("releaseFilter", Napi::Function::New(env, ReleaseFilter));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));

@@ -362,6 +362,19 @@ void batch_norm_forward(int64_t rows, int64_t c, float eps, const float* x, cons
   }
 }
 
+void batch_norm_inference(int64_t rows, int64_t c, double eps, const float* x, const float* mean, const float* variance,
+                          const float* gamma, const float* beta, float* y) {
+  std::vector<double> root(c);
+  for (int64_t ch = 0; ch < c; ++ch) root[ch] = std::sqrt(double(variance[ch]) + eps);
+  const double* __restrict sd = root.data();
+#pragma omp parallel for if (rows * c >= (1 << 15))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict in = x + r * c;
+    float* __restrict out = y + r * c;
+    for (int64_t ch = 0; ch < c; ++ch) out[ch] = float(double(beta[ch]) + (double(in[ch]) - double(mean[ch])) * double(gamma[ch]) / sd[ch]);
+  }
+}
+
 void batch_norm_backward(int64_t rows, int64_t c, float eps, bool batch_statistics, const float* x, const float* dy,
                          const float* gamma, const float* mean, const float* variance, float* dx, float* dgamma,
                          float* dbeta) {

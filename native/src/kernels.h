@@ -52,6 +52,12 @@ void avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx);
 void batch_norm_forward(int64_t rows, int64_t c, float eps, const float* x, const float* gamma, const float* beta,
                         float* y, float* mean, float* variance);
 /**
+ * Inference BatchNorm with given statistics: y = β + (x − μ)·γ / √(σ² + ε), evaluated in double in that order and
+ * rounded once, as tfjs's cpu kernel (so the two agree bit for bit).
+ */
+void batch_norm_inference(int64_t rows, int64_t c, double eps, const float* x, const float* mean, const float* variance,
+                          const float* gamma, const float* beta, float* y);
+/**
  * Its gradients from the statistics used: with batch_statistics, the forward's own (dx includes their dependence
  * on x); otherwise fixed running ones (dx = γ/σ · dy).
  */

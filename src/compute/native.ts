@@ -24,6 +24,7 @@ export interface NativeAddon {
   maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, g: Geometry): void;
   avgPoolBackward(dy: Float32Array, dx: Float32Array, g: Geometry): void;
   batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Geometry, eps: number): void;
+  batchNormInference(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, dims: Geometry, eps: number): void;
   batchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Geometry, eps: number, batchStatistics: boolean): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], aStrides: number[], bStrides: number[]): void;
@@ -365,6 +366,19 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
         attrs.varianceEpsilon as number);
       return [backend.adopt(x!.shape, y), backend.makeTensorInfo([channels], 'float32', mean),
         backend.makeTensorInfo([channels], 'float32', variance)];
+    }),
+    // Eval-mode BatchNorm (every ResNet34 attribution): per-channel statistics, scale and offset over the last axis.
+    withFallback(tf.FusedBatchNorm, (args) => {
+      const { x, mean, variance, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const channels = x!.shape[x!.shape.length - 1];
+      return float32(args) && scale !== undefined && offset !== undefined && tf.util.sizeFromShape(x!.shape) > 0
+        && [mean, variance, scale, offset].every((t) => t!.shape.length === 1 && t!.shape[0] === channels);
+    }, ({ inputs, backend, attrs }) => {
+      const { x, mean, variance, scale, offset } = inputs as Record<string, tf.TensorInfo>;
+      const channels = x!.shape[x!.shape.length - 1]!;
+      const rows = tf.util.sizeFromShape(x!.shape) / channels;
+      return output(backend, x!.shape, (y) => addon().batchNormInference(values(backend, x!), values(backend, mean!), values(backend, variance!),
+        values(backend, scale!), values(backend, offset!), y, [rows, channels], (attrs.varianceEpsilon as number | undefined) ?? 0.001));
     }),
     withFallback(BATCH_NORM_GRAD, float32, ({ inputs, backend, attrs }) => {
       const { dy, x, mean, variance, scale } = inputs as Record<string, tf.TensorInfo>;

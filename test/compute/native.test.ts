@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import * as fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrainingOp, backendInfo, chooseBackend, initBackend } from '../../src/compute/index.js';
-import { assertMatchesCpu, needsNative, randomValues } from './compare.js';
+import { assertMatchesCpu, needsNative, randomValues, runOn } from './compare.js';
 
 // Every native kernel against the cpu oracle on random geometry: odd sizes, batch 1, channel counts not divisible
 // by 4 or 8, strides, paddings, dilations, transposes. Each case checks the forward and its gradients, so the
@@ -120,6 +120,9 @@ test('native BatchNorm (batch statistics, and running ones in eval mode) and its
       const { value, grads } = tf.valueAndGrads(f)([tf.tensor(x, shape), tf.tensor(g, [c]), tf.tensor(b, [c])]);
       return [value, ...grads];
     });
+    // Eval mode alone is computed in the cpu kernel's order: the same values bit for bit.
+    const evalMode = () => tf.batchNorm(tf.tensor(x, shape), tf.tensor(b, [c]), tf.abs(tf.tensor(g, [c])), tf.tensor(b, [c]), tf.tensor(g, [c]), 1e-5);
+    assert.deepEqual(await runOn('native', evalMode), await runOn('cpu', evalMode), `eval batch norm ${shape}`);
   }
 });
 
