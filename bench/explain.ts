@@ -6,8 +6,8 @@
  * (bench/explain_torch.py, same weights, `--threads` threads) are timed too, and the first backend's speed
  * relative to torch is printed (torch ms / ours: ≥ 1 is as fast or faster).
  *
- * Protocol, both sides: warm-up calls on one image and on the batch (JIT tiers, oneDNN primitives for the batch's
- * shapes), then the best of `--repeats` timed calls on `--batch`
+ * Protocol, both sides: a warm-up call on one image, then warm-up calls on the batch for at least 1 s (V8 optimises
+ * a method's JavaScript only after some dozens of kernel calls; a study makes thousands), then the best of `--repeats` timed calls on `--batch`
  * images; target = predicted class; IG 50 steps, internal batch 16 rows; SHAP 4 baselines (GradientShap 5 draws).
  *
  *   npm run bench:explain [-- --archs alexnet,spa --sizes default,224 --batch 2 --repeats 3 --backends native,wasm --threads 2]
@@ -83,7 +83,7 @@ try {
         const times: Record<string, number> = {};
         for (const method of methods) {
           method.attribute(copy, firstb!, targets.slice(0, 1), { seed: 0 });
-          method.attribute(copy, xb!, targets, { seed: 0 });
+          for (const start = performance.now(); performance.now() - start < 1000;) method.attribute(copy, xb!, targets, { seed: 0 });
           let best = Infinity;
           for (let r = 0; r < REPEATS; r++) {
             const t0 = performance.now();

@@ -48,9 +48,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Rates { train: number; forward: number; inputGrad: number }
 interface OurRates extends Rates { trainThreads?: number }
 
-/** Images/s of `fn`: one warm-up call, then calls for at least `SECONDS` (at least 2). */
+/**
+ * Images/s of `fn` in the steady state: warm-up calls for at least 1 s (V8 optimises the step's JavaScript only
+ * after some dozens of calls; a training run makes thousands), then calls for at least `SECONDS` (at least 2).
+ */
 async function rate(fn: () => unknown): Promise<number> {
-  await fn();
+  for (const start = performance.now(); performance.now() - start < 1000;) await fn();
   let calls = 0;
   const t0 = performance.now();
   while (calls < 2 || performance.now() - t0 < SECONDS * 1000) {

@@ -20,8 +20,11 @@ from torch_models import build  # noqa: E402
 
 
 def rate(fn, batch, seconds):
-    """Images/s of fn: one warm-up call, then repeated calls for at least `seconds` (at least 2 calls)."""
+    """Images/s of fn in the steady state: warm-up calls for at least 1 s, then repeated calls for at least `seconds` (at least 2 calls)."""
+    start = time.perf_counter()
     fn()
+    while time.perf_counter() - start < 1:
+        fn()
     calls, t0 = 0, time.perf_counter()
     while calls < 2 or time.perf_counter() - t0 < seconds:
         fn()
