@@ -162,7 +162,7 @@ export function shapBaselines(options: AttributeOptions | undefined, index: numb
   const scale = options?.shapBaselineScale ?? 0.001;
   const rng = sampleRng(options, 'shap-baselines', index);
   const values = new Float32Array(k * plane);
-  for (let i = 0; i < values.length; i++) values[i] = rng.normal() * scale;
+  rng.fillNormal(values, 0, scale);
   return tf.tidy(() => tf.transpose(tf.tensor4d(values, [k, 3, size, size]), [0, 2, 3, 1]));
 }
 

@@ -37,7 +37,8 @@ export function noiseTunnel(name: string, type: NoiseTunnelType, base: Attributi
       for (let i = 0; i < n; i++) {
         const rng = sampleRng(options, 'noise-tunnel', i);
         const noisy = new Float32Array(copies * plane);
-        for (let j = 0; j < copies; j++) for (let p = 0; p < plane; p++) noisy[j * plane + p] = pixels[i * plane + p]! + sigma * rng.normal();
+        rng.fillNormal(noisy, 0, sigma);
+        for (let j = 0; j < copies; j++) for (let p = 0; p < plane; p++) noisy[j * plane + p] = pixels[i * plane + p]! + noisy[j * plane + p]!;
         const key = options?.sampleKeys?.[i] ?? i;
         const x = tf.tensor4d(noisy, [copies, size, size, 3]);
         let result: Attribution;

@@ -37,7 +37,7 @@ export const nullUniform = nullExplainer('NullUniform', true, (_image, _size, ou
 /** Gaussian noise N(0, 1) per pixel (signed, like a gradient), from the sample's own seeded stream. */
 export const nullGaussian = nullExplainer('NullGaussian', true, (_image, _size, out, index, options) => {
   const rng = sampleRng(options, 'null-gaussian', index);
-  for (let p = 0; p < out.length; p++) out[p] = rng.normal();
+  rng.fillNormal(out);
 });
 
 /**

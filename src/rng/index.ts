@@ -68,7 +68,11 @@ export class Rng {
     return lo + (x % range);
   }
 
-  /** N(mean, sd) by the Box–Muller transform (pairs; the second value is kept for the next call). */
+  /**
+   * N(mean, sd) by the Box–Muller transform (pairs; the second value is kept for the next call). Weight
+   * initialisation and the datasets draw with it (their committed outputs depend on its exact values); bulk noise
+   * uses `fillNormal`, which is several times faster.
+   */
   normal(mean = 0, sd = 1): number {
     if (this.spareNormal !== null) {
       const z = this.spareNormal;
@@ -83,6 +87,46 @@ export class Rng {
     return mean + sd * r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Fills `out` with N(mean, sd) draws by the ziggurat method (Marsaglia & Tsang 2000, 128 layers, with Doornik's
+   * 2005 correction: the layer index and the value come from separate random bits). ~98.8 % of draws cost one
+   * multiply and compare; Box–Muller's log, sqrt, sin and cos made a NoiseTunnel call spend most of its time drawing
+   * its million normals. A different stream from `normal`'s.
+   */
+  fillNormal(out: Float32Array | Float64Array, mean = 0, sd = 1): void {
+    const { x, ratio } = ZIGGURAT;
+    for (let k = 0; k < out.length; k++) {
+      let z: number;
+      for (;;) {
+        const u = 2 * this.next() - 1;
+        const i = this.nextUint32() & 127;
+        if (Math.abs(u) < ratio[i]!) {
+          z = u * x[i]!;
+          break;
+        }
+        if (i === 0) {
+          // The tail beyond R (Marsaglia 1964), on the side of u's sign.
+          let a: number, b: number;
+          do {
+            a = -Math.log(1 - this.next()) / ZIGGURAT_R;
+            b = -Math.log(1 - this.next());
+          } while (2 * b < a * a);
+          z = u < 0 ? -(ZIGGURAT_R + a) : ZIGGURAT_R + a;
+          break;
+        }
+        // The wedge between layers i and i + 1: accept under the density.
+        const v = u * x[i]!;
+        const f0 = Math.exp(-0.5 * (x[i]! * x[i]! - v * v));
+        const f1 = Math.exp(-0.5 * (x[i + 1]! * x[i + 1]! - v * v));
+        if (f1 + this.next() * (f0 - f1) < 1) {
+          z = v;
+          break;
+        }
+      }
+      out[k] = mean + sd * z;
+    }
+  }
+
   /** Fisher–Yates shuffle in place; returns the array. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
@@ -92,6 +136,26 @@ export class Rng {
     return items;
   }
 }
+
+/** The ziggurat's rightmost layer edge R and the area V of each of its 128 layers (Marsaglia & Tsang 2000). */
+const ZIGGURAT_R = 3.442619855899;
+const ZIGGURAT_V = 9.91256303526217e-3;
+
+/**
+ * Layer edges x[0..128] (x[0] = V / f(R) is the base layer's virtual width, x[1] = R, x[128] = 0) and, per layer,
+ * the fraction x[i+1] / x[i] of it that lies wholly under the density f(x) = exp(−x²/2).
+ */
+const ZIGGURAT = (() => {
+  const f = (t: number) => Math.exp(-0.5 * t * t);
+  const x = new Float64Array(129);
+  x[0] = ZIGGURAT_V / f(ZIGGURAT_R);
+  x[1] = ZIGGURAT_R;
+  for (let i = 2; i < 128; i++) x[i] = Math.sqrt(-2 * Math.log(ZIGGURAT_V / x[i - 1]! + f(x[i - 1]!)));
+  x[128] = 0;
+  const ratio = new Float64Array(128);
+  for (let i = 0; i < 128; i++) ratio[i] = x[i + 1]! / x[i]!;
+  return { x, ratio };
+})();
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));

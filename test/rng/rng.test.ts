@@ -57,3 +57,36 @@ test('shuffle is a permutation', () => {
   assert.notDeepEqual(shuffled, items);
   assert.deepEqual([...shuffled].sort((x, y) => x - y), items);
 });
+
+/** Φ(z) from erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, far below the KS bound tested). */
+function normalCdf(z: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(z) / Math.SQRT2);
+  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z / 2);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+test('fillNormal (ziggurat) draws N(mean, sd): Kolmogorov–Smirnov against Φ, moments, the tail beyond R, reproducible', () => {
+  const n = 1_000_000; // enough for KS to see a wedge that accepts everything (mass off by ~1e-3)
+  const draws = new Float64Array(n);
+  Rng.derive(11, 'ziggurat').fillNormal(draws, 1, 2);
+  const again = new Float64Array(n);
+  Rng.derive(11, 'ziggurat').fillNormal(again, 1, 2);
+  assert.deepEqual(again, draws);
+  const z = draws.map((v) => (v - 1) / 2).sort();
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    const p = normalCdf(z[i]!);
+    d = Math.max(d, Math.abs(p - i / n), Math.abs(p - (i + 1) / n));
+  }
+  assert.ok(d < 1.63 / Math.sqrt(n), `KS distance ${d} (1 % critical value ${1.63 / Math.sqrt(n)})`);
+  let sum = 0, sumSq = 0, beyondR = 0, beyond4 = 0;
+  for (const v of z) {
+    sum += v; sumSq += v * v;
+    if (Math.abs(v) > 3.442619855899) beyondR++;
+    if (Math.abs(v) > 4) beyond4++;
+  }
+  assert.ok(Math.abs(sum / n) < 0.01 && Math.abs(sumSq / n - 1) < 0.015, `moments ${sum / n}, ${sumSq / n}`);
+  // P(|Z| > R) = 5.76e-4 (576 expected), P(|Z| > 4) = 6.3e-5 (63 expected): the tail sampler and the base layer.
+  assert.ok(beyondR > 500 && beyondR < 650, `draws beyond R: ${beyondR}`);
+  assert.ok(beyond4 > 38 && beyond4 < 90, `draws beyond 4: ${beyond4}`);
+});
