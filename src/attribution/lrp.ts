@@ -144,7 +144,7 @@ function lrpMethod(name: string, composite: () => Composite): AttributionMethod 
       if (!applies(model.spec.arch)) throw new UserError(`${name} does not apply to a ${model.spec.arch} model (no LRP rule for its attention product)`);
       const targets = resolveTargets(model, inputs, target);
       return toAttribution(mapChunks(inputs.shape[0], internalBatchSize(options, model), (start, end) =>
-        lrpRelevance(model, tf.slice(inputs, [start], [end - start]) as tf.Tensor4D, targets.slice(start, end), composite())));
+        tf.tidy(() => lrpRelevance(model, tf.slice(inputs, [start], [end - start]) as tf.Tensor4D, targets.slice(start, end), composite()))));
     },
   };
 }

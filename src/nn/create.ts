@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
 import { archDefinition, describeArch, type ArchDescription, type ParamInfo } from './arch.js';
-import { TensorOps } from './layers.js';
+import { DerivedTensors, TensorOps } from './layers.js';
 import type { ArchSpec, ForwardOptions, ForwardResult, Model } from './model.js';
 import './models/alexnet.js';
 import './models/vgg.js';
@@ -29,6 +29,7 @@ class ArchModel implements Model {
   readonly trainable = new Map<string, tf.Variable>();
   readonly buffers = new Map<string, tf.Variable>();
   private readonly all = new Map<string, tf.Variable>();
+  private readonly derived = new DerivedTensors();
 
   constructor(description: ArchDescription, values: (param: ParamInfo) => Float32Array | Int32Array) {
     this.spec = description.spec;
@@ -50,7 +51,7 @@ class ArchModel implements Model {
       if (!this.layerNames.includes(name)) throw new Error(`no layer ${name} to tap in ${this.spec.arch}`);
     }
     return tf.tidy(() => {
-      const out = archDefinition(this.spec.arch).build(new TensorOps(this.all, options), x as tf.Tensor, this.spec);
+      const out = archDefinition(this.spec.arch).build(new TensorOps(this.all, options, this.derived), x as tf.Tensor, this.spec);
       const result: ForwardResult = { logits: out.logits as tf.Tensor2D };
       if (out.heatmapLogits) result.heatmapLogits = out.heatmapLogits as tf.Tensor4D;
       return result as unknown as tf.TensorContainerObject;
@@ -58,6 +59,7 @@ class ArchModel implements Model {
   }
 
   dispose(): void {
+    this.derived.dispose();
     for (const v of this.all.values()) v.dispose();
     this.all.clear();
     this.trainable.clear();

@@ -28,12 +28,38 @@ export function adaptivePoolMatrix(inSize: number, outSize: number): Float32Arra
   return m;
 }
 
+/**
+ * Tensors a model computes from its parameters alone (eval mode's merged convolution-BatchNorm weights), kept from
+ * one forward pass to the next until a source parameter changes (an assignment gives it a new dataId). Recomputed
+ * each pass they were fresh filters every time, and the native backend reorders a filter the first time it sees it:
+ * most of a ResNet34 LRP call.
+ */
+export class DerivedTensors {
+  private readonly entries = new Map<string, { sources: object[]; tensors: tf.Tensor[] }>();
+
+  get(key: string, sources: readonly tf.Tensor[], make: () => tf.Tensor[]): tf.Tensor[] {
+    const entry = this.entries.get(key);
+    if (entry !== undefined && entry.sources.every((id, i) => id === sources[i]!.dataId)) return entry.tensors;
+    if (entry !== undefined) tf.dispose(entry.tensors);
+    // Constants of the pass: no rule differentiates parameters in eval mode.
+    const tensors = tf.tidy(() => make()).map((t) => tf.keep(t));
+    this.entries.set(key, { sources: sources.map((t) => t.dataId), tensors });
+    return tensors;
+  }
+
+  dispose(): void {
+    for (const entry of this.entries.values()) tf.dispose(entry.tensors);
+    this.entries.clear();
+  }
+}
+
 /** Executes an architecture on tensors: named variables, the nonlinearity rule, taps, BN and dropout modes. */
 export class TensorOps implements Ops<tf.Tensor> {
   private readonly rule: NonlinearityRule;
   private readonly training: boolean;
 
-  constructor(private readonly variables: ReadonlyMap<string, tf.Variable>, private readonly options: ForwardOptions = {}) {
+  constructor(private readonly variables: ReadonlyMap<string, tf.Variable>, private readonly options: ForwardOptions = {},
+    private readonly derived = new DerivedTensors()) {
     this.rule = options.rule ?? plainRule;
     this.training = options.training ?? false;
   }
@@ -79,11 +105,13 @@ export class TensorOps implements Ops<tf.Tensor> {
   convBatchNorm(convName: string, bnName: string, x: tf.Tensor, c: ConvConfig, channels: number): tf.Tensor {
     if (this.training || !this.rule.applyLinear) return this.batchNorm2d(bnName, this.conv2d(convName, x, c), channels);
     const pad = c.padding ? c.padding : 'valid';
-    const gamma = this.param(`${bnName}.weight`), beta = this.param(`${bnName}.bias`);
-    const scale = tf.div(gamma, tf.sqrt(tf.add(this.param(`${bnName}.running_var`), BN_EPS)));
-    let shift = tf.sub(beta, tf.mul(this.param(`${bnName}.running_mean`), scale));
-    if (c.bias) shift = tf.add(shift, tf.mul(this.param(`${convName}.bias`), scale));
-    const weight = tf.mul(this.param(`${convName}.weight`), scale); // HWIO: γ/σ per output channel, the last axis
+    const names = [`${convName}.weight`, `${bnName}.weight`, `${bnName}.bias`, `${bnName}.running_mean`, `${bnName}.running_var`, ...(c.bias ? [`${convName}.bias`] : [])];
+    const [weight, shift] = this.derived.get(`${convName}+${bnName}`, names.map((name) => this.param(name)), () => {
+      const [w, gamma, beta, mean, variance, bias] = names.map((name) => this.param(name));
+      const scale = tf.div(gamma!, tf.sqrt(tf.add(variance!, BN_EPS)));
+      const shifted = tf.sub(beta!, tf.mul(mean!, scale));
+      return [tf.mul(w!, scale), bias ? tf.add(shifted, tf.mul(bias, scale)) : shifted]; // HWIO: γ/σ per output channel, the last axis
+    }) as [tf.Tensor, tf.Tensor];
     const run: LinearForward = (t, rho = (p) => p, options = {}) => {
       const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(weight) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
       return options.bias === false ? y : tf.add(y, rho(shift));

@@ -95,6 +95,28 @@ describe('LRP', () => {
     m.dispose();
   });
 
+  it('ResNet34 under LRP: the merged weights kept between passes follow parameter updates and are freed with the model', () => {
+    const before = tf.memory().numTensors;
+    const m = createModel(RESNET, 6);
+    const x = randomImages(1, RESNET.inputSize);
+    const lrp = getMethod('LRP');
+    lrp.attribute(m, x, [1]); // merges and keeps every convolution-BatchNorm pair
+    tf.tidy(() => {
+      for (const [name, v] of m.buffers) if (name.endsWith('running_var')) v.assign(tf.randomUniform(v.shape, 0.5, 2, 'float32', 7));
+    });
+    const updated = lrp.attribute(m, x, [1]).data;
+    // A fresh model with the updated parameters computes everything anew.
+    const fresh = createModel(RESNET, 6);
+    tf.tidy(() => {
+      for (const [name, v] of fresh.buffers) v.assign(tf.clone(m.buffers.get(name)!));
+    });
+    assert.deepEqual(lrp.attribute(fresh, x, [1]).data, updated);
+    fresh.dispose();
+    m.dispose();
+    x.dispose();
+    assert.equal(tf.memory().numTensors, before, 'no tensor outlives the models');
+  });
+
   it('zB and flat on the input layer, by hand on one linear layer: R_i = (x_i w_i − l w⁺_i − h w⁻_i) z / Σ(…), and z / n', () => {
     const [inputs, n] = [4, 1];
     const w = [0.5, -1, 2, -0.25];
