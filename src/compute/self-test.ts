@@ -4,7 +4,8 @@ import { batchNormTrainingOp } from './batch-norm.js';
 /**
  * A few kernels of the active backend against the same ops on the cpu backend, on small awkward shapes (odd
  * sizes, strides, padding, dilation, transposes, channel counts not divisible by 4). Runs a forward and a
- * gradient through convolution, pooling, BatchNorm and matrix products: every native kernel is exercised.
+ * gradient through convolution, a comparison mask, BatchNorm (training and eval), pooling, a transpose and matrix
+ * products: every native kernel is exercised.
  * Returns the first mismatch, or null.
  */
 export async function compareWithCpu(setBackend: (name: string) => Promise<void>, name: string): Promise<string | null> {
@@ -23,10 +24,12 @@ export async function compareWithCpu(setBackend: (name: string) => Promise<void>
     const dense = random([4, 6]), probe = random([2, 5]);
     const loss = (input: tf.Tensor, a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => {
       const c1 = tf.relu(tf.conv2d(input as tf.Tensor4D, a as tf.Tensor4D, 2, 'same'));
-      const c2 = tf.conv2d(c1, b as tf.Tensor4D, 1, [[0, 0], [1, 0], [0, 1], [0, 0]], 'NHWC', [2, 1]);
+      const gated = tf.where(tf.greater(c1, 0.1), c1, tf.mul(c1, 0.5)) as tf.Tensor4D;
+      const c2 = tf.conv2d(gated, b as tf.Tensor4D, 1, [[0, 0], [1, 0], [0, 1], [0, 0]], 'NHWC', [2, 1]);
       const { y } = batchNormTrainingOp(c2, gamma, beta, 1e-5);
-      const pooled = tf.avgPool(tf.maxPool(y as tf.Tensor4D, 2, 1, 'same'), 2, 2, 'valid');
-      const logits = tf.matMul(tf.reshape(pooled, [2, 6]), d, false, true);
+      const fixed = tf.batchNorm(y as tf.Tensor4D, beta, tf.add(tf.abs(gamma), 0.5), beta, gamma, 1e-3); // eval mode
+      const pooled = tf.avgPool(tf.maxPool(fixed as tf.Tensor4D, 2, 1, 'same'), 2, 2, 'valid');
+      const logits = tf.matMul(tf.reshape(tf.transpose(pooled, [0, 2, 1, 3]), [2, 6]), d, false, true);
       return tf.sum(tf.square(tf.matMul(logits, probe, true, false)));
     };
     const { value, grads } = tf.valueAndGrads(loss)([x, w1, w2, dense]);
