@@ -32,12 +32,6 @@ function stabilise(z: tf.Tensor, epsilon: number): tf.Tensor {
   return tf.add(z, tf.where(tf.greaterEqual(z, 0), tf.fill(z.shape, epsilon), tf.fill(z.shape, -epsilon)));
 }
 
-/** The value of `t` with no gradient (tfjs has no stop_gradient). */
-const constant = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const t = args[0] as tf.Tensor;
-  return { value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
-});
-
 /**
  * A rule for the input layer that looks past the input's value: zB (Montavon et al. 2017) for inputs bounded by
  * [low, high], R_i = Σ_j (x_i w_ij − l w⁺_ij − h w⁻_ij) R_j / Σ_i (…), and flat, R_i = Σ_j R_j / (number of inputs
@@ -92,22 +86,30 @@ export class LrpRule implements NonlinearityRule {
       // What the gradient flows through: zB's x·W − l·W⁺ − h·W⁻ (its denominator with the bias), flat's 1·1.
       if (input.kind === 'flat') {
         const spread = forward(ones!, (p) => tf.onesLike(p), noBias);
-        return withGradientOf(z, spread, constant(tf.div(z, stabilise(spread, input.epsilon))));
+        return withGradientOf(z, spread, tf.div(z, stabilise(spread, input.epsilon)));
       }
       const bounds = tf.add(forward(low!, positivePart, noBias), forward(high!, negativePart, noBias));
-      return withGradientOf(z, tf.sub(forward(x, identity, noBias), bounds), constant(tf.div(z, stabilise(tf.sub(z, bounds), input.epsilon))));
+      return withGradientOf(z, tf.sub(forward(x, identity, noBias), bounds), tf.div(z, stabilise(tf.sub(z, bounds), input.epsilon)));
     }
     const zRho = rule.rho === identity && rule.bias ? z : forward(x, rule.rho, { bias: rule.bias }); // the ε rule's z_ρ is z
-    return withGradientOf(z, zRho, constant(tf.div(z, stabilise(zRho, rule.epsilon))));
+    return withGradientOf(z, zRho, tf.div(z, stabilise(zRho, rule.epsilon)));
   }
 }
 
 const positivePart = (p: tf.Tensor) => tf.relu(p);
 const negativePart = (p: tf.Tensor) => tf.neg(tf.relu(tf.neg(p)));
 
-/** Value z exactly; gradient that of `carrier` · factor. */
+/**
+ * Value z exactly; gradient that of `carrier` · factor with the factor held constant: dy · factor to the carrier
+ * alone. z and the factor are not inputs, so no gradient reaches them (tfjs has no stop_gradient; as inputs with
+ * zero gradients they cost three zero tensors and a product per layer).
+ */
 function withGradientOf(z: tf.Tensor, carrier: tf.Tensor, factor: tf.Tensor): tf.Tensor {
-  return tf.add(constant(z), tf.sub(tf.mul(carrier, factor), constant(tf.mul(carrier, factor))));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    (args[1] as tf.GradSaveFunc)([factor]); // kept for the backward pass, which runs after the forward's tidy
+    return { value: tf.clone(z), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
+  });
+  return op(carrier);
 }
 
 /** The input relevance [n, N, N, 3] of `targets` under a composite's rules (rows of one pass). */
@@ -119,8 +121,8 @@ export function lrpRelevance(model: Model, x: tf.Tensor4D, targets: readonly num
     const input = composite.input;
     if ('rho' in input) return tf.mul(x, tf.grad(score({}))(x)) as tf.Tensor4D;
     if (input.kind === 'flat') {
-      const [, gOnes] = tf.grads((a: tf.Tensor, ones: tf.Tensor) => score({ ones })(a))([x, tf.onesLike(x)]);
-      return gOnes as tf.Tensor4D;
+      // The image enters only the values (no gradient flows to it under flat): differentiate the ones alone.
+      return tf.grad((ones: tf.Tensor) => score({ ones })(x))(tf.onesLike(x)) as tf.Tensor4D;
     }
     const [low, high] = [tf.fill(x.shape, input.low), tf.fill(x.shape, input.high)];
     const [gx, gLow, gHigh] = tf.grads((a: tf.Tensor, l: tf.Tensor, h: tf.Tensor) => score({ low: l, high: h })(a))([x, low, high]);
