@@ -82,9 +82,15 @@ async function measure(model: Model, batch: Batch, dataParallel: boolean): Promi
   const train = await rate(() => trainStep(model, adam, batch, iteration++, lambda));
   let trainThreads: number | undefined;
   if (dataParallel) {
+    // As `train --micro-batches` runs: every part, the main thread's included, on one thread. (With its OpenMP
+    // threads left on, the main thread's spinning workers took the cores from the replicas, and later
+    // measurements in the process ran at half speed.)
+    const backend = tf.getBackend() as BackendName;
+    await initBackend(backend, { threads: 1 });
     const runner = await StepRunner.start(model, { microBatches: THREADS, threads: THREADS, ...(lambda === undefined ? {} : { lambda }) });
     trainThreads = await rate(() => runner.step(adam, batch, iteration++));
     await runner.close();
+    await initBackend(backend, { threads: THREADS });
   }
   adam.dispose();
   const forward = await rate(() => tf.tidy(() => model.forward(batch.x).logits.dataSync()));
