@@ -7,7 +7,7 @@
  * thread each. With PyTorch 1.13 (a python
  * with torch, see test/python-torch.ts) the same measurements run on the equivalent torch model
  * (bench/train_torch.py, `--threads` threads), default NCHW and tuned channels-last, and the ratios of the
- * first backend to both are printed.
+ * first backend to both are printed. Each model is measured on each backend in a process of its own.
  *
  *   npm run bench:train [-- --archs alexnet,spa --sizes default,224 --backends native,wasm --seconds 3 --threads 2]
  *
@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     torch: { type: 'boolean', default: true },
+    /** Internal: measure one model on one backend (the first of --archs, --sizes, --backends) and print its rates as JSON. */
+    'measure-one': { type: 'boolean', default: false },
     /** Instead of the rates: resident memory over this many training steps of the first arch at the first size. */
     'memory-steps': { type: 'string' },
   },
@@ -149,6 +151,31 @@ if (args['memory-steps'] !== undefined) {
   process.exit(0);
 }
 
+function specFor(arch: Arch, size: string): ArchSpec {
+  const small = hyperFor(arch, 'small');
+  return { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
+}
+
+if (args['measure-one']) {
+  const backend = backends[0]!;
+  await initBackend(backend, { threads: THREADS });
+  const spec = specFor(args.archs.split(',')[0] as Arch, args.sizes.split(',')[0]!);
+  const model = createModel(spec, 0);
+  process.stdout.write(`${JSON.stringify(await measure(model, batchFor(spec), true))}\n`);
+  process.exit(0);
+}
+
+/**
+ * Each model on each backend in a process of its own: measured one after another in one process, the later ones
+ * ran up to 4× slower (what an earlier backend's and data-parallel run's threads and heaps left behind).
+ */
+function measureApart(arch: Arch, size: string, backend: BackendName): OurRates {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', '--archs', arch, '--sizes', size, '--backends', backend,
+    '--threads', String(THREADS), '--batch', String(BATCH), '--seconds', String(SECONDS)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`measuring ${arch} ${size} on ${backend} failed: ${r.stderr.trim().split('\n').at(-1)}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as OurRates;
+}
+
 const withTorch = torchAvailable();
 const described: string[] = [];
 for (const b of backends) {
@@ -165,18 +192,9 @@ const header = ['model', 'input', 'width', 'measure', ...backends, ...backends.m
   ...(withTorch ? ['torch', 'torch CL', `${first}/torch`, `${first}/torch CL`] : [])];
 process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
 for (const arch of args.archs.split(',') as Arch[]) {
-  const small = hyperFor(arch, 'small');
   for (const size of args.sizes.split(',')) {
-    const spec: ArchSpec = { arch, inputSize: size === 'default' ? small.inputSize : Number(size), numClasses: 10, width: small.width };
-    const ours = new Map<BackendName, OurRates>();
-    for (const b of backends) {
-      await initBackend(b, { threads: THREADS });
-      const model = createModel(spec, 0);
-      const batch = batchFor(spec);
-      ours.set(b, await measure(model, batch, true));
-      tf.dispose([batch.x, batch.labels, batch.bands!]);
-      model.dispose();
-    }
+    const spec = specFor(arch, size);
+    const ours = new Map<BackendName, OurRates>(backends.map((b) => [b, measureApart(arch, size, b)]));
     const torch = withTorch ? torchRates(spec, false) : null;
     const torchCl = withTorch ? torchRates(spec, true) : null;
     for (const measureName of ['train', 'forward', 'inputGrad'] as const) {
