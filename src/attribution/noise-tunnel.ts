@@ -38,7 +38,7 @@ export function noiseTunnel(name: string, type: NoiseTunnelType, base: Attributi
         const rng = sampleRng(options, 'noise-tunnel', i);
         const noisy = new Float32Array(copies * plane);
         rng.fillNormal(noisy, 0, sigma);
-        for (let j = 0; j < copies; j++) for (let p = 0; p < plane; p++) noisy[j * plane + p] = pixels[i * plane + p]! + noisy[j * plane + p]!;
+        for (let j = 0; j < copies; j++) for (let p = 0; p < plane; p++) noisy[j * plane + p] += pixels[i * plane + p]!;
         const key = options?.sampleKeys?.[i] ?? i;
         const x = tf.tensor4d(noisy, [copies, size, size, 3]);
         let result: Attribution;

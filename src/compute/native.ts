@@ -267,7 +267,8 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
     })),
     ...Object.entries(COMPARE_OPS).map(([kernelName, op]) => withPlan(kernelName, (args) => (float32(args) ? broadcastStrides(args) : undefined), (args, { outShape, shape, aStrides, bStrides }) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const out = new Uint8Array(Buffer.allocUnsafeSlow(tf.util.sizeFromShape(outShape)).buffer, 0, tf.util.sizeFromShape(outShape));
+      const size = tf.util.sizeFromShape(outShape);
+      const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
       addon().compare(op, values(args.backend, a), values(args.backend, b), out, shape, aStrides, bStrides);
       return args.backend.makeTensorInfo(outShape, 'bool', out);
     })),
