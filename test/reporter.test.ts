@@ -30,9 +30,12 @@ test('the npm test reporter: a dot per passing test, skipped tests by name with 
     { type: 'test:diagnostic', data: { nesting: 0, message: 'skipped 1' } },
   ]);
   const lines = out.split('\n');
-  assert.equal(lines[0], '.sX');
+  assert.equal(lines[0], '.s', 'the marks so far, then the failure at once (a run that hangs later still shows it)');
+  assert.match(lines[1], /^✖ divides \(.*b\.test\.js\)$/);
+  const mark = lines.indexOf('X');
+  assert.ok(mark > 1 && mark < lines.findIndex((l) => l.startsWith('- skipped')), 'the failed test\'s mark follows its report');
   assert.match(out, /^- skipped: compares with PyTorch \(.*torch\.test\.js\): python3 torch not installed$/m);
-  assert.match(out, /^✖ divides \(.*b\.test\.js\)\n {4}Error: 1 !== 2$/m);
+  assert.equal(out.match(/^✖ divides \(.*b\.test\.js\)\n {4}Error: 1 !== 2$/gm)?.length, 2, 'shown as it happens and again at the end');
   assert.doesNotMatch(out, /✖ suite/, 'a suite failing through its tests is not repeated');
   assert.match(out, /output of .*b\.test\.js:\n {2}printed by b\n/);
   assert.doesNotMatch(out, /printed by a/, 'the output of passing files is not shown');

@@ -3,8 +3,9 @@ import { inspect } from 'node:util';
 
 /**
  * A short node:test reporter for `npm test` (`--test-reporter=./dist/test/reporter.js`): one dot per passing test
- * file's top-level test while running, every skipped test by name with its reason, every failure in full (with the
- * output its file wrote), then the runner's summary lines (`# tests N`, `# pass N`, `# fail N`, `# skipped N`, …).
+ * file's top-level test while running, each failure in full as it happens; at the end every skipped test by name with
+ * its reason, every failure again (with the output its file wrote), then the runner's summary lines (`# tests N`,
+ * `# pass N`, `# fail N`, `# skipped N`, …).
  */
 
 interface TestEventData {
@@ -68,7 +69,11 @@ export default async function* reporter(source: AsyncIterable<TestEvent>): Async
         if (data.file) failedFiles.add(data.file);
         // A suite that failed because a test inside it failed: that test is reported itself.
         if (error?.failureType !== 'subtestsFailed') {
-          failures.push(`✖ ${data.name}${where(data.file)}\n${indent(describeError(data.details?.error), '    ')}`);
+          const failure = `✖ ${data.name}${where(data.file)}\n${indent(describeError(data.details?.error), '    ')}`;
+          failures.push(failure);
+          // Shown now as well: a run that later hangs (and is killed) still says what failed.
+          yield `${column === 0 ? '' : '\n'}${failure}\n`;
+          column = 0;
         }
         if (data.nesting === 0) yield mark('X');
         break;

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { explainDataset, scoreAttributions, type ExplainOptions } from '../../src/attribution/index.js';
 import { bandsToGroundTruth, generateDataset, openDataset, resizeBands } from '../../src/data/index.js';
@@ -11,14 +10,9 @@ import { readSafetensors } from '../../src/io/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, saveModel, type ArchSpec } from '../../src/nn/index.js';
 import { initBackend } from '../../src/compute/index.js';
+import { BIN, CLI_TIMEOUT_MS, fiveband } from '../helpers/cli.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
 const SIZE = 64;
-
-function fiveband(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 let root: string;
 let data: string;
@@ -175,7 +169,7 @@ describe('fiveband explain', () => {
   it('killed with SIGKILL once some files are done, the same command resumes to the uninterrupted run\'s bytes', async () => {
     const args = (out: string) => [BIN, 'explain', '--model', models.spa!, '--data', data, '--out', out, '--methods', 'Saliency,InputXGradient', '--workers', '1', '--backend', 'cpu'];
     const whole = join(root, 'kill-whole');
-    assert.equal(spawnSync(process.execPath, args(whole), { encoding: 'utf8' }).status, 0);
+    assert.equal(spawnSync(process.execPath, args(whole), { encoding: 'utf8', timeout: CLI_TIMEOUT_MS }).status, 0);
     const killed = join(root, 'kill-resumed');
     const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -189,7 +183,7 @@ describe('fiveband explain', () => {
     await exited;
     const partial = Object.keys(await filesOf(killed)).filter((f) => f.endsWith('.safetensors'));
     assert.ok(partial.length >= 1 && partial.length < 4, `killed mid-run (${partial.length} of 4 files)`);
-    const resumed = spawnSync(process.execPath, args(killed), { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, args(killed), { encoding: 'utf8', timeout: CLI_TIMEOUT_MS });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stdout, /kept [1-3] verified files/);
     const [a, b] = [await filesOf(whole), await filesOf(killed)];

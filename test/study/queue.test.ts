@@ -3,28 +3,26 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planStudy, STUDY_FILE, type StudyManifest } from '../../src/study/index.js';
 import { filesUnder, hashesOf } from '../helpers/files.js';
 import { freePort, tinyQueueStudy } from '../helpers/queue.js';
+import { BIN, fiveband } from '../helpers/cli.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
 // CI installs redis-server and sets FIVEBAND_REDIS=required: there a missing server fails instead of skipping.
 const needsRedis: { skip?: string } = redisServer || process.env.FIVEBAND_REDIS === 'required' ? {} : { skip: 'redis-server not installed (apt-get install redis-server)' };
 
-function fiveband(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Every process this file started: `after` kills those still running, so a failed test cannot leave the file hanging. */
+const started = new Set<Proc>();
 
 /** A process with its output collected and a way to wait for a line. */
 class Proc {
   text = '';
   readonly exited: Promise<number | null>;
   constructor(readonly child: ChildProcess) {
+    started.add(this);
     child.stdout?.on('data', (d: Buffer) => (this.text += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.text += d.toString()));
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
@@ -44,8 +42,8 @@ async function firstToPrint(procs: Proc[], pattern: RegExp, ms = 60_000): Promis
   for (;;) {
     const found = procs.find((p) => pattern.test(p.text));
     if (found) return found;
-    assert.ok(Date.now() - t0 < ms, `no ${pattern} from any of ${procs.length} processes`);
-    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(Date.now() - t0 < ms, `no ${pattern} from any of ${procs.length} processes:\n${procs.map((p) => p.text).join('\n---\n')}`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -71,6 +69,12 @@ before(async () => {
   port = await freePort();
 });
 after(async () => {
+  for (const p of started) {
+    if (p !== redis && p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  }
   await stopRedis();
   await rm(root, { recursive: true, force: true });
 });
@@ -86,9 +90,9 @@ describe('the study on a queue (BullMQ on a Redis started here)', needsRedis, ()
     const run = join(root, 'queued');
     const workers = [0, 1, 2].map(() => cli('worker', '--queue', url(), '--lease', '2'));
     const first = cli('study', '--config', configFile, '--out', run, '--queue', url());
-    // The worker that starts training first is killed in the middle of it; its task goes back to the queue.
+    // The worker that starts training first is killed in the middle of it (at once: a warm worker trains this tiny
+    // model in a few tenths of a second); its task goes back to the queue.
     const victim = await firstToPrint(workers, /start train\/alexnet\/base/);
-    await new Promise((r) => setTimeout(r, 300));
     victim.child.kill('SIGKILL');
     const second = cli('study', '--config', configFile, '--out', run, '--queue', url());
     await second.waitFor(/being run by another `study --queue`; following its progress/);

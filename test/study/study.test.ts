@@ -4,20 +4,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { checkReportInBrowser } from '../report/browser-check.js';
 import { UserError } from '../../src/io/index.js';
 import {
   canonicalJson, checkSamples, configDifferences, planStudy, readStudyConfig, studyConfig, studyModels, studyProfile, STUDY_FILE, type StudyConfig, type StudyManifest,
 } from '../../src/study/index.js';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/fiveband.js');
-
-function fiveband(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { BIN, CLI_TIMEOUT_MS, fiveband } from '../helpers/cli.js';
 
 /**
  * Every architecture, a method of each family, a null and the ground truth, checks on two samples and methods, on a
@@ -342,7 +335,7 @@ describe('shipped weights', () => {
     const weights = join(root, 'weights');
     const env = { ...process.env, FIVEBAND_WEIGHTS: weights };
     const run = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: CLI_TIMEOUT_MS });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr };
     };
     const packed = run('pack-weights', '--name', 'tiny', '--command', 'fiveband study --config tiny.json', '--', join(root, 'run'));
