@@ -49,19 +49,27 @@ void binary_rows(int rank, const int64_t* shape, const int64_t* as, const int64_
                  Out* out, Op op) {
   const int64_t inner = shape[rank - 1];
   const int64_t sa = as[rank - 1], sb = bs[rank - 1];
-  walk_rows(rank, shape, as, bs, [&](int64_t r, int64_t oa, int64_t ob) {
-    const float* pa = a + oa;
-    const float* pb = b + ob;
-    Out* po = out + r * inner;
+  const auto span = [&](const float* pa, const float* pb, Out* po, int64_t count) {
     if (sa == 1 && sb == 1)
-      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i], pb[i]);
+      for (int64_t i = 0; i < count; ++i) po[i] = op(pa[i], pb[i]);
     else if (sa == 1 && sb == 0)
-      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i], pb[0]);
+      for (int64_t i = 0; i < count; ++i) po[i] = op(pa[i], pb[0]);
     else if (sa == 0 && sb == 1)
-      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[0], pb[i]);
+      for (int64_t i = 0; i < count; ++i) po[i] = op(pa[0], pb[i]);
     else
-      for (int64_t i = 0; i < inner; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
-  });
+      for (int64_t i = 0; i < count; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+  };
+  if (rank == 1) {
+    // One long row (same shapes, or a scalar operand, once the caller merged the dimensions): cut into chunks so
+    // that it still spreads over the threads.
+    const int64_t chunk = kParallelGrain;
+    parallel_rows((inner + chunk - 1) / chunk, chunk, [&](int64_t c) {
+      const int64_t begin = c * chunk;
+      span(a + begin * sa, b + begin * sb, out + begin, std::min(chunk, inner - begin));
+    });
+    return;
+  }
+  walk_rows(rank, shape, as, bs, [&](int64_t r, int64_t oa, int64_t ob) { span(a + oa, b + ob, out + r * inner, inner); });
 }
 
 }  // namespace

@@ -415,7 +415,29 @@ function broadcastStrides({ inputs }: KernelArgs): { outShape: number[]; shape: 
     }
     return strides;
   };
-  return { outShape: out, shape, aStrides: stridesOf(a.shape), bStrides: stridesOf(b.shape) };
+  // Adjacent dimensions that both operands walk contiguously (or both broadcast) merge into one: an NHWC image's
+  // 3 channels were rows of 3 elements, each paying the per-row index arithmetic.
+  const [aStrides, bStrides] = [stridesOf(a.shape), stridesOf(b.shape)];
+  const merged = { shape: [shape[0]!], aStrides: [aStrides[0]!], bStrides: [bStrides[0]!] };
+  for (let d = 1; d < shape.length; d++) {
+    if (shape[d] === 1) continue; // walks nothing
+    if (merged.shape.length === 1 && merged.shape[0] === 1) {
+      [merged.shape[0], merged.aStrides[0], merged.bStrides[0]] = [shape[d]!, aStrides[d]!, bStrides[d]!];
+      continue;
+    }
+    const last = merged.shape.length - 1;
+    const joins = (strides: number[], m: number[]) => m[last] === strides[d]! * shape[d]!;
+    if (joins(aStrides, merged.aStrides) && joins(bStrides, merged.bStrides)) {
+      merged.shape[last] = merged.shape[last]! * shape[d]!;
+      merged.aStrides[last] = aStrides[d]!;
+      merged.bStrides[last] = bStrides[d]!;
+    } else {
+      merged.shape.push(shape[d]!);
+      merged.aStrides.push(aStrides[d]!);
+      merged.bStrides.push(bStrides[d]!);
+    }
+  }
+  return { outShape: out, ...merged };
 }
 
 /** A reduction over consecutive axes as [outer, length, inner], with its output shape; else undefined (fallback). */

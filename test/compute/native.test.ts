@@ -196,6 +196,18 @@ test('native elementwise, broadcast, comparison, reduction, slice, transpose, pa
   }), { numRuns: 60, seed: 20261206 });
 });
 
+test('native broadcast kernels on tensors of several parallel chunks (merged dimensions, a remainder) = cpu', needsNative, async () => {
+  const shape = [2, 33, 33, 31]; // 67,518 elements: two full chunks of 2^15 and a part
+  const x = randomValues('chunks/x', shape);
+  for (const bShape of [shape, [], [31], [33, 1, 31], [2, 1, 1, 1]]) {
+    const y = randomValues(`chunks/${bShape}`, bShape);
+    await assertMatchesCpu('native', `chunks ${bShape}`, () => {
+      const [a, b] = [tf.tensor(x, shape), tf.tensor(y, bShape)];
+      return [tf.add(a, b), tf.sub(b, a), tf.mul(a, b), tf.squaredDifference(a, b), tf.greater(a, b), tf.equal(b, a)];
+    });
+  }
+});
+
 test('native row gathers and their gradient (unsorted segment sums) = cpu, repeated and unused rows included', needsNative, async () => {
   for (const [shape, axis] of [[[5, 3, 4], 0], [[2, 6, 3], 1], [[4, 7], 1]] as const) {
     const dim = shape[axis]!;
