@@ -88,22 +88,37 @@ export class Rng {
   }
 
   /**
-   * Fills `out` with N(mean, sd) draws by the ziggurat method (Marsaglia & Tsang 2000, 128 layers, with Doornik's
-   * 2005 correction: the layer index and the value come from separate random bits). ~98.8 % of draws cost one
-   * multiply and compare; Box–Muller's log, sqrt, sin and cos made a NoiseTunnel call spend most of its time drawing
-   * its million normals. A different stream from `normal`'s.
+   * Fills `out` with N(mean, sd) draws by the ziggurat method (Marsaglia & Tsang 2000, 128 layers). One 32-bit output
+   * per draw gives the layer (its low 7 bits) and a signed value in [−1, 1) (the other 25: a float32's precision) —
+   * separate bits, as Doornik (2005) requires; ~98.8 % of draws cost that and one multiply and compare. (Box–Muller's
+   * log, sqrt, sin and cos made a NoiseTunnel call spend most of its time drawing its million normals.) A different
+   * stream from `normal`'s; float32 output only.
    */
-  fillNormal(out: Float32Array | Float64Array, mean = 0, sd = 1): void {
+  fillNormal(out: Float32Array, mean = 0, sd = 1): void {
     const { x, ratio } = ZIGGURAT;
+    // The generator's state in locals for the common path (as fields, a step cost as much as the rest of a draw);
+    // written back around the rare paths that draw through `next`.
+    let [s0, s1, s2, s3] = [this.s0, this.s1, this.s2, this.s3];
     for (let k = 0; k < out.length; k++) {
       let z: number;
       for (;;) {
-        const u = 2 * this.next() - 1;
-        const i = this.nextUint32() & 127;
+        // xoshiro128**, as nextUint32 (here as a signed 32-bit integer).
+        const bits = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
+        const i = bits & 127;
+        const u = (bits >> 7) * 5.9604644775390625e-8; // × 2^−24: [−1, 1), no branch on the sign
         if (Math.abs(u) < ratio[i]!) {
           z = u * x[i]!;
           break;
         }
+        [this.s0, this.s1, this.s2, this.s3] = [s0, s1, s2, s3];
+        let accepted = true;
         if (i === 0) {
           // The tail beyond R (Marsaglia 1964), on the side of u's sign.
           let a: number, b: number;
@@ -112,19 +127,19 @@ export class Rng {
             b = -Math.log(1 - this.next());
           } while (2 * b < a * a);
           z = u < 0 ? -(ZIGGURAT_R + a) : ZIGGURAT_R + a;
-          break;
+        } else {
+          // The wedge between layers i and i + 1: accept under the density.
+          z = u * x[i]!;
+          const f0 = Math.exp(-0.5 * (x[i]! * x[i]! - z * z));
+          const f1 = Math.exp(-0.5 * (x[i + 1]! * x[i + 1]! - z * z));
+          accepted = f1 + this.next() * (f0 - f1) < 1;
         }
-        // The wedge between layers i and i + 1: accept under the density.
-        const v = u * x[i]!;
-        const f0 = Math.exp(-0.5 * (x[i]! * x[i]! - v * v));
-        const f1 = Math.exp(-0.5 * (x[i + 1]! * x[i + 1]! - v * v));
-        if (f1 + this.next() * (f0 - f1) < 1) {
-          z = v;
-          break;
-        }
+        [s0, s1, s2, s3] = [this.s0, this.s1, this.s2, this.s3];
+        if (accepted) break;
       }
       out[k] = mean + sd * z;
     }
+    [this.s0, this.s1, this.s2, this.s3] = [s0, s1, s2, s3];
   }
 
   /** Fisher–Yates shuffle in place; returns the array. */
