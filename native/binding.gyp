@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "fiveband_native",
-      "sources": ["src/addon.cc", "src/kernels.cc", "src/elementwise.cc"],
+      "sources": ["src/addon.cc", "src/kernels.cc", "src/elementwise.cc", "src/deeplift.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-fopenmp"],

@@ -387,6 +387,46 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::relu_grad(int64_t(size), dy, x, dx); });
 }
 
+// deepLiftRescale(dy, x, y, plain | null, out, slope, eps)
+Napi::Value DeepLiftRescale(const Napi::CallbackInfo& info) {
+  if (!info[1].IsTypedArray()) { fail(info.Env(), "argument 1 must be a Float32Array"); return info.Env().Undefined(); }
+  const size_t size = info[1].As<Napi::TypedArray>().ElementLength();
+  float *dy, *x, *y, *plain, *out;
+  if (!float_array(info, 0, size, &dy) || !float_array(info, 1, size, &x) || !float_array(info, 2, size, &y) ||
+      !float_array(info, 3, size, &plain, true) || !float_array(info, 4, size, &out))
+    return info.Env().Undefined();
+  if (size % 2 != 0) { fail(info.Env(), "deepLiftRescale needs inputs and references (an even size)"); return info.Env().Undefined(); }
+  const float slope = info[5].As<Napi::Number>().FloatValue(), eps = info[6].As<Napi::Number>().FloatValue();
+  return guarded(info.Env(), [&] { fiveband::deeplift_rescale(int64_t(size), dy, x, y, plain, slope, eps, out); });
+}
+
+// deepLiftMaxPool(input, output, dy, grad, geometry (Int32Array), [rows, height, width, channels, outHeight, outWidth], eps)
+Napi::Value DeepLiftMaxPool(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 6> v;
+  if (!integers(info, 5, &v)) return info.Env().Undefined();
+  const fiveband::DeepLiftPoolShape s{v[0], v[1], v[2], v[3], v[4], v[5]};
+  if (s.rows % 2 != 0) { fail(info.Env(), "deepLiftMaxPool needs inputs and references (even rows)"); return info.Env().Undefined(); }
+  float *input, *output, *dy, *grad;
+  const size_t in_size = s.rows * s.height * s.width * s.channels, out_size = s.rows * s.out_height * s.out_width * s.channels;
+  if (!float_array(info, 0, in_size, &input) || !float_array(info, 1, out_size, &output) || !float_array(info, 2, out_size, &dy) ||
+      !float_array(info, 3, in_size, &grad))
+    return info.Env().Undefined();
+  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[4].As<Napi::TypedArray>().ElementLength() != size_t(2 * (s.out_height + s.out_width))) {
+    fail(info.Env(), "argument 4 must be an Int32Array of 2 × (outHeight + outWidth) window bounds");
+    return info.Env().Undefined();
+  }
+  const int32_t* geometry = info[4].As<Napi::Int32Array>().Data();
+  for (int64_t i = 0; i < 2 * (s.out_height + s.out_width); ++i) {
+    if (geometry[i] < 0 || geometry[i] >= (i < 2 * s.out_height ? s.height : s.width)) {
+      fail(info.Env(), "deepLiftMaxPool: a window lies outside the input");
+      return info.Env().Undefined();
+    }
+  }
+  const float eps = info[6].As<Napi::Number>().FloatValue();
+  return guarded(info.Env(), [&] { fiveband::deeplift_max_pool(s, geometry, input, output, dy, eps, grad); });
+}
+
 // adamUpdate(value, grad, m, v, valueOut, mOut, vOut, [beta1, beta2, weightDecay, stepSize, sqrtBias2, eps])
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) { fail(info.Env(), "argument 0 must be a Float32Array"); return info.Env().Undefined(); }
@@ -445,6 +485,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("deepLiftRescale", Napi::Function::New(env, DeepLiftRescale));
+  exports.Set("deepLiftMaxPool", Napi::Function::New(env, DeepLiftMaxPool));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("describe", Napi::Function::New(env, Describe));
   return exports;

@@ -110,4 +110,20 @@ void adam_update(int64_t size, const float* value, const float* grad, const floa
                  float* m_out, float* v_out, double beta1, double beta2, double weight_decay, double step_size,
                  double sqrt_bias2, double eps);
 
+/**
+ * DeepLift's rescale rule (src/compute/deeplift-rescale.ts): rows hold inputs then references; where
+ * |Δin| < eps the plain gradient (`plain` when given, else dy · (x > 0 ? 1 : slope)), else dy · Δout / Δin.
+ */
+void deeplift_rescale(int64_t size, const float* dy, const float* x, const float* y, const float* plain, float slope,
+                      float eps, float* out);
+struct DeepLiftPoolShape {
+  int64_t rows, height, width, channels, out_height, out_width;
+};
+/**
+ * Captum's DeepLift max-pool rule (src/compute/deeplift-max-pool.ts); `geometry` holds each output row's first and
+ * last input row, then each output column's first and last input column.
+ */
+void deeplift_max_pool(const DeepLiftPoolShape& shape, const int32_t* geometry, const float* input, const float* output,
+                       const float* dy, float eps, float* grad);
+
 }  // namespace fiveband

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NonlinearityKind, NonlinearityRule } from '../nn/index.js';
-import { deepLiftRescaleOp } from '../compute/index.js';
+import { deepLiftMaxPoolOp, deepLiftRescaleOp, type PoolGeometry } from '../compute/index.js';
 import { readTidy } from './common.js';
 
 /**
@@ -45,7 +45,8 @@ export const DEEPLIFT_EPS = 1e-10;
  *   its element count, as Captum does. Captum sums over everything it was called with; the reference calls it
  *   with one sample at a time (DeepLiftShap: one sample × its k baselines), so here the sum runs per sample
  *   group (`groups` = samples in this batch), giving batch-independent results equal to the reference's.
- * - Max-pool: Captum's cross-maximum rule with PyTorch's max_unpool2d semantics (see `maxPoolGrad`).
+ * - Max-pool: Captum's cross-maximum rule with PyTorch's max_unpool2d semantics (the
+ *   FivebandDeepLiftMaxPool kernel).
  */
 export class DeepLiftRescaleRule implements NonlinearityRule {
   readonly name = 'deeplift';
@@ -94,22 +95,10 @@ export class DeepLiftRescaleRule implements NonlinearityRule {
     return tf.reshape(normalised, inp.shape);
   }
 
-  /**
-   * Captum's max-pool rule, computed on the CPU: with y = pool(x), yr = pool(r) and m = max(y, yr),
-   * U = unpool_x(dy_x · (m − yr)) + unpool_r(dy_r · (y − m)), grad = U / Δin for both halves (plain max-pool
-   * gradient where |Δin| < eps). unpool is PyTorch's max_unpool2d: each window writes its value at its
-   * argmax (first maximum in row-major window order, as max_pool2d picks it) by assignment, so when two
-   * overlapping windows share an argmax the later window (raster order) wins — Captum inherits this.
-   */
+  /** Captum's max-pool rule (the FivebandDeepLiftMaxPool kernel, compute/deeplift-max-pool.ts, says how). */
   private maxPool(name: string, dy: tf.Tensor, inp: tf.Tensor, out: tf.Tensor, forward: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
-    const [rows, height, width, channels] = inp.shape as [number, number, number, number];
-    const [, outHeight, outWidth] = out.shape as [number, number, number, number];
-    const geometry = this.poolGeometry(name, height, width, forward);
-    const grad = maxPoolGrad(
-      inp.dataSync() as Float32Array, out.dataSync() as Float32Array, dy.dataSync() as Float32Array,
-      { rows, height, width, channels, outHeight, outWidth }, geometry, this.eps,
-    );
-    return tf.tensor4d(grad, [rows, height, width, channels]);
+    const [, height, width] = inp.shape as [number, number, number, number];
+    return deepLiftMaxPoolOp(dy, inp, out, this.poolGeometry(name, height, width, forward), this.eps);
   }
 
   /** The window of every output row and column, found by pooling a ramp and a negated ramp. */
@@ -124,13 +113,6 @@ export class DeepLiftRescaleRule implements NonlinearityRule {
   }
 }
 
-/** Inclusive input row / column ranges of each output row / column of a 2-D max-pool. */
-export interface PoolGeometry {
-  rowStart: Int32Array;
-  rowEnd: Int32Array;
-  colStart: Int32Array;
-  colEnd: Int32Array;
-}
 
 /**
  * Recovers the pooling windows from the operation itself: on a ramp 1..H·W (row-major) each window's
@@ -159,82 +141,3 @@ export function probePoolGeometry(height: number, width: number, forward: (t: tf
   return geometry;
 }
 
-export interface PoolShape {
-  rows: number;
-  height: number;
-  width: number;
-  channels: number;
-  outHeight: number;
-  outWidth: number;
-}
-
-/**
- * DeepLift's max-pool gradient (see DeepLiftRescaleRule.maxPool) on NHWC arrays whose rows are
- * [inputs; references]. Arithmetic is rounded to float32 after every operation, like PyTorch's.
- */
-export function maxPoolGrad(
-  input: Float32Array, output: Float32Array, dy: Float32Array, s: PoolShape, g: PoolGeometry, eps: number,
-): Float32Array {
-  const half = s.rows / 2;
-  const plane = s.height * s.width * s.channels;
-  const outPlane = s.outHeight * s.outWidth * s.channels;
-  const f = Math.fround;
-  const threshold = f(eps); // PyTorch compares in float32
-  const argmax = new Int32Array(s.rows * outPlane);
-  for (let row = 0; row < s.rows; row++) {
-    for (let oh = 0; oh < s.outHeight; oh++) {
-      for (let ow = 0; ow < s.outWidth; ow++) {
-        for (let c = 0; c < s.channels; c++) {
-          let best = -Infinity;
-          let bestIndex = (g.rowStart[oh]! * s.width + g.colStart[ow]!) * s.channels + c;
-          for (let h = g.rowStart[oh]!; h <= g.rowEnd[oh]!; h++) {
-            for (let w = g.colStart[ow]!; w <= g.colEnd[ow]!; w++) {
-              const index = (h * s.width + w) * s.channels + c;
-              const v = input[row * plane + index]!;
-              if (v > best || Number.isNaN(v)) {
-                best = v;
-                bestIndex = index;
-                if (Number.isNaN(v)) break;
-              }
-            }
-          }
-          argmax[row * outPlane + (oh * s.outWidth + ow) * s.channels + c] = bestIndex;
-        }
-      }
-    }
-  }
-  const grad = new Float32Array(s.rows * plane);
-  const unpooled = new Float32Array(plane);
-  const unpooledRef = new Float32Array(plane);
-  const plainX = new Float32Array(plane);
-  const plainR = new Float32Array(plane);
-  for (let i = 0; i < half; i++) {
-    const [xRow, rRow] = [i, half + i];
-    unpooled.fill(0);
-    unpooledRef.fill(0);
-    plainX.fill(0);
-    plainR.fill(0);
-    // Raster order over outputs: a later window overwrites an earlier one at a shared argmax (assignment).
-    for (let o = 0; o < outPlane; o++) {
-      const y = output[xRow * outPlane + o]!;
-      const yr = output[rRow * outPlane + o]!;
-      const m = Math.max(y, yr);
-      const gx = dy[xRow * outPlane + o]!;
-      const gr = dy[rRow * outPlane + o]!;
-      const ax = argmax[xRow * outPlane + o]!;
-      const ar = argmax[rRow * outPlane + o]!;
-      unpooled[ax] = f(gx * f(m - yr));
-      unpooledRef[ar] = f(gr * f(y - m));
-      plainX[ax] = f(plainX[ax]! + gx);
-      plainR[ar] = f(plainR[ar]! + gr);
-    }
-    for (let p = 0; p < plane; p++) {
-      const dIn = f(input[xRow * plane + p]! - input[rRow * plane + p]!);
-      const small = Math.abs(dIn) < threshold;
-      const multiplier = f(f(unpooled[p]! + unpooledRef[p]!) / dIn);
-      grad[xRow * plane + p] = small ? plainX[p]! : multiplier;
-      grad[rRow * plane + p] = small ? plainR[p]! : multiplier;
-    }
-  }
-  return grad;
-}

@@ -7,5 +7,6 @@ export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
 export type { AdamCoefficients } from './adam-update.js';
 export { RELU_GRAD } from './relu-grad.js';
 export { DEEPLIFT_RESCALE, deepLiftRescaleOp } from './deeplift-rescale.js';
+export { DEEPLIFT_MAX_POOL, deepLiftMaxPoolOp, type PoolGeometry } from './deeplift-max-pool.js';
 export { diagnoseBackends } from './diagnose.js';
 export type { BackendDiagnosis, BackendStatus } from './diagnose.js';

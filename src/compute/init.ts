@@ -17,6 +17,7 @@ import { avgPoolGradConfig, maxPoolGradConfig } from './pool-grad.js';
 import { meanConfig, sumConfig } from './reduce-leading.js';
 import { reluGradConfig, reluGradKernelConfigs } from './relu-grad.js';
 import { deepLiftRescaleKernelConfigs } from './deeplift-rescale.js';
+import { deepLiftMaxPoolKernelConfigs } from './deeplift-max-pool.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -71,9 +72,11 @@ function registerGradients(): Promise<void> {
       tf.registerKernel(config);
     }
     // fiveband's own kernels (not patches: no stock version), on both backends.
-    for (const backend of ['wasm', 'cpu']) for (const config of [...batchNormKernelConfigs(backend), ...reluGradKernelConfigs(backend), ...adamUpdateKernelConfigs(backend), ...deepLiftRescaleKernelConfigs(backend)]) {
-        tf.registerKernel(config);
+    for (const backend of ['wasm', 'cpu']) {
+      for (const configs of [batchNormKernelConfigs, reluGradKernelConfigs, adamUpdateKernelConfigs, deepLiftRescaleKernelConfigs, deepLiftMaxPoolKernelConfigs]) {
+        for (const config of configs(backend)) tf.registerKernel(config);
       }
+    }
   })();
   return gradientsRegistered;
 }

@@ -4,6 +4,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAM_UPDATE, type AdamCoefficients } from './adam-update.js';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAINING } from './batch-norm.js';
 import { RELU_GRAD } from './relu-grad.js';
+import { DEEPLIFT_RESCALE } from './deeplift-rescale.js';
+import { DEEPLIFT_MAX_POOL, deepLiftMaxPoolShapes } from './deeplift-max-pool.js';
 
 /**
  * The native backend: tfjs's cpu backend (tensors are plain Float32Arrays, every cpu kernel stays as the
@@ -37,6 +39,8 @@ export interface NativeAddon {
   softmax(x: Float32Array, out: Float32Array, dims: Geometry): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
+  deepLiftRescale(dy: Float32Array, x: Float32Array, y: Float32Array, plain: Float32Array | null, out: Float32Array, slope: number, eps: number): void;
+  deepLiftMaxPool(input: Float32Array, output: Float32Array, dy: Float32Array, grad: Float32Array, geometry: Int32Array, shape: Geometry, eps: number): void;
   setThreads(threads: number): void;
   describe(): { library: string; isa: string; threads: number };
 }
@@ -344,6 +348,19 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
           for (let j = 0; j < inner; j++) out[s * inner + j]! += xv[i * inner + j]!;
         });
       });
+    }),
+    withFallback(DEEPLIFT_RESCALE, float32, ({ inputs, backend, attrs }) => {
+      const { dy, x, y, plain } = inputs as Record<'dy' | 'x' | 'y', tf.TensorInfo> & { plain?: tf.TensorInfo };
+      const { slope, eps } = attrs as { slope: number; eps: number };
+      return output(backend, x.shape, (out) => addon().deepLiftRescale(values(backend, dy), values(backend, x), values(backend, y),
+        plain === undefined ? null : values(backend, plain), out, slope, eps));
+    }),
+    withFallback(DEEPLIFT_MAX_POOL, float32, ({ inputs, backend, attrs }) => {
+      const { x, y, dy } = inputs as Record<'x' | 'y' | 'dy', tf.TensorInfo>;
+      const { geometry, eps } = attrs as { geometry: number[]; eps: number };
+      const s = deepLiftMaxPoolShapes(x, y, dy, geometry);
+      return output(backend, x.shape, (grad) => addon().deepLiftMaxPool(values(backend, x), values(backend, y), values(backend, dy), grad,
+        Int32Array.from(geometry), [s.rows, s.height, s.width, s.channels, s.outHeight, s.outWidth], eps));
     }),
     withFallback(RELU_GRAD, float32, ({ inputs, backend }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
