@@ -98,12 +98,15 @@ export class TensorOps implements Ops<tf.Tensor> {
   }
 
   /**
-   * A convolution and the BatchNorm after it. A rule with linear-layer hooks (LRP) sees them as one linear layer in
-   * eval mode, the BatchNorm merged into the convolution (weights × γ/σ, bias β − μγ/σ; zennit's canonizer), so its
-   * ρ acts on the merged weights; otherwise the two layers run (and are tapped) as usual.
+   * A convolution and the BatchNorm after it. In eval mode they run as one convolution, the BatchNorm merged into it
+   * (weights × γ/σ, bias β − μγ/σ; zennit's canonizer): a rule with linear-layer hooks (LRP) sees one linear layer
+   * and its ρ acts on the merged weights, and every other pass skips the BatchNorm's own kernels forward and
+   * backward (the same function; float32 rounding differs). In training, or where a tap reads the convolution's own
+   * output, the two layers run (and are tapped) as usual.
    */
   convBatchNorm(convName: string, bnName: string, x: tf.Tensor, c: ConvConfig, channels: number): tf.Tensor {
-    if (this.training || !this.rule.applyLinear) return this.batchNorm2d(bnName, this.conv2d(convName, x, c), channels);
+    // Unmerged: in training (batch statistics), and where a tap reads the convolution's own output (Grad-CAM's layer).
+    if (this.training || this.options.taps?.[convName] !== undefined) return this.batchNorm2d(bnName, this.conv2d(convName, x, c), channels);
     const pad = c.padding ? c.padding : 'valid';
     const names = [`${convName}.weight`, `${bnName}.weight`, `${bnName}.bias`, `${bnName}.running_mean`, `${bnName}.running_var`, ...(c.bias ? [`${convName}.bias`] : [])];
     const [weight, shift] = this.derived.get(`${convName}+${bnName}`, names.map((name) => this.param(name)), () => {
@@ -116,7 +119,7 @@ export class TensorOps implements Ops<tf.Tensor> {
       const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(weight) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
       return options.bias === false ? y : tf.add(y, rho(shift));
     };
-    return this.out(bnName, this.linearLayer('conv', convName, x, run));
+    return this.out(bnName, this.rule.applyLinear ? this.linearLayer('conv', convName, x, run) : run(x));
   }
 
   convTranspose2d(name: string, x: tf.Tensor, c: ConvTransposeConfig): tf.Tensor {
