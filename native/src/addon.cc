@@ -387,6 +387,21 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::relu_grad(int64_t(size), dy, x, dx); });
 }
 
+// segmentSum(x, ids (Int32Array), out, [count, inner, segments])
+Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
+  std::array<int64_t, 3> v;
+  if (!integers(info, 3, &v)) return info.Env().Undefined();
+  float *x, *out;
+  if (!float_array(info, 0, v[0] * v[1], &x) || !float_array(info, 2, v[2] * v[1], &out)) return info.Env().Undefined();
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[1].As<Napi::TypedArray>().ElementLength() != size_t(v[0])) {
+    fail(info.Env(), "argument 1 must be an Int32Array of one segment id per row");
+    return info.Env().Undefined();
+  }
+  const int32_t* ids = info[1].As<Napi::Int32Array>().Data();
+  return guarded(info.Env(), [&] { fiveband::segment_sum(v[0], v[1], v[2], ids, x, out); });
+}
+
 // deepLiftRescale(dy, x, y, plain | null, out, slope, eps)
 Napi::Value DeepLiftRescale(const Napi::CallbackInfo& info) {
   if (!info[1].IsTypedArray()) { fail(info.Env(), "argument 1 must be a Float32Array"); return info.Env().Undefined(); }
@@ -485,6 +500,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
   exports.Set("deepLiftRescale", Napi::Function::New(env, DeepLiftRescale));
   exports.Set("deepLiftMaxPool", Napi::Function::New(env, DeepLiftMaxPool));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

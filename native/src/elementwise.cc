@@ -224,6 +224,22 @@ void relu_grad(int64_t size, const float* dy, const float* x, float* dx) {
   });
 }
 
+void segment_sum(int64_t count, int64_t inner, int64_t segments, const int32_t* ids, const float* x, float* out) {
+  std::fill(out, out + segments * inner, 0.f);
+  // Threads split the columns, each row still added in order: the sums are those of one sequential pass.
+  const int64_t chunk = 4096;
+  parallel_rows((inner + chunk - 1) / chunk, chunk * count, [&](int64_t c) {
+    const int64_t begin = c * chunk, end = std::min(inner, begin + chunk);
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t s = ids[i];
+      if (s < 0 || s >= segments) continue;  // TensorFlow's rule: ids outside [0, segments) are dropped
+      float* __restrict o = out + s * inner;
+      const float* __restrict row = x + i * inner;
+      for (int64_t j = begin; j < end; ++j) o[j] += row[j];
+    }
+  });
+}
+
 void adam_update(int64_t size, const float* value, const float* grad, const float* m, const float* v, float* value_out,
                  float* m_out, float* v_out, double beta1, double beta2, double weight_decay, double step_size,
                  double sqrt_bias2, double eps) {

@@ -39,6 +39,7 @@ export interface NativeAddon {
   softmax(x: Float32Array, out: Float32Array, dims: Geometry): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, dims: Geometry): void;
   deepLiftRescale(dy: Float32Array, x: Float32Array, y: Float32Array, plain: Float32Array | null, out: Float32Array, slope: number, eps: number): void;
   deepLiftMaxPool(input: Float32Array, output: Float32Array, dy: Float32Array, grad: Float32Array, geometry: Int32Array, shape: Geometry, eps: number): void;
   setThreads(threads: number): void;
@@ -338,16 +339,9 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
       const segments = attrs.numSegments as number;
       const ids = backend.data.get(segmentIds.dataId).values as Int32Array;
-      const inner = ids.length === 0 ? 0 : tf.util.sizeFromShape(x.shape) / ids.length;
-      const xv = values(backend, x);
-      return output(backend, [segments, ...x.shape.slice(segmentIds.shape.length)], (out) => {
-        out.fill(0);
-        // TensorFlow's rule: ids outside [0, numSegments) are dropped.
-        ids.forEach((s, i) => {
-          if (s < 0 || s >= segments) return;
-          for (let j = 0; j < inner; j++) out[s * inner + j]! += xv[i * inner + j]!;
-        });
-      });
+      const rowShape = x.shape.slice(segmentIds.shape.length);
+      const inner = tf.util.sizeFromShape(rowShape);
+      return output(backend, [segments, ...rowShape], (out) => addon().segmentSum(values(backend, x), ids, out, [ids.length, inner, segments]));
     }),
     withFallback(DEEPLIFT_RESCALE, float32, ({ inputs, backend, attrs }) => {
       const { dy, x, y, plain } = inputs as Record<'dy' | 'x' | 'y', tf.TensorInfo> & { plain?: tf.TensorInfo };

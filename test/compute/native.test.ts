@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import * as fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrainingOp, backendInfo, chooseBackend, initBackend } from '../../src/compute/index.js';
-import { assertMatchesCpu, needsNative, randomValues, runOn } from './compare.js';
+import { assertClose, assertMatchesCpu, needsNative, randomValues, runOn } from './compare.js';
 
 // Every native kernel against the cpu oracle on random geometry: odd sizes, batch 1, channel counts not divisible
 // by 4 or 8, strides, paddings, dilations, transposes. Each case checks the forward and its gradients, so the
@@ -219,6 +219,16 @@ test('native row gathers and their gradient (unsorted segment sums) = cpu, repea
       return [tf.gather(tf.tensor(x, [...shape]), indices, axis), value, grad];
     });
   }
+});
+
+test('native unsorted segment sums over rows of several column chunks, ids repeated, unused and out of range = cpu', needsNative, async () => {
+  const shape = [6, 3, 3001]; // rows of 9,003 values: three column chunks of the kernel's split, the last partial
+  const x = randomValues('segments/x', shape);
+  const build = () => tf.unsortedSegmentSum(tf.tensor(x, shape), tf.tensor1d([2, 0, 2, -1, 7, 2], 'int32'), 4);
+  const [expected] = await runOn('cpu', build);
+  const [actual] = await runOn('native', build);
+  assertClose(actual!, expected!, 1e-6, 'segment sums');
+  assert.ok(expected!.subarray(3 * 9003).every((v) => v === 0) && expected!.subarray(2 * 9003, 2 * 9003 + 5).some((v) => v !== 0), 'segment 3 empty, 2 summed');
 });
 
 test('native output pool: arrays read out or viewed by a live tensor are never handed to a later output', needsNative, async () => {
