@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NonlinearityKind, NonlinearityRule } from '../nn/index.js';
-import { deepLiftMaxPoolOp, deepLiftRescaleOp, type PoolGeometry } from '../compute/index.js';
+import { deepLiftMaxPoolOp, deepLiftRescaleOp, reluGradOp, type PoolGeometry } from '../compute/index.js';
 import { readTidy } from './common.js';
 
 /**
@@ -28,7 +28,7 @@ function reluOverride(name: string, backward: (dy: tf.Tensor, x: tf.Tensor) => t
 }
 
 /** Captum GuidedBackprop: ReLU of the ReLU's own input gradient, relu(dy · 1[x > 0]). */
-export const guidedBackpropRule = reluOverride('guided', (dy, x) => tf.relu(tf.mul(dy, tf.cast(tf.greater(x, 0), 'float32'))));
+export const guidedBackpropRule = reluOverride('guided', (dy, x) => tf.relu(reluGradOp(dy, x)));
 
 /** Captum Deconvolution: ReLU of the output gradient, relu(dy), whatever the sign of the ReLU's input. */
 export const deconvolutionRule = reluOverride('deconvolution', (dy) => tf.relu(dy));

@@ -5,7 +5,7 @@ export { loadNativeAddon } from './native.js';
 export { BATCH_NORM_GRAD, BATCH_NORM_TRAINING, batchNormTrainingOp } from './batch-norm.js';
 export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
 export type { AdamCoefficients } from './adam-update.js';
-export { RELU_GRAD } from './relu-grad.js';
+export { RELU_GRAD, reluGradOp } from './relu-grad.js';
 export { DEEPLIFT_RESCALE, deepLiftRescaleOp } from './deeplift-rescale.js';
 export { DEEPLIFT_MAX_POOL, deepLiftMaxPoolOp, type PoolGeometry } from './deeplift-max-pool.js';
 export { diagnoseBackends } from './diagnose.js';

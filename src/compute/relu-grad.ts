@@ -26,12 +26,17 @@ export const reluGradKernelConfigs = (backendName: string): tf.KernelConfig[] =>
   { kernelName: RELU_GRAD, backendName, kernelFunc: reluGrad as unknown as tf.KernelFunc },
 ];
 
+/** dx = x > 0 ? dy : 0 as one kernel. */
+export function reluGradOp(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(RELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor;
+}
+
 /** Replaces tfjs-core's Relu gradient. */
 export const reluGradConfig: tf.GradConfig = {
   kernelName: tf.Relu,
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
     const [x] = saved as [tf.Tensor];
-    return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor };
+    return { x: () => reluGradOp(dy as tf.Tensor, x) };
   },
 };
