@@ -113,7 +113,6 @@ export class DeepLiftRescaleRule implements NonlinearityRule {
   }
 }
 
-
 /**
  * Recovers the pooling windows from the operation itself: on a ramp 1..H·W (row-major) each window's
  * maximum is its bottom-right cell, on the negated ramp its top-left cell. Works for any kernel, stride and
@@ -140,4 +139,3 @@ export function probePoolGeometry(height: number, width: number, forward: (t: tf
   }
   return geometry;
 }
-

@@ -36,8 +36,17 @@ interface MaxPoolRuleAttrs {
   eps: number;
 }
 
-/** The kernel's shapes: x [rows, height, width, channels], y [rows, outHeight, outWidth, channels]. */
-export function deepLiftMaxPoolShapes(x: tf.TensorInfo, y: tf.TensorInfo, dy: tf.TensorInfo, geometry: readonly number[]): { rows: number; height: number; width: number; channels: number; outHeight: number; outWidth: number } {
+interface MaxPoolRuleShape {
+  rows: number;
+  height: number;
+  width: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+/** The kernel's shapes, checked: x [rows, height, width, channels], y and dy [rows, outHeight, outWidth, channels]. */
+export function deepLiftMaxPoolShapes(x: tf.TensorInfo, y: tf.TensorInfo, dy: tf.TensorInfo, geometry: readonly number[]): MaxPoolRuleShape {
   const [rows, height, width, channels] = x.shape as [number, number, number, number];
   const [, outHeight, outWidth] = y.shape as [number, number, number, number];
   if (x.shape.length !== 4 || y.shape.length !== 4 || rows % 2 !== 0) throw new Error('deepLiftMaxPool: 4-D inputs and references (even rows) expected');

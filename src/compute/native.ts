@@ -431,28 +431,16 @@ function broadcastStrides({ inputs }: KernelArgs): { outShape: number[]; shape: 
     return strides;
   };
   // Adjacent dimensions that both operands walk contiguously (or both broadcast) merge into one: an NHWC image's
-  // 3 channels were rows of 3 elements, each paying the per-row index arithmetic.
+  // 3 channels were rows of 3 elements, each paying the per-row index arithmetic. Extent-1 dimensions walk nothing.
   const [aStrides, bStrides] = [stridesOf(a.shape), stridesOf(b.shape)];
-  const merged = { shape: [shape[0]!], aStrides: [aStrides[0]!], bStrides: [bStrides[0]!] };
-  for (let d = 1; d < shape.length; d++) {
-    if (shape[d] === 1) continue; // walks nothing
-    if (merged.shape.length === 1 && merged.shape[0] === 1) {
-      [merged.shape[0], merged.aStrides[0], merged.bStrides[0]] = [shape[d]!, aStrides[d]!, bStrides[d]!];
-      continue;
-    }
-    const last = merged.shape.length - 1;
-    const joins = (strides: number[], m: number[]) => m[last] === strides[d]! * shape[d]!;
-    if (joins(aStrides, merged.aStrides) && joins(bStrides, merged.bStrides)) {
-      merged.shape[last] = merged.shape[last]! * shape[d]!;
-      merged.aStrides[last] = aStrides[d]!;
-      merged.bStrides[last] = bStrides[d]!;
-    } else {
-      merged.shape.push(shape[d]!);
-      merged.aStrides.push(aStrides[d]!);
-      merged.bStrides.push(bStrides[d]!);
-    }
+  const dims = shape.map((extent, d) => ({ extent, a: aStrides[d]!, b: bStrides[d]! })).filter((dim) => dim.extent !== 1);
+  const merged = [dims[0] ?? { extent: 1, a: 0, b: 0 }];
+  for (const dim of dims.slice(1)) {
+    const last = merged[merged.length - 1]!;
+    if (last.a === dim.a * dim.extent && last.b === dim.b * dim.extent) Object.assign(last, { extent: last.extent * dim.extent, a: dim.a, b: dim.b });
+    else merged.push(dim);
   }
-  return { outShape: out, ...merged };
+  return { outShape: out, shape: merged.map((d) => d.extent), aStrides: merged.map((d) => d.a), bStrides: merged.map((d) => d.b) };
 }
 
 /** A reduction over consecutive axes as [outer, length, inner], with its output shape; else undefined (fallback). */

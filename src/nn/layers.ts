@@ -119,7 +119,7 @@ export class TensorOps implements Ops<tf.Tensor> {
       const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(weight) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
       return options.bias === false ? y : tf.add(y, rho(shift));
     };
-    return this.out(bnName, this.rule.applyLinear ? this.linearLayer('conv', convName, x, run) : run(x));
+    return this.out(bnName, this.linearLayer('conv', convName, x, run));
   }
 
   convTranspose2d(name: string, x: tf.Tensor, c: ConvTransposeConfig): tf.Tensor {

@@ -96,29 +96,16 @@ export class Rng {
    */
   fillNormal(out: Float32Array, mean = 0, sd = 1): void {
     const { x, ratio } = ZIGGURAT;
-    // The generator's state in locals for the common path (as fields, a step cost as much as the rest of a draw);
-    // written back around the rare paths that draw through `next`.
-    let [s0, s1, s2, s3] = [this.s0, this.s1, this.s2, this.s3];
     for (let k = 0; k < out.length; k++) {
       let z: number;
       for (;;) {
-        // xoshiro128**, as nextUint32 (here as a signed 32-bit integer).
-        const bits = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = rotl(s3, 11);
+        const bits = this.nextUint32() | 0;
         const i = bits & 127;
         const u = (bits >> 7) * 5.9604644775390625e-8; // × 2^−24: [−1, 1), no branch on the sign
         if (Math.abs(u) < ratio[i]!) {
           z = u * x[i]!;
           break;
         }
-        [this.s0, this.s1, this.s2, this.s3] = [s0, s1, s2, s3];
-        let accepted = true;
         if (i === 0) {
           // The tail beyond R (Marsaglia 1964), on the side of u's sign.
           let a: number, b: number;
@@ -127,19 +114,19 @@ export class Rng {
             b = -Math.log(1 - this.next());
           } while (2 * b < a * a);
           z = u < 0 ? -(ZIGGURAT_R + a) : ZIGGURAT_R + a;
-        } else {
-          // The wedge between layers i and i + 1: accept under the density.
-          z = u * x[i]!;
-          const f0 = Math.exp(-0.5 * (x[i]! * x[i]! - z * z));
-          const f1 = Math.exp(-0.5 * (x[i + 1]! * x[i + 1]! - z * z));
-          accepted = f1 + this.next() * (f0 - f1) < 1;
+          break;
         }
-        [s0, s1, s2, s3] = [this.s0, this.s1, this.s2, this.s3];
-        if (accepted) break;
+        // The wedge between layers i and i + 1: accept under the density.
+        const v = u * x[i]!;
+        const f0 = Math.exp(-0.5 * (x[i]! * x[i]! - v * v));
+        const f1 = Math.exp(-0.5 * (x[i + 1]! * x[i + 1]! - v * v));
+        if (f1 + this.next() * (f0 - f1) < 1) {
+          z = v;
+          break;
+        }
       }
       out[k] = mean + sd * z;
     }
-    [this.s0, this.s1, this.s2, this.s3] = [s0, s1, s2, s3];
   }
 
   /** Fisher–Yates shuffle in place; returns the array. */
