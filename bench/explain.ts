@@ -46,7 +46,6 @@ const REPEATS = Number(args.repeats);
 const ROUNDS = Number(args.rounds);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-tf.env().set('PROD', true);
 const THREADS = Number(args.threads);
 const backends = args.backends.split(',').filter((b) => b !== 'native' || !('error' in loadNativeAddon())) as BackendName[];
 const described: string[] = [];

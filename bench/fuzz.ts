@@ -2,7 +2,6 @@
 // command against FUZZ_CLI_CASES (default 100; a process each) mutated invocations, seeded (FUZZ_SEED, default 1)
 // so a failure replays. FUZZ_ONLY=readers|cli runs one part, FUZZ_COMMANDS=a,b some commands. Prints the outcome counts; exits 1 on any failure.
 import { rm } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { useCpu } from '../test/nn/helpers.js';
 import { fuzzTargets, mutated, outcomeOf, type Outcome } from '../test/fuzz/readers.js';
@@ -12,7 +11,6 @@ const cases = Number(process.env.FUZZ_CASES ?? 10_000);
 const cliCount = Number(process.env.FUZZ_CLI_CASES ?? 100);
 const seed = Number(process.env.FUZZ_SEED ?? 1);
 const only = process.env.FUZZ_ONLY;
-tf.env().set('PROD', true); // no tfjs console banner in the counts
 await useCpu();
 let failures = 0;
 if (only !== 'cli') console.log(`fuzzing every reader with ${cases} mutated inputs each, seed ${seed}, node ${process.version}`);

@@ -14,8 +14,7 @@ export function register(program: Command): void {
     seed: 'seed of the methods\' random parts and of the ulp directions',
   })
     .action(async (opts: ModelCheckFlags) => {
-      const [tf, { runConditioning }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
-      tf.env().set('PROD', true);
+      const { runConditioning } = await import('../attribution/index.js');
       const backend = await startBackend(opts.backend);
       const progress = createProgress('conditioning');
       const result = await runConditioning({

@@ -6,8 +6,7 @@ export function register(program: Command): void {
     .description('which compute backends work here (native needs libdnnl-dev at npm ci time), what auto picks, and their self-test')
     .option('--json', 'print the diagnosis as JSON (backends, what auto picks, cores)')
     .action(async (opts: { json?: boolean }) => {
-      const [tf, { diagnoseBackends }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../compute/index.js')]);
-      tf.env().set('PROD', true);
+      const { diagnoseBackends } = await import('../compute/index.js');
       const report = await diagnoseBackends();
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ node: process.version, ...report }, null, 2)}\n`);

@@ -56,10 +56,9 @@ export function register(program: Command): void {
     .action(async (flags: ExplainFlags) => {
       const t0 = Date.now();
       const workers = flags.workers ?? availableParallelism();
-      const [tf, { explainDataset, scoreAttributions }, { degenerateNote, degenerateOf, formatSummaryTable }] = await Promise.all([
-        import('@tensorflow/tfjs-core'), import('../attribution/index.js'), import('../scoring/index.js'),
+      const [{ explainDataset, scoreAttributions }, { degenerateNote, degenerateOf, formatSummaryTable }] = await Promise.all([
+        import('../attribution/index.js'), import('../scoring/index.js'),
       ]);
-      tf.env().set('PROD', true); // no tfjs console banners: stderr carries progress and one-line errors only
       const backend = await startBackend(flags.backend);
       const progress = createProgress('explain');
       let result: ExplainResult;

@@ -33,8 +33,7 @@ export function register(program: Command): void {
     .option('--points <n>', 'randomisation depths shown, from the top layer to all layers', parseCount('--points', 2), 6)
     .option('--random-label-model <dir>', 'also the random-label check: a model of the same architecture trained with train --shuffle-labels')
     .action(async (opts: ModelCheckFlags & { points: number; randomLabelModel?: string }) => {
-      const [tf, { runSanity }] = await Promise.all([import('@tensorflow/tfjs-core'), import('../attribution/index.js')]);
-      tf.env().set('PROD', true);
+      const { runSanity } = await import('../attribution/index.js');
       const backend = await startBackend(opts.backend);
       const progress = createProgress('sanity');
       const result = await runSanity({

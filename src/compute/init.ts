@@ -26,6 +26,9 @@ import {
   unsortedSegmentSumConfig,
 } from './segment-depthwise.js';
 
+// tfjs's console banners off everywhere (the cpu backend's "install tfjs-node" banner, once per thread the native
+// backend starts on): stderr carries fiveband's progress and one-line errors only.
+tf.env().set('PROD', true);
 
 /** fiveband's wasm kernels: missing in tfjs-backend-wasm 4.22, wrong there, or much slower than a forward conv. */
 const WASM_PATCHES: readonly tf.KernelConfig[] = [

@@ -1,14 +1,11 @@
 // A thread of branchesOnThreads: trains one branch and reports progress, then its summary.
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
 import { openDataset } from '../data/index.js';
 import { UserError } from '../io/index.js';
 import { initBackend, type BackendName } from '../compute/index.js';
 import type { BranchWorkerData, BranchWorkerMessage } from './branch-threads.js';
 import { trainingDataOf } from './dataset.js';
 import { modelStore, trainBranchOnThisThread } from './modes.js';
-
-tf.env().set('PROD', true); // no tfjs console banner from each thread
 
 const setup = workerData as BranchWorkerData;
 const post = (message: BranchWorkerMessage) => parentPort!.postMessage(message);

@@ -1,11 +1,8 @@
 // A training thread of StepRunner: holds a replica of the model and computes the micro-batches it is sent.
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
 import { createModel } from '../nn/index.js';
 import { initBackend, type BackendName } from '../compute/index.js';
 import { computeOnReplica, replicaTransferables, type ReplicaInit, type ReplicaReply, type ReplicaStep } from './parallel.js';
-
-tf.env().set('PROD', true); // no tfjs console banner from each thread
 
 const init = workerData as ReplicaInit;
 const port = parentPort!;

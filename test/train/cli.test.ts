@@ -44,9 +44,12 @@ describe('fiveband train / eval-model', () => {
     const printed = /^backend: (native|wasm|cpu) \(.*threads?\)$/m.exec(t.stdout);
     assert.ok(printed, t.stdout);
     assert.equal(summary.backend, printed[1]);
+    // tfjs's banner ("install tfjs-node") is off on every backend, the cpu-derived native included
+    assert.doesNotMatch(t.stdout + t.stderr, /tfjs-node/);
     const e = fiveband('eval-model', '--model', out, '--data', data, '--backend', 'cpu');
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stdout, /^backend: cpu \(1 thread\)$/m);
+    assert.doesNotMatch(e.stdout + e.stderr, /tfjs-node/);
     const result = JSON.parse(await readFile(join(out, 'eval-test.json'), 'utf8'));
     assert.equal(result.total, 6);
     assert.equal(result.confusion.flat().reduce((a: number, b: number) => a + b, 0), 6);
