@@ -20,25 +20,42 @@ export function layerGradCam(
   if (!model.layerNames.includes(layer)) {
     throw new UserError(`unknown layer "${layer}"; the model's layers are: ${model.layerNames.join(', ')}`);
   }
+  const shape = layerShape(model, layer, x);
+  if (shape.length !== 4) throw new UserError(`layer "${layer}" is not a spatial (convolutional) layer`);
+  // One forward pass: the tap keeps the activation the gradient is taken at (kept past tf.grad's scope).
   let activation: tf.Tensor | undefined;
-  tf.tidy(() => {
-    model.forward(x, { taps: { [layer]: (a) => { activation = tf.keep(a.clone()); return a; } } });
-  });
-  if (!activation) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
-  const seen = activation;
   try {
-    if (seen.rank !== 4) throw new UserError(`layer "${layer}" is not a spatial (convolutional) layer`);
     return tf.tidy(() => {
-      const gradient = tf.grad((zero: tf.Tensor) =>
-        targetScore(model.forward(x, { taps: { [layer]: (a) => tf.add(a, zero) } }).logits, targets))(tf.zerosLike(seen));
-      const weights = channelWeights(gradient, seen);
-      const cam = tf.sum(tf.mul(weights, seen), 3, true) as tf.Tensor4D;
+      const gradient = tf.grad((zero: tf.Tensor) => targetScore(model.forward(x, {
+        taps: { [layer]: (a) => { activation = tf.keep(a); return tf.add(a, zero); } },
+      }).logits, targets))(tf.zeros([x.shape[0], ...shape.slice(1)]));
+      if (!activation) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
+      const weights = channelWeights(gradient, activation);
+      const cam = tf.sum(tf.mul(weights, activation), 3, true) as tf.Tensor4D;
       return relu ? tf.relu(cam) : cam;
     });
   } finally {
-    seen.dispose(); // kept past the tidy above, so released by hand
+    activation?.dispose(); // kept past the tidy above, so released by hand
   }
 }
+
+/** A layer's output shape (batch 1) for inputs shaped as `x`, found once per model, layer and input size by a tapped forward pass. */
+function layerShape(model: Model, layer: string, x: tf.Tensor4D): number[] {
+  const key = `${layer} ${x.shape[1]}x${x.shape[2]}`;
+  let shapes = layerShapes.get(model);
+  if (shapes === undefined) layerShapes.set(model, (shapes = new Map()));
+  let shape = shapes.get(key);
+  if (shape === undefined) {
+    tf.tidy(() => {
+      model.forward(tf.slice(x, [0], [1]), { taps: { [layer]: (a) => { shape = a.shape; return a; } } });
+    });
+    if (shape === undefined) throw new Error(`layer ${layer} was not tapped by the model's forward pass`);
+    shapes.set(key, shape);
+  }
+  return shape;
+}
+
+const layerShapes = new WeakMap<Model, Map<string, number[]>>();
 
 /**
  * Source index of every output index for PyTorch's `interpolate(mode='nearest')` given a size:
