@@ -387,6 +387,16 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::relu_grad(int64_t(size), dy, x, dx); });
 }
 
+// stabilisedDivide(a, b, out, eps)
+Napi::Value StabilisedDivide(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) { fail(info.Env(), "argument 0 must be a Float32Array"); return info.Env().Undefined(); }
+  const size_t size = info[0].As<Napi::TypedArray>().ElementLength();
+  float *a, *b, *out;
+  if (!float_array(info, 0, size, &a) || !float_array(info, 1, size, &b) || !float_array(info, 2, size, &out)) return info.Env().Undefined();
+  const float eps = info[3].As<Napi::Number>().FloatValue();
+  return guarded(info.Env(), [&] { fiveband::stabilised_divide(int64_t(size), a, b, eps, out); });
+}
+
 // segmentSum(x, ids (Int32Array), out, [count, inner, segments])
 Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   std::array<int64_t, 3> v;
@@ -499,6 +509,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pad", Napi::Function::New(env, Pad));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("stabilisedDivide", Napi::Function::New(env, StabilisedDivide));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
   exports.Set("deepLiftRescale", Napi::Function::New(env, DeepLiftRescale));

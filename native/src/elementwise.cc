@@ -224,6 +224,14 @@ void relu_grad(int64_t size, const float* dy, const float* x, float* dx) {
   });
 }
 
+void stabilised_divide(int64_t size, const float* a, const float* b, float eps, float* out) {
+  const int64_t chunk = kParallelGrain;
+  parallel_rows((size + chunk - 1) / chunk, chunk, [&](int64_t c) {
+    const int64_t end = std::min(size, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) out[i] = a[i] / (b[i] + (b[i] >= 0.f ? eps : -eps));
+  });
+}
+
 void segment_sum(int64_t count, int64_t inner, int64_t segments, const int32_t* ids, const float* x, float* out) {
   std::fill(out, out + segments * inner, 0.f);
   // Threads split the columns, each row still added in order: the sums are those of one sequential pass.

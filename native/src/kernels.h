@@ -105,6 +105,8 @@ void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* o
 void softmax(int64_t rows, int64_t length, const float* x, float* out);
 /** dx = x > 0 ? dy : 0. */
 void relu_grad(int64_t size, const float* dy, const float* x, float* dx);
+/** out = a / (b + (b >= 0 ? eps : -eps)): LRP's stabilised ratio. */
+void stabilised_divide(int64_t size, const float* a, const float* b, float eps, float* out);
 /** TensorFlow's UnsortedSegmentSum of `count` rows of `inner` values into `segments` rows (ids out of range dropped). */
 void segment_sum(int64_t count, int64_t inner, int64_t segments, const int32_t* ids, const float* x, float* out);
 /** One Adam step (decoupled from tfjs: the coefficients as fiveband's AdamCoefficients), in double like the cpu kernel. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Arch, LinearForward, LinearKind, Model, NonlinearityKind, NonlinearityRule } from '../nn/index.js';
 import { UserError } from '../io/index.js';
+import { stabilisedDivideOp } from '../compute/index.js';
 import { internalBatchSize, mapChunks, resolveTargets, toAttribution } from './common.js';
 import type { AttributionMethod } from './types.js';
 
@@ -8,7 +9,7 @@ import type { AttributionMethod } from './types.js';
  * Layer-wise relevance propagation (Bach et al. 2015; rules and composites as in Montavon et al. 2019 and zennit).
  * The target logit's value is the relevance put on the output; each linear layer (convolution, fully connected,
  * average pooling) redistributes the relevance R of its outputs to its inputs as R_in = a ⊙ ρ(W)ᵀ (R / stab(z_ρ)),
- * z_ρ = ρ(W) a + ρ(b); ReLUs pass relevance to their active units, max-pooling to the window's maximum. The input's
+ * z_ρ = ρ(W) a + ρ(b), stab(z) = z + ε·sign(z) with sign(0) = +1 (the relevance of units near 0 is absorbed); ReLUs pass relevance to their active units, max-pooling to the window's maximum. The input's
  * relevance is the attribution, n × 3 × N × N.
  */
 
@@ -26,11 +27,6 @@ export const epsilonRule = (epsilon: number): LayerRule => ({ rho: identity, eps
 export const gammaRule = (gamma: number, epsilon = 1e-6): LayerRule => ({ rho: (p) => tf.add(p, tf.mul(gamma, tf.relu(p))), epsilon, bias: true });
 /** z⁺ rule (α1β0 for non-negative inputs, as images and ReLU outputs are): only positive weights, no bias. */
 export const zPlusRule = (epsilon = 1e-6): LayerRule => ({ rho: (p) => tf.relu(p), epsilon, bias: false });
-
-/** z + ε·sign(z), sign(0) = +1: keeps a denominator away from 0 (the relevance of such units is absorbed). */
-function stabilise(z: tf.Tensor, epsilon: number): tf.Tensor {
-  return tf.add(z, tf.where(tf.greaterEqual(z, 0), tf.fill(z.shape, epsilon), tf.fill(z.shape, -epsilon)));
-}
 
 /**
  * A rule for the input layer that looks past the input's value: zB (Montavon et al. 2017) for inputs bounded by
@@ -86,13 +82,13 @@ export class LrpRule implements NonlinearityRule {
       // What the gradient flows through: zB's x·W − l·W⁺ − h·W⁻ (its denominator with the bias), flat's 1·1.
       if (input.kind === 'flat') {
         const spread = forward(ones!, (p) => tf.onesLike(p), noBias);
-        return withGradientOf(z, spread, tf.div(z, stabilise(spread, input.epsilon)));
+        return withGradientOf(z, spread, stabilisedDivideOp(z, spread, input.epsilon));
       }
       const bounds = tf.add(forward(low!, positivePart, noBias), forward(high!, negativePart, noBias));
-      return withGradientOf(z, tf.sub(forward(x, identity, noBias), bounds), tf.div(z, stabilise(tf.sub(z, bounds), input.epsilon)));
+      return withGradientOf(z, tf.sub(forward(x, identity, noBias), bounds), stabilisedDivideOp(z, tf.sub(z, bounds), input.epsilon));
     }
     const zRho = rule.rho === identity && rule.bias ? z : forward(x, rule.rho, { bias: rule.bias }); // the ε rule's z_ρ is z
-    return withGradientOf(z, zRho, tf.div(z, stabilise(zRho, rule.epsilon)));
+    return withGradientOf(z, zRho, stabilisedDivideOp(z, zRho, rule.epsilon));
   }
 }
 

@@ -18,6 +18,7 @@ import { meanConfig, sumConfig } from './reduce-leading.js';
 import { reluGradConfig, reluGradKernelConfigs } from './relu-grad.js';
 import { deepLiftRescaleKernelConfigs } from './deeplift-rescale.js';
 import { deepLiftMaxPoolKernelConfigs } from './deeplift-max-pool.js';
+import { stabilisedDivideKernelConfigs } from './stabilised-divide.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -76,7 +77,7 @@ function registerGradients(): Promise<void> {
     }
     // fiveband's own kernels (not patches: no stock version), on both backends.
     for (const backend of ['wasm', 'cpu']) {
-      for (const configs of [batchNormKernelConfigs, reluGradKernelConfigs, adamUpdateKernelConfigs, deepLiftRescaleKernelConfigs, deepLiftMaxPoolKernelConfigs]) {
+      for (const configs of [batchNormKernelConfigs, reluGradKernelConfigs, adamUpdateKernelConfigs, deepLiftRescaleKernelConfigs, deepLiftMaxPoolKernelConfigs, stabilisedDivideKernelConfigs]) {
         for (const config of configs(backend)) tf.registerKernel(config);
       }
     }

@@ -4,6 +4,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAM_UPDATE, type AdamCoefficients } from './adam-update.js';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAINING } from './batch-norm.js';
 import { RELU_GRAD } from './relu-grad.js';
+import { STABILISED_DIVIDE } from './stabilised-divide.js';
 import { DEEPLIFT_RESCALE } from './deeplift-rescale.js';
 import { DEEPLIFT_MAX_POOL, deepLiftMaxPoolShapes } from './deeplift-max-pool.js';
 
@@ -40,6 +41,7 @@ export interface NativeAddon {
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, dims: Geometry): void;
+  stabilisedDivide(a: Float32Array, b: Float32Array, out: Float32Array, eps: number): void;
   deepLiftRescale(dy: Float32Array, x: Float32Array, y: Float32Array, plain: Float32Array | null, out: Float32Array, slope: number, eps: number): void;
   deepLiftMaxPool(input: Float32Array, output: Float32Array, dy: Float32Array, grad: Float32Array, geometry: Int32Array, shape: Geometry, eps: number): void;
   setThreads(threads: number): void;
@@ -346,6 +348,10 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const rowShape = x.shape.slice(segmentIds.shape.length);
       const inner = tf.util.sizeFromShape(rowShape);
       return output(backend, [segments, ...rowShape], (out) => addon().segmentSum(values(backend, x), ids, out, [ids.length, inner, segments]));
+    }),
+    withFallback(STABILISED_DIVIDE, (args) => float32(args) && tf.util.arraysEqual(args.inputs.a!.shape, args.inputs.b!.shape), ({ inputs, backend, attrs }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      return output(backend, a.shape, (out) => addon().stabilisedDivide(values(backend, a), values(backend, b), out, (attrs as { eps: number }).eps));
     }),
     withFallback(DEEPLIFT_RESCALE, float32, ({ inputs, backend, attrs }) => {
       const { dy, x, y, plain } = inputs as Record<'dy' | 'x' | 'y', tf.TensorInfo> & { plain?: tf.TensorInfo };

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrainingOp } from './batch-norm.js';
 import { deepLiftMaxPoolOp } from './deeplift-max-pool.js';
 import { deepLiftRescaleOp } from './deeplift-rescale.js';
+import { stabilisedDivideOp } from './stabilised-divide.js';
 
 /**
  * A few kernels of the active backend against the same ops on the cpu backend, on small awkward shapes (odd
  * sizes, strides, padding, dilation, transposes, channel counts not divisible by 4). Runs a forward and a
  * gradient through convolution, a comparison mask, BatchNorm (training and eval), pooling, a transpose and matrix
- * products, then DeepLift's two rule kernels: every native kernel is exercised.
+ * products, then DeepLift's two rule kernels and LRP's ratio: every native kernel is exercised.
  * Returns the first mismatch, or null.
  */
 export async function compareWithCpu(setBackend: (name: string) => Promise<void>, name: string): Promise<string | null> {
@@ -39,13 +40,14 @@ export async function compareWithCpu(setBackend: (name: string) => Promise<void>
     const windows = { rowStart: Int32Array.of(0, 2, 4, 6), rowEnd: Int32Array.of(1, 3, 5, 7), colStart: Int32Array.of(0, 2, 4), colEnd: Int32Array.of(1, 3, 5) };
     const rescaled = deepLiftRescaleOp(random(x.shape), x, tf.leakyRelu(x, 0.1), 1e-10, { slope: 0.1 });
     const pooled = deepLiftMaxPoolOp(random([2, 4, 3, 5]), x, tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), windows, 1e-10);
-    return [value, ...grads, rescaled, pooled].map((t) => t.dataSync().slice() as Float32Array);
+    const ratio = stabilisedDivideOp(random(x.shape), tf.mul(x, tf.greater(x, 0.5)), 1e-3); // zeros take +ε
+    return [value, ...grads, rescaled, pooled, ratio].map((t) => t.dataSync().slice() as Float32Array);
   });
   await setBackend('cpu');
   const expected = run();
   await setBackend(name);
   const actual = run();
-  const labels = ['loss', 'd input', 'd filter 1', 'd filter 2 (dilated)', 'd dense', 'DeepLift rescale', 'DeepLift max-pool'];
+  const labels = ['loss', 'd input', 'd filter 1', 'd filter 2 (dilated)', 'd dense', 'DeepLift rescale', 'DeepLift max-pool', 'LRP stabilised divide'];
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i]!, a = actual[i]!;
     let scale = 0, diff = 0;
