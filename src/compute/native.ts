@@ -6,6 +6,7 @@ import { BATCH_NORM_GRAD, BATCH_NORM_TRAINING } from './batch-norm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import { STABILISED_DIVIDE } from './stabilised-divide.js';
 import { DEEPLIFT_RESCALE } from './deeplift-rescale.js';
+import { OutputPool } from './output-pool.js';
 import { DEEPLIFT_MAX_POOL, deepLiftMaxPoolShapes } from './deeplift-max-pool.js';
 
 /**
@@ -91,8 +92,7 @@ const POOL_LIMIT_BYTES = 1024 * 2 ** 20;
 class NativeBackend extends MathBackendCPU {
   private readonly filterIds = new WeakMap<object, number>();
   private nextFilterId = 1;
-  private readonly free = new Map<number, Float32Array[]>();
-  private freeBytes = 0;
+  private readonly pool = new OutputPool(POOL_LIMIT_BYTES);
   /** Every array the pool made; those in `seen` were read out or viewed and never come back. */
   private readonly pooled = new WeakSet<ArrayBuffer>();
   private readonly seen = new WeakSet<ArrayBuffer>();
@@ -113,11 +113,8 @@ class NativeBackend extends MathBackendCPU {
    * was a full extra pass over every activation); a freed output of the same size when there is one.
    */
   uninitialised(size: number): Float32Array {
-    const reused = this.free.get(size)?.pop();
-    if (reused !== undefined) {
-      this.freeBytes -= reused.byteLength;
-      return reused;
-    }
+    const reused = this.pool.take(size);
+    if (reused !== undefined) return reused;
     const fresh = new Float32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
     this.pooled.add(fresh.buffer);
     return fresh;
@@ -154,12 +151,7 @@ class NativeBackend extends MathBackendCPU {
     const values = this.owners.get(dataId);
     if (values !== undefined) {
       this.owners.delete(dataId);
-      if (!this.seen.has(values.buffer as ArrayBuffer) && this.freeBytes + values.byteLength <= POOL_LIMIT_BYTES) {
-        const list = this.free.get(values.length);
-        if (list === undefined) this.free.set(values.length, [values]);
-        else list.push(values);
-        this.freeBytes += values.byteLength;
-      }
+      if (!this.seen.has(values.buffer as ArrayBuffer)) this.pool.give(values);
     }
     return freed;
   }
