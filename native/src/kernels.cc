@@ -258,49 +258,80 @@ void pool_forward(const PoolGeometry& g, const float* x, float* y) {
 
 void max_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<true>(g, x, y); }
 
-void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx) {
-  std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
-  // Windows overlap when the stride is below the kernel: one thread per image keeps the scatter race-free.
+namespace {
+
+/**
+ * Zeroes dx, then runs `row(b, oy)` for every image and output row, each adding its windows' gradients into dx:
+ * race-free and in parallel because the rows of one phase (oy ≡ phase mod ceil(kh / sh)) read disjoint input rows,
+ * so threads split images × rows (a batch of one still uses every thread) and the phases run in order. The order
+ * of the additions into an element does not depend on the thread count.
+ */
+template <typename F>
+void scatter_rows(const PoolGeometry& g, float* dx, F&& row) {
+  const int64_t phases = (g.kh + g.sh - 1) / g.sh;
+  const int64_t width = g.iw * g.c;
 #pragma omp parallel
   {
-    std::vector<float> best(g.c);
-    std::vector<int64_t> at(g.c);
-#pragma omp for
-    for (int64_t b = 0; b < g.n; ++b)
-      for (int64_t oy = 0; oy < g.oh; ++oy)
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          const Window win = window(g, oy, ox);
-          const int64_t first = ((b * g.ih + win.r0) * g.iw + win.c0) * g.c;
-          for (int64_t ch = 0; ch < g.c; ++ch) best[ch] = x[first + ch], at[ch] = first + ch;
-          for (int64_t r = win.r0; r < win.r1; ++r)
-            for (int64_t col = win.c0; col < win.c1; ++col) {
-              const int64_t base = ((b * g.ih + r) * g.iw + col) * g.c;
-              for (int64_t ch = 0; ch < g.c; ++ch)
-                if (x[base + ch] > best[ch]) best[ch] = x[base + ch], at[ch] = base + ch;
-            }
-          const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
-          for (int64_t ch = 0; ch < g.c; ++ch) dx[at[ch]] += grad[ch];
-        }
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < g.n * g.ih; ++r) std::fill(dx + r * width, dx + (r + 1) * width, 0.f);
+    for (int64_t phase = 0; phase < phases; ++phase) {
+      const int64_t rows = (g.oh - phase + phases - 1) / phases;
+#pragma omp for collapse(2) schedule(static)
+      for (int64_t b = 0; b < g.n; ++b)
+        for (int64_t j = 0; j < rows; ++j) row(b, phase + j * phases);
+    }
   }
+}
+
+}  // namespace
+
+void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx) {
+  scatter_rows(g, dx, [&](int64_t b, int64_t oy) {
+    // Per channel, the window's first maximum as its offset from the window's start, picked with masks rather than
+    // branches so that the compiler vectorises it: random activations made the branch mispredict (8× slower). A NaN
+    // never compares greater, so a NaN first element stays the pick, as before.
+    thread_local std::vector<float> best_values;
+    thread_local std::vector<int32_t> best_positions;
+    best_values.resize(g.c);
+    best_positions.resize(g.c);
+    float* __restrict best = best_values.data();
+    int32_t* __restrict at = best_positions.data();
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      const Window win = window(g, oy, ox);
+      const int64_t start = ((b * g.ih + win.r0) * g.iw + win.c0) * g.c;
+      for (int64_t ch = 0; ch < g.c; ++ch) best[ch] = x[start + ch], at[ch] = 0;
+      for (int64_t r = win.r0; r < win.r1; ++r)
+        for (int64_t col = win.c0; col < win.c1; ++col) {
+          const int32_t offset = int32_t(((r - win.r0) * g.iw + (col - win.c0)) * g.c);
+          const float* __restrict in = x + start + offset;
+          for (int64_t ch = 0; ch < g.c; ++ch) {
+            const float v = in[ch], current = best[ch];
+            const int32_t keep = -int32_t(!(v > current));  // all ones where the current pick stays
+            best[ch] = v > current ? v : current;
+            at[ch] = (at[ch] & keep) | (offset & ~keep);
+          }
+        }
+      const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
+      for (int64_t ch = 0; ch < g.c; ++ch) dx[start + at[ch] + ch] += grad[ch];
+    }
+  });
 }
 
 void avg_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<false>(g, x, y); }
 
 void avg_pool_backward(const PoolGeometry& g, const float* dy, float* dx) {
-  std::fill(dx, dx + g.n * g.ih * g.iw * g.c, 0.f);
-#pragma omp parallel for
-  for (int64_t b = 0; b < g.n; ++b)
-    for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const Window win = window(g, oy, ox);
-        const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
-        const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
-        for (int64_t r = win.r0; r < win.r1; ++r)
-          for (int64_t col = win.c0; col < win.c1; ++col) {
-            float* in = dx + ((b * g.ih + r) * g.iw + col) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) in[ch] += grad[ch] * scale;
-          }
-      }
+  scatter_rows(g, dx, [&](int64_t b, int64_t oy) {
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      const Window win = window(g, oy, ox);
+      const float scale = 1.f / float((win.r1 - win.r0) * (win.c1 - win.c0));
+      const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
+      for (int64_t r = win.r0; r < win.r1; ++r)
+        for (int64_t col = win.c0; col < win.c1; ++col) {
+          float* in = dx + ((b * g.ih + r) * g.iw + col) * g.c;
+          for (int64_t ch = 0; ch < g.c; ++ch) in[ch] += grad[ch] * scale;
+        }
+    }
+  });
 }
 
 namespace {
