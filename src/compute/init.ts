@@ -19,6 +19,7 @@ import { reluGradConfig, reluGradKernelConfigs } from './relu-grad.js';
 import { deepLiftRescaleKernelConfigs } from './deeplift-rescale.js';
 import { deepLiftMaxPoolKernelConfigs } from './deeplift-max-pool.js';
 import { stabilisedDivideKernelConfigs } from './stabilised-divide.js';
+import { convBiasGradConfig, convBiasKernelConfigs } from './conv-bias.js';
 import { resizeGradConfigs } from './resize-grad.js';
 import { sliceConfig } from './slice.js';
 import {
@@ -70,7 +71,9 @@ function registerGradients(): Promise<void> {
     // tfjs-core's gradients and chained methods (t.reshape(...), which some of them call), bundled at build time
     // (tfjs-core-gradients.entry.mjs).
     await import(new URL('./tfjs-core-gradients.js', import.meta.url).href);
-    for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS, reluGradConfig]) tf.registerGradient(config);
+    for (const config of [...GRADIENT_FIXES, ...BATCH_NORM_GRADIENTS, reluGradConfig, convBiasGradConfig]) tf.registerGradient(config);
+    // The convolution with its bias: on cpu (the native backend's fallback) only; the op keeps two ops elsewhere.
+    for (const config of convBiasKernelConfigs('cpu')) tf.registerKernel(config);
     for (const config of [avgPoolGradConfig('cpu'), ...resizeGradConfigs('cpu')]) {
       tf.unregisterKernel(config.kernelName, 'cpu');
       tf.registerKernel(config);

@@ -5,6 +5,7 @@ import { ADAM_UPDATE, type AdamCoefficients } from './adam-update.js';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAINING } from './batch-norm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import { STABILISED_DIVIDE } from './stabilised-divide.js';
+import { CONV2D_BIAS } from './conv-bias.js';
 import { DEEPLIFT_RESCALE } from './deeplift-rescale.js';
 import { OutputPool } from './output-pool.js';
 import { DEEPLIFT_MAX_POOL, deepLiftMaxPoolShapes } from './deeplift-max-pool.js';
@@ -227,6 +228,11 @@ function nativeKernels(cpuKernel: (name: string) => tf.KernelFunc): tf.KernelCon
       const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
       const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs as ConvAttrs);
       return output(backend, info.outShape, (y) => addon().conv2d(values(backend, x), values(backend, filter), null, false, y, convGeometry(info), backend.filterId(filter)));
+    }),
+    withFallback(CONV2D_BIAS, (args) => convCovers(args) && args.inputs.bias!.shape.length === 1, ({ inputs, backend, attrs }) => {
+      const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
+      const info = convInfo(x.shape as Shape4, filter.shape as Shape4, attrs as ConvAttrs);
+      return output(backend, info.outShape, (y) => addon().conv2d(values(backend, x), values(backend, filter), values(backend, bias), false, y, convGeometry(info), backend.filterId(filter)));
     }),
     withFallback(tf.Conv2DBackpropInput, convCovers, ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };

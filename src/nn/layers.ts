@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../io/index.js';
 import { Rng } from '../rng/index.js';
-import { batchNormTrainingOp } from '../compute/index.js';
+import { batchNormTrainingOp, conv2dBiasOp } from '../compute/index.js';
 import type { ConvConfig, ConvTransposeConfig, LinearConfig, Ops, PoolConfig } from './arch.js';
 import type { ForwardOptions, LinearForward, LinearKind, NonlinearityRule } from './model.js';
 
@@ -91,8 +91,9 @@ export class TensorOps implements Ops<tf.Tensor> {
     const pad = c.padding ? c.padding : 'valid';
     const run: LinearForward = (t, rho = (p) => p, options = {}) => {
       // Dilation > 1 (alexnet-depth) needs the backend layer's Conv2D gradient (tfjs-core's refuses it).
-      const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(this.param(`${name}.weight`)) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
-      return c.bias && options.bias !== false ? tf.add(y, rho(this.param(`${name}.bias`))) : y;
+      const filter = rho(this.param(`${name}.weight`)) as tf.Tensor4D;
+      if (c.bias && options.bias !== false) return conv2dBiasOp(t as tf.Tensor4D, filter, rho(this.param(`${name}.bias`)), c.stride ?? 1, pad, c.dilation ?? 1);
+      return tf.conv2d(t as tf.Tensor4D, filter, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
     };
     return this.out(name, this.linearLayer('conv', name, x, run));
   }
@@ -116,8 +117,9 @@ export class TensorOps implements Ops<tf.Tensor> {
       return [tf.mul(w!, scale), bias ? tf.add(shifted, tf.mul(bias, scale)) : shifted]; // HWIO: γ/σ per output channel, the last axis
     }) as [tf.Tensor, tf.Tensor];
     const run: LinearForward = (t, rho = (p) => p, options = {}) => {
-      const y: tf.Tensor = tf.conv2d(t as tf.Tensor4D, rho(weight) as tf.Tensor4D, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
-      return options.bias === false ? y : tf.add(y, rho(shift));
+      const filter = rho(weight) as tf.Tensor4D;
+      if (options.bias === false) return tf.conv2d(t as tf.Tensor4D, filter, c.stride ?? 1, pad, 'NHWC', c.dilation ?? 1);
+      return conv2dBiasOp(t as tf.Tensor4D, filter, rho(shift), c.stride ?? 1, pad, c.dilation ?? 1);
     };
     return this.out(bnName, this.linearLayer('conv', convName, x, run));
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTrainingOp, backendInfo, chooseBackend, initBackend } from '../../src/compute/index.js';
+import { batchNormTrainingOp, backendInfo, chooseBackend, conv2dBiasOp, initBackend } from '../../src/compute/index.js';
 import { assertClose, assertMatchesCpu, needsNative, randomValues, runOn } from './compare.js';
 
 // Every native kernel against the cpu oracle on random geometry: odd sizes, batch 1, channel counts not divisible
@@ -44,6 +44,30 @@ test('native conv2d, its input and filter gradients = cpu on random geometry', n
       return [value, ...grads];
     });
   }), RUNS);
+});
+
+test('native convolution with its bias as one kernel (conv2dBiasOp) and its three gradients = cpu\'s conv then add', needsNative, async () => {
+  await fc.assert(fc.asyncProperty(convCase, async (c) => {
+    const key = `bias ${JSON.stringify(c)}`;
+    const xs = [c.n, c.h, c.w, c.ci], ws = [c.kh, c.kw, c.ci, c.co];
+    const x = randomValues(`${key}/x`, xs), w = randomValues(`${key}/w`, ws), bias = randomValues(`${key}/b`, [c.co]);
+    const out = tf.backend_util.computeConv2DInfo(xs as never, ws as never, c.stride, c.dilation, c.pad).outShape;
+    const r = randomValues(`${key}/r`, out);
+    await assertMatchesCpu('native', key, () => {
+      const f = (a: tf.Tensor, b: tf.Tensor, s: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dBiasOp(a as tf.Tensor4D, b as tf.Tensor4D, s, c.stride, c.pad, c.dilation), tf.tensor(r, out)));
+      const { value, grads } = tf.valueAndGrads(f)([tf.tensor(x, xs), tf.tensor(w, ws), tf.tensor(bias)]);
+      return [value, ...grads];
+    });
+  }), RUNS);
+  // One kernel on native, the two ops elsewhere; the bias enters every output.
+  for (const backend of ['native', 'cpu'] as const) {
+    await initBackend(backend);
+    const profile = await tf.profile(() => conv2dBiasOp(tf.zeros([1, 3, 3, 2]), tf.zeros([1, 1, 2, 2]), tf.tensor1d([1.5, -2]), 1, 'valid', 1));
+    assert.deepEqual(profile.kernelNames.filter((k) => ['FivebandConv2DBias', 'Conv2D', 'Add'].includes(k)), backend === 'native' ? ['FivebandConv2DBias'] : ['Conv2D', 'Add']);
+    assert.deepEqual([...(profile.result as tf.Tensor).dataSync()], Array.from({ length: 9 }, () => [1.5, -2]).flat(), backend);
+    tf.dispose(profile.result as tf.Tensor);
+  }
 });
 
 test('native transposed convolution (SPA\'s head) and its gradients = cpu', needsNative, async () => {
