@@ -397,6 +397,28 @@ Napi::Value StabilisedDivide(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&] { fiveband::stabilised_divide(int64_t(size), a, b, eps, out); });
 }
 
+// fillNormal(state (Uint32Array of 4), out, mean, sd, x (Float64Array of 129), ratio (Float64Array of 128), r)
+Napi::Value FillNormal(const Napi::CallbackInfo& info) {
+  const auto typed = [&](size_t i, napi_typedarray_type type, size_t length) {
+    return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == type &&
+           info[i].As<Napi::TypedArray>().ElementLength() == length;
+  };
+  if (!typed(0, napi_uint32_array, 4) || !info[1].IsTypedArray() || !typed(4, napi_float64_array, 129) ||
+      !typed(5, napi_float64_array, 128)) {
+    fail(info.Env(), "fillNormal(state: Uint32Array(4), out: Float32Array, mean, sd, x: Float64Array(129), ratio: Float64Array(128), r)");
+    return info.Env().Undefined();
+  }
+  float* out;
+  if (!float_array(info, 1, info[1].As<Napi::TypedArray>().ElementLength(), &out)) return info.Env().Undefined();
+  const int64_t size = int64_t(info[1].As<Napi::TypedArray>().ElementLength());
+  uint32_t* state = info[0].As<Napi::Uint32Array>().Data();
+  const double* x = info[4].As<Napi::Float64Array>().Data();
+  const double* ratio = info[5].As<Napi::Float64Array>().Data();
+  const double mean = info[2].As<Napi::Number>().DoubleValue(), sd = info[3].As<Napi::Number>().DoubleValue();
+  const double r = info[6].As<Napi::Number>().DoubleValue();
+  return guarded(info.Env(), [&] { fiveband::fill_normal(state, out, size, mean, sd, x, ratio, r); });
+}
+
 // segmentSum(x, ids (Int32Array), out, [count, inner, segments])
 Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   std::array<int64_t, 3> v;
@@ -510,6 +532,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("stabilisedDivide", Napi::Function::New(env, StabilisedDivide));
+  exports.Set("fillNormal", Napi::Function::New(env, FillNormal));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("segmentSum", Napi::Function::New(env, SegmentSum));
   exports.Set("deepLiftRescale", Napi::Function::New(env, DeepLiftRescale));

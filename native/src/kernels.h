@@ -105,6 +105,12 @@ void pad(int rank, const int64_t* shape, const int64_t* before, const int64_t* o
 void softmax(int64_t rows, int64_t length, const float* x, float* out);
 /** dx = x > 0 ? dy : 0. */
 void relu_grad(int64_t size, const float* dy, const float* x, float* dx);
+/**
+ * Rng.fillNormal's ziggurat draws into out, continuing the xoshiro128** stream in `state` (4 words, updated):
+ * tables x (129) and ratio (128) and the tail edge r as the JavaScript has them.
+ */
+void fill_normal(uint32_t* state, float* out, int64_t size, double mean, double sd, const double* x, const double* ratio,
+                 double r);
 /** out = a / (b + (b >= 0 ? eps : -eps)): LRP's stabilised ratio. */
 void stabilised_divide(int64_t size, const float* a, const float* b, float eps, float* out);
 /** TensorFlow's UnsortedSegmentSum of `count` rows of `inner` values into `segments` rows (ids out of range dropped). */

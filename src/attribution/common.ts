@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError, ensure } from '../io/index.js';
 import type { Model, NonlinearityRule, Tap } from '../nn/index.js';
 import { Rng } from '../rng/index.js';
+import { fillNormal } from '../compute/index.js';
 import type { AttributeOptions, Attribution } from './types.js';
 import { plainRule } from '../nn/index.js';
 
@@ -162,7 +163,7 @@ export function shapBaselines(options: AttributeOptions | undefined, index: numb
   const scale = options?.shapBaselineScale ?? 0.001;
   const rng = sampleRng(options, 'shap-baselines', index);
   const values = new Float32Array(k * plane);
-  rng.fillNormal(values, 0, scale);
+  fillNormal(rng, values, 0, scale);
   return tf.tidy(() => tf.transpose(tf.tensor4d(values, [k, 3, size, size]), [0, 2, 3, 1]));
 }
 

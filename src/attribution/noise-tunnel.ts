@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensure } from '../io/index.js';
+import { fillNormal } from '../compute/index.js';
 import { checkInputs, internalBatchSize, resolveTargets, sampleRng } from './common.js';
 import type { AttributeOptions, AttributionMethod, Attribution } from './types.js';
 
@@ -44,7 +45,7 @@ export function noiseTunnel(name: string, type: NoiseTunnelType, base: Attributi
         const keys: string[] = [];
         for (let i = start; i < end; i++) {
           const block = noisy.subarray((i - start) * copies * plane, (i - start + 1) * copies * plane);
-          sampleRng(options, 'noise-tunnel', i).fillNormal(block, 0, sigma);
+          fillNormal(sampleRng(options, 'noise-tunnel', i), block, 0, sigma);
           for (let j = 0; j < copies; j++) for (let p = 0; p < plane; p++) block[j * plane + p] += pixels[i * plane + p]!;
           const key = options?.sampleKeys?.[i] ?? i;
           for (let j = 0; j < copies; j++) keys.push(`${key}#noise${j}`);

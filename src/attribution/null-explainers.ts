@@ -1,4 +1,5 @@
 import { UserError } from '../io/index.js';
+import { fillNormal } from '../compute/index.js';
 import { GROUND_TRUTH_METHOD } from '../scoring/index.js';
 import { checkInputs, sampleRng } from './common.js';
 import type { AttributeOptions, AttributionMethod, Attribution } from './types.js';
@@ -37,7 +38,7 @@ export const nullUniform = nullExplainer('NullUniform', true, (_image, _size, ou
 /** Gaussian noise N(0, 1) per pixel (signed, like a gradient), from the sample's own seeded stream. */
 export const nullGaussian = nullExplainer('NullGaussian', true, (_image, _size, out, index, options) => {
   const rng = sampleRng(options, 'null-gaussian', index);
-  rng.fillNormal(out);
+  fillNormal(rng, out);
 });
 
 /**

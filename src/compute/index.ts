@@ -7,6 +7,7 @@ export { ADAM_UPDATE, adamUpdateOp } from './adam-update.js';
 export type { AdamCoefficients } from './adam-update.js';
 export { RELU_GRAD, reluGradOp } from './relu-grad.js';
 export { DEEPLIFT_RESCALE, deepLiftRescaleOp } from './deeplift-rescale.js';
+export { fillNormal } from './normal-fill.js';
 export { CONV2D_BIAS, conv2dBiasOp } from './conv-bias.js';
 export { STABILISED_DIVIDE, stabilisedDivideOp } from './stabilised-divide.js';
 export { DEEPLIFT_MAX_POOL, deepLiftMaxPoolOp, type PoolGeometry } from './deeplift-max-pool.js';

@@ -44,6 +44,7 @@ export interface NativeAddon {
   adamUpdate(value: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, dims: Geometry): void;
   stabilisedDivide(a: Float32Array, b: Float32Array, out: Float32Array, eps: number): void;
+  fillNormal(state: Uint32Array, out: Float32Array, mean: number, sd: number, x: Float64Array, ratio: Float64Array, r: number): void;
   deepLiftRescale(dy: Float32Array, x: Float32Array, y: Float32Array, plain: Float32Array | null, out: Float32Array, slope: number, eps: number): void;
   deepLiftMaxPool(input: Float32Array, output: Float32Array, dy: Float32Array, grad: Float32Array, geometry: Int32Array, shape: Geometry, eps: number): void;
   setThreads(threads: number): void;
