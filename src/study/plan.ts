@@ -113,6 +113,23 @@ const METHOD_COST: Record<string, number> = {
 const methodCost = (config: StudyConfig, method: string) => (method === 'IntegratedGradients' ? config.integratedGradientsSteps ?? 50 : METHOD_COST[method] ?? 1);
 const ARCH_COST: Record<StudyArch, number> = { alexnet: 1, 'alexnet-depth': 1, vgg16: 4, resnet34: 3, spa: 1 };
 
+/**
+ * Training cost per epoch over 1,000 images, in the explain costs' unit (~5.6 s of one wasm thread), from the small
+ * profile's measured runs: ResNet34 at 64 px 17.8 s and SPA at 128 px 31 s on wasm; AlexNet at 128 px, ResNet34 and
+ * VGG16 at 64 px as 5 : 6.2 : 14 on native. The scheduler starts the costliest ready task first: with the epochs left
+ * out, SPA (the longest task) started after every other training.
+ */
+const TRAIN_COST: Record<StudyArch, number> = { alexnet: 2.4, 'alexnet-depth': 2.4, vgg16: 6.8, resnet34: 3, spa: 5.2 };
+
+/**
+ * A training task's cost: images × epochs × the architecture's (a depth-k AlexNet's grows with k). A branch counts one
+ * epoch: its early stopping ends most branches within one (the small run's nine took 0.39 h on wasm in all).
+ */
+function trainCost(config: StudyConfig, model: StudyModel, trainImages: number): number {
+  const epochs = model.role === 'branch' ? 1 : hyperOf(config, model).epochs;
+  return (trainImages / 1000) * epochs * TRAIN_COST[model.arch] * (1 + (model.depth ?? 0) / 8);
+}
+
 /** The whole study as a list of tasks in dependency order (fig. 2(A) of the paper). */
 export function planStudy(config: StudyConfig): StudyTask[] {
   const tasks: StudyTask[] = [];
@@ -126,7 +143,7 @@ export function planStudy(config: StudyConfig): StudyTask[] {
   for (const model of models) {
     if (pretrained && model.role === 'base') continue;
     const outputs = [`${modelDir(model.key)}/`];
-    const cost = (trainImages / 1000) * ARCH_COST[model.arch] * (model.role === 'branch' ? 1 : 3);
+    const cost = trainCost(config, model, trainImages);
     if (pretrained) {
       tasks.push({ id: trainTask(model), kind: 'pretrained', deps: [], outputs, model, cost: 1 });
     } else if (model.role === 'base') {
@@ -163,7 +180,7 @@ export function planStudy(config: StudyConfig): StudyTask[] {
     if (config.sanity && checkSamples(config, config.sanity.samples) >= 2) {
       const shuffled = randomLabelModel(config, model);
       if (shuffled) {
-        tasks.push({ id: trainTask(shuffled), kind: 'train-random-labels', deps: ['generate'], outputs: [`${modelDir(shuffled.key)}/`], model: shuffled, cost: (trainImages / 1000) * ARCH_COST[model.arch] * 3 });
+        tasks.push({ id: trainTask(shuffled), kind: 'train-random-labels', deps: ['generate'], outputs: [`${modelDir(shuffled.key)}/`], model: shuffled, cost: trainCost(config, shuffled, trainImages) });
       }
       const cost = checkSamples(config, config.sanity.samples) * (1 + 2 * config.sanity.points + (shuffled ? 1 : 0)) * perSample(config.sanity.methods);
       const settings = { ...config.sanity, methods: checkedMethods(config, model, config.sanity.methods) };

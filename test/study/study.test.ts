@@ -101,6 +101,17 @@ describe('study plan', () => {
     assert.deepEqual(branch.deps, ['generate', 'train/vgg16/base']);
   });
 
+  it('weighs training by epochs: SPA, the longest training of the small profile, is scheduled first; more epochs cost more', () => {
+    const small = studyProfile('small', 0, 'wasm');
+    const training = planStudy(small).filter((t) => t.kind.startsWith('train')).sort((a, b) => b.cost - a.cost);
+    assert.equal(training[0]!.id, 'train/spa');
+    assert.ok(training.findIndex((t) => t.id === 'train/alexnet-depth/k8') < training.findIndex((t) => t.id === 'train/alexnet-depth/k1'));
+    const cost = (c: StudyConfig, id: string) => planStudy(c).find((t) => t.id === id)!.cost;
+    const longer = { ...small, hyper: { ...small.hyper, resnet34: { epochs: 16 } } };
+    assert.equal(cost(longer, 'train/resnet34/base'), 2 * cost(small, 'train/resnet34/base'));
+    assert.ok(cost(small, 'train/resnet34/branch-1') < cost(small, 'train/resnet34/base'));
+  });
+
   it('shipped weights replace training only when the settings that made them are the profile\'s', () => {
     const plain = studyConfig('quick');
     assert.equal(plain.config.pretrained, 'quick');
