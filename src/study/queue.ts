@@ -217,23 +217,27 @@ export async function runStudyOnQueue(options: QueueStudyOptions): Promise<Queue
             continue;
           }
           const state = await job.getState();
+          // A job read before it settled still holds its earlier attempts and no result (the state is read after
+          // it): read a completed or failed one again. Under load a failure was otherwise reported one attempt short
+          // (seen in the queue test), and a completed task's missing result threw as if Redis had gone away.
+          const settled = state === 'completed' || state === 'failed' ? (await Job.fromId<QueueJobData, QueueJobResult>(queue, id)) ?? job : job;
           if (state === 'completed') {
-            const result = job.returnvalue;
+            const result = settled.returnvalue;
             if (await outputsPresent(runDir, task, result)) {
               manifest.tasks[task.id] = {
-                kind: task.kind, wallSeconds: result.seconds, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(), inputs, outputs: result.outputs,
-                ...(job.attemptsMade > 1 ? { attempts: job.attemptsMade } : {}), worker: result.worker,
+                kind: task.kind, wallSeconds: result.seconds, finishedAt: new Date(settled.finishedOn ?? Date.now()).toISOString(), inputs, outputs: result.outputs,
+                ...(settled.attemptsMade > 1 ? { attempts: settled.attemptsMade } : {}), worker: result.worker,
               };
               delete manifest.unfinished?.[task.id];
               finished.add(task.id);
               ran.add(task.id);
               changed = true;
             } else if (release !== null) {
-              await job.remove(); // its files changed or went since: run it again
+              await settled.remove(); // its files changed or went since: run it again
             }
           } else if (state === 'failed') {
-            const reason = (job.failedReason ?? 'unknown error').split('\n')[0];
-            throw new UserError(`${task.id} failed after ${job.attemptsMade} attempts: ${reason}; fix the cause, then \`fiveband queue retry --queue ${shownUrl(options.queue)}\` and run this command again`, 1);
+            const reason = (settled.failedReason ?? 'unknown error').split('\n')[0];
+            throw new UserError(`${task.id} failed after ${settled.attemptsMade} attempts: ${reason}; fix the cause, then \`fiveband queue retry --queue ${shownUrl(options.queue)}\` and run this command again`, 1);
           } else if (state === 'active' && typeof job.progress === 'object' && job.progress !== null) {
             const { done, total: of } = job.progress as { done?: number; total?: number };
             if (typeof done === 'number' && typeof of === 'number' && of > 0) partial.set(task.id, task.cost * Math.min(1, done / of));
