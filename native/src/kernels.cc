@@ -254,12 +254,6 @@ void pool_forward(const PoolGeometry& g, const float* x, float* y) {
       }
 }
 
-}  // namespace
-
-void max_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<true>(g, x, y); }
-
-namespace {
-
 /**
  * Zeroes dx, then runs `row(b, oy)` for every image and output row, each adding its windows' gradients into dx:
  * race-free and in parallel because the rows of one phase (oy ≡ phase mod ceil(kh / sh)) read disjoint input rows,
@@ -284,6 +278,8 @@ void scatter_rows(const PoolGeometry& g, float* dx, F&& row) {
 }
 
 }  // namespace
+
+void max_pool_forward(const PoolGeometry& g, const float* x, float* y) { pool_forward<true>(g, x, y); }
 
 void max_pool_backward(const PoolGeometry& g, const float* x, const float* dy, float* dx) {
   scatter_rows(g, dx, [&](int64_t b, int64_t oy) {

@@ -9,8 +9,9 @@ import type { AttributionMethod } from './types.js';
  * Layer-wise relevance propagation (Bach et al. 2015; rules and composites as in Montavon et al. 2019 and zennit).
  * The target logit's value is the relevance put on the output; each linear layer (convolution, fully connected,
  * average pooling) redistributes the relevance R of its outputs to its inputs as R_in = a ⊙ ρ(W)ᵀ (R / stab(z_ρ)),
- * z_ρ = ρ(W) a + ρ(b), stab(z) = z + ε·sign(z) with sign(0) = +1 (the relevance of units near 0 is absorbed); ReLUs pass relevance to their active units, max-pooling to the window's maximum. The input's
- * relevance is the attribution, n × 3 × N × N.
+ * z_ρ = ρ(W) a + ρ(b), stab(z) = z + ε·sign(z) with sign(0) = +1 (the relevance of units near 0 is absorbed); ReLUs
+ * pass relevance to their active units, max-pooling to the window's maximum. The input's relevance is the
+ * attribution, n × 3 × N × N.
  */
 
 /** A rule for one linear layer: ρ applied to weight and bias, the stabiliser ε, whether the bias takes part. */
