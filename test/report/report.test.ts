@@ -158,6 +158,22 @@ test('a folder written by fiveband score shows only the score figures', async ()
   assert.match(html, /fiveband score output/);
 });
 
+test('Table I: a branch row\'s training wall time sums its base model\'s training and its branches\'', async () => {
+  const study = JSON.parse(await readFile(join(run, 'study.json'), 'utf8'));
+  const alexnetTrainings = Object.values(study.tasks as Record<string, { kind: string; wallSeconds: number; outputs: Record<string, string> }>)
+    .filter((t) => t.kind === 'train' && Object.keys(t.outputs).some((p) => p.startsWith('models/alexnet/')));
+  assert.equal(alexnetTrainings.length, 3, 'the fixture trains a base and two branches');
+  const expected = alexnetTrainings.reduce((sum, t) => sum + t.wallSeconds, 0);
+  const table1 = FIGURES.find((f) => f.id === 'table1')!;
+  const content = await table1.build(await RunFolder.open(run));
+  const block = content?.blocks.find((b) => b.kind === 'table');
+  assert.ok(block && block.kind === 'table');
+  const wallColumn = block.columns.indexOf('training wall time');
+  const row = block.rows.find((r) => r[0] === 'AlexNet');
+  assert.ok(row, 'an AlexNet row');
+  assert.deepEqual(row[wallColumn], { text: `${expected.toFixed(1)} s`, sort: expected });
+});
+
 test('bad folders are one-line UserErrors; the CLI exits 2; an unrelated --out folder is not replaced', async () => {
   const empty = await mkdtemp(join(tmpdir(), 'fiveband-report-bad-'));
   temporary.push(empty);
