@@ -92,6 +92,7 @@ export const table1: FigureDef = {
     const num = (v: number | undefined | null): Cell => (v === undefined || v === null ? null : v);
     const tableRows: Cell[][] = rows.map((r) => {
       const s = r.settings ?? {};
+      const wallSeconds = wallSecondsOf(run, r.trainedIn);
       const branchMode = s.mode === 'branches' || r.models.some((k) => /\/branch-\d+$/.test(k));
       return [
         r.arch,
@@ -106,7 +107,7 @@ export const table1: FigureDef = {
         num(branchMode ? s.refresh : undefined),
         r.accuracies.map((a) => `${modelLabel(run.models.find((m) => m.key === a.model)!)}: ${fmt(a.accuracy)}`).join(', '),
         r.mean === null ? null : { text: fmt(r.mean), sort: r.mean, className: r.mean < 0.9 ? 'weak' : '' },
-        { text: formatDuration(wallSecondsOf(run, r.trainedIn)), sort: wallSecondsOf(run, r.trainedIn) ?? -1 },
+        { text: formatDuration(wallSeconds), sort: wallSeconds ?? -1 },
       ];
     });
     return {
